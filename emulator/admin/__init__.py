@@ -1,0 +1,1 @@
+"""The control API under /_emulator/ (and, later, the web inspector)."""

@@ -1,0 +1,85 @@
+"""The OpenAPI 3.1 document of everything the emulator serves, assembled from the contracts.
+
+Operations come from the surfaces' and the control API's `Operation` declarations; every schema
+is a contract file (or one of its `$defs`) under `components/schemas`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from emulator import __version__
+from emulator.core.contracts import ContractRegistry
+from emulator.core.surface import Operation
+
+_CONVERTER = re.compile(r"\{(\w+):\w+\}")
+
+
+def _ref(contracts: ContractRegistry, name: str) -> dict[str, Any]:
+    return {"$ref": f"#/components/schemas/{contracts.component_name(name)}"}
+
+
+def _operation(op: Operation, contracts: ContractRegistry, tag: str) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "summary": op.summary,
+        "operationId": f"{tag}:{op.method.lower()}:{op.path}",
+        "tags": op.tags or [tag],
+        "responses": {},
+    }
+    if op.params:
+        doc["parameters"] = [
+            {
+                "name": p.name,
+                "in": p.where,
+                "required": p.required or p.where == "path",
+                "schema": p.schema,
+                **({"description": p.description} if p.description else {}),
+            }
+            for p in op.params
+        ]
+    if op.request is not None:
+        if isinstance(op.request, list):
+            schema: dict[str, Any] = {"oneOf": [_ref(contracts, n) for n in op.request]}
+        else:
+            schema = _ref(contracts, op.request)
+        doc["requestBody"] = {"required": True, "content": {op.request_media: {"schema": schema}}}
+    for status, contract in op.responses.items():
+        response: dict[str, Any] = {"description": "HTTP " + str(status)}
+        response["content"] = {
+            "application/json": {"schema": _ref(contracts, contract) if contract else {}}
+        }
+        doc["responses"][str(status)] = response
+    if op.security:
+        # One requirement object: every scheme listed must be present together.
+        doc["security"] = [{name: [] for name in op.security}]
+    return doc
+
+
+def build_openapi(
+    contracts: ContractRegistry,
+    groups: list[tuple[str, str, list[Operation]]],
+    security_schemes: dict[str, Any],
+) -> dict[str, Any]:
+    """`groups` are (tag, path prefix, operations)."""
+    paths: dict[str, dict[str, Any]] = {}
+    for tag, prefix, operations in groups:
+        for op in operations:
+            path = _CONVERTER.sub(r"{\1}", prefix + op.path)
+            paths.setdefault(path, {})[op.method.lower()] = _operation(op, contracts, tag)
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "CleverTap and mParticle local emulator",
+            "version": __version__,
+            "description": (
+                "Platform APIs as emulated, and the emulator's control API under /_emulator/."
+            ),
+        },
+        "servers": [{"url": "/"}],
+        "paths": paths,
+        "components": {
+            "schemas": contracts.openapi_components(),
+            "securitySchemes": security_schemes,
+        },
+    }

@@ -1,0 +1,94 @@
+"""Builds the Starlette app from a Config: the control API, then each platform surface."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from emulator.admin.control import PREFIX, ControlAPI
+from emulator.admin.errors import error_response
+from emulator.admin.openapi import build_openapi
+from emulator.bridge import BridgeSurface
+from emulator.clevertap import CleverTapSurface
+from emulator.config import Config
+from emulator.core.jsonresp import JSONResponse
+from emulator.core.pipeline import ALL_METHODS, Pipeline
+from emulator.core.store import read_document
+from emulator.core.surface import Surface
+from emulator.mparticle import MParticleSurface
+from emulator.persist import Persister
+from emulator.runtime import Emulator
+
+SURFACES: tuple[type[Surface], ...] = (CleverTapSurface, MParticleSurface, BridgeSurface)
+
+
+class _Unmatched(Surface):
+    """Paths no platform serves: journaled like any request, answered in the control envelope."""
+
+    name = "unknown"
+    path_prefixes = ("/",)
+
+    def error_response(self, status: int, message: str, retry_after: int | None = None) -> Response:
+        response = error_response(status, "not_found" if status == 404 else "error", message)
+        if retry_after is not None:
+            response.headers["Retry-After"] = str(retry_after)
+        return response
+
+
+def create_app(config: Config, surfaces: Sequence[type[Surface]] = SURFACES) -> Starlette:
+    emulator = Emulator(config, surfaces)
+    persister: Persister | None = None
+    if config.data_file is not None:
+        saved = read_document(config.data_file)
+        if saved is not None:
+            emulator.import_state(saved)
+        persister = Persister(emulator, config.data_file, config.persist_interval)
+
+    control = ControlAPI(emulator, persister)
+    pipeline = Pipeline(emulator)
+    groups = [("emulator", PREFIX, control.operations())]
+    groups += [(s.name, PREFIX, s.control_operations()) for s in emulator.surfaces]
+    routes: list[Any] = []
+    for _, _, operations in groups:
+        routes += control.routes(operations)
+
+    platform_groups = [(s.name, "", s.operations()) for s in emulator.surfaces]
+    security: dict[str, Any] = {}
+    for surface in emulator.surfaces:
+        security.update(surface.security_schemes())
+    openapi_cache: dict[str, bytes] = {}
+
+    async def openapi(request: Request) -> Response:
+        if "doc" not in openapi_cache:
+            document = build_openapi(emulator.contracts, platform_groups + groups, security)
+            openapi_cache["doc"] = JSONResponse(document).body
+        return Response(openapi_cache["doc"], media_type="application/json")
+
+    async def control_not_found(request: Request) -> Response:
+        return error_response(404, "not_found", f"no control operation at {request.url.path}")
+
+    routes.append(Route(PREFIX + "/openapi.json", openapi, methods=["GET", "HEAD"]))
+    routes.append(Route(PREFIX + "/{rest:path}", control_not_found, methods=ALL_METHODS))
+    for surface in emulator.surfaces:
+        routes += pipeline.routes(surface)
+    routes += pipeline.routes(_Unmatched(emulator))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if persister is not None:
+            persister.start()
+        try:
+            yield
+        finally:
+            if persister is not None:
+                await persister.stop()
+
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.emulator = emulator
+    return app

@@ -1,0 +1,5 @@
+"""CleverTap server API surface (`/1/...`)."""
+
+from emulator.clevertap.surface import CleverTapSurface
+
+__all__ = ["CleverTapSurface"]

@@ -1,0 +1,66 @@
+"""`ctmp-emulator serve`: start the emulator with working defaults."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+from emulator import __version__
+from emulator.config import MODES, Config, ConfigError, load_config
+from emulator.core.store import StateError
+from emulator.core.tenants import TenantError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ctmp-emulator", description="Local emulator of CleverTap and mParticle."
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="start the emulator")
+    serve.add_argument("--host", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to bind (default 8787; 0 picks a free one)")
+    serve.add_argument("--config", type=Path, help="TOML file with settings and tenants")
+    serve.add_argument("--data-file", type=Path, help="persist the state to this JSON file")
+    serve.add_argument("--mode", choices=MODES, help="contract mode (default strict)")
+    serve.add_argument("--seed", type=int, help="seed for generated ids (replays give equal ids)")
+    serve.add_argument("--journal-size", type=int, help="journal entries kept (default 10000)")
+    serve.add_argument("--admin-token", help="require this token on the control API")
+    serve.add_argument("--quiet", action="store_true", help="no log line per request")
+    return parser
+
+
+def _config(args: argparse.Namespace) -> Config:
+    overrides = {
+        "host": args.host,
+        "port": args.port,
+        "data_file": args.data_file,
+        "mode": args.mode,
+        "seed": args.seed,
+        "journal_size": args.journal_size,
+        "admin_token": args.admin_token,
+        "log_requests": False if args.quiet else None,
+    }
+    if args.config is not None:
+        return load_config(args.config, **overrides)
+    return Config.defaults(**{k: v for k, v in overrides.items() if v is not None})
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    from emulator.server import EmulatorServer  # imported late: `--help` stays instant
+
+    try:
+        config = _config(args)
+        server = EmulatorServer(
+            config, on_ready=lambda url: print(f"ctmp-emulator ready on {url}", flush=True)
+        )
+    except (ConfigError, StateError, TenantError) as exc:
+        print(f"ctmp-emulator: {exc}", file=sys.stderr)
+        return 2
+    asyncio.run(server.serve())
+    return 0 if server.started else 1

@@ -1,0 +1,1 @@
+"""Machinery shared by every platform surface: clock, ids, contracts, journal, faults, store."""

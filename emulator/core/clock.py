@@ -1,0 +1,88 @@
+"""The one clock every timestamp in the emulator comes from.
+
+Tests freeze, set and advance it through the control API; listeners (audience windows, recurring
+exports) are told when it jumps so that time-based logic runs without real waiting.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+ClockListener = Callable[[float], None]
+
+
+class Clock:
+    """Wall time plus an offset, or a frozen instant."""
+
+    def __init__(self) -> None:
+        self._offset = 0.0
+        self._frozen_at: float | None = None
+        self._listeners: list[ClockListener] = []
+
+    def now(self) -> float:
+        """Seconds since the epoch, as a float."""
+        if self._frozen_at is not None:
+            return self._frozen_at
+        return time.time() + self._offset
+
+    def now_ms(self) -> int:
+        return int(self.now() * 1000)
+
+    @property
+    def frozen(self) -> bool:
+        return self._frozen_at is not None
+
+    def freeze(self, at: float | None = None) -> None:
+        self._frozen_at = self.now() if at is None else float(at)
+        self._notify()
+
+    def unfreeze(self) -> None:
+        """Let time run again from the current emulated instant."""
+        if self._frozen_at is not None:
+            self._offset = self._frozen_at - time.time()
+            self._frozen_at = None
+
+    def set(self, at: float) -> None:
+        if self._frozen_at is not None:
+            self._frozen_at = float(at)
+        else:
+            self._offset = float(at) - time.time()
+        self._notify()
+
+    def advance(self, seconds: float) -> None:
+        if self._frozen_at is not None:
+            self._frozen_at += seconds
+        else:
+            self._offset += seconds
+        self._notify()
+
+    def reset(self) -> None:
+        self._offset = 0.0
+        self._frozen_at = None
+
+    def on_change(self, listener: ClockListener) -> None:
+        self._listeners.append(listener)
+
+    def _notify(self) -> None:
+        now = self.now()
+        for listener in self._listeners:
+            listener(now)
+
+    def snapshot(self) -> dict[str, object]:
+        now = self.now()
+        return {
+            "now": now,
+            "iso": datetime.fromtimestamp(now, UTC).isoformat().replace("+00:00", "Z"),
+            "frozen": self.frozen,
+            "offset": 0.0 if self.frozen else self._offset,
+        }
+
+    def restore(self, snap: dict[str, object]) -> None:
+        if snap.get("frozen"):
+            self._frozen_at = float(snap["now"])  # type: ignore[arg-type]
+            self._offset = 0.0
+        else:
+            self._frozen_at = None
+            self._offset = float(snap.get("offset", 0.0))  # type: ignore[arg-type]

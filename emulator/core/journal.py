@@ -1,0 +1,167 @@
+"""The request journal: every platform request, what it carried, its verdict and the answer.
+
+Bounded (a deque): when full, the oldest entry falls off and is counted in `dropped`. Waiters
+(`requests/wait`) are woken by `append` itself, never by polling: each waiter keeps its own
+matches and checks only the new entry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fnmatch
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+Entry = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class JournalFilter:
+    """Which entries a query wants; unset fields match everything.
+
+    `path` matches exactly, or as a glob when it contains `*`, `?` or `[`.
+    """
+
+    platform: str | None = None
+    tenant: str | None = None
+    path: str | None = None
+    method: str | None = None
+    status: int | None = None
+    valid: bool | None = None
+    since: int | None = None
+
+    def matches(self, entry: Entry) -> bool:
+        if self.since is not None and entry["seq"] <= self.since:
+            return False
+        if self.platform is not None and entry["platform"] != self.platform:
+            return False
+        if self.tenant is not None and entry["tenant"] != self.tenant:
+            return False
+        if self.method is not None and entry["method"] != self.method.upper():
+            return False
+        if self.status is not None and entry["status"] != self.status:
+            return False
+        if self.valid is not None and entry["valid"] is not self.valid:
+            return False
+        if self.path is not None:
+            if any(ch in self.path for ch in "*?["):
+                return fnmatch.fnmatchcase(entry["path"], self.path)
+            return bool(entry["path"] == self.path)
+        return True
+
+
+class _Waiter:
+    __slots__ = ("filter", "future", "matched", "needed")
+
+    def __init__(self, flt: JournalFilter, needed: int, future: asyncio.Future[None]) -> None:
+        self.filter = flt
+        self.needed = needed
+        self.matched: list[Entry] = []
+        self.future = future
+
+
+class Journal:
+    def __init__(self, capacity: int = 10_000) -> None:
+        self.capacity = capacity
+        self._entries: deque[Entry] = deque(maxlen=capacity)
+        self._seq = 0
+        self.dropped = 0
+        self._waiters: list[_Waiter] = []
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    @property
+    def last_seq(self) -> int:
+        return self._seq
+
+    def append(self, entry: Entry) -> Entry:
+        self._seq += 1
+        entry["seq"] = self._seq
+        if len(self._entries) == self.capacity:
+            self.dropped += 1
+        self._entries.append(entry)
+        for waiter in self._waiters:
+            if not waiter.future.done() and waiter.filter.matches(entry):
+                waiter.matched.append(entry)
+                if len(waiter.matched) >= waiter.needed:
+                    waiter.future.set_result(None)
+        return entry
+
+    def select(self, flt: JournalFilter) -> list[Entry]:
+        return [entry for entry in self._entries if flt.matches(entry)]
+
+    def query(
+        self, flt: JournalFilter, limit: int = 100, offset: int = 0
+    ) -> tuple[list[Entry], int]:
+        matched = self.select(flt)
+        return matched[offset : offset + limit], len(matched)
+
+    def count(self, flt: JournalFilter) -> int:
+        return sum(1 for entry in self._entries if flt.matches(entry))
+
+    def get(self, seq: int) -> Entry | None:
+        # Sequence numbers are dense within the deque, so index arithmetic finds the entry.
+        if not self._entries:
+            return None
+        index = seq - self._entries[0]["seq"]
+        if 0 <= index < len(self._entries):
+            entry = self._entries[index]
+            if entry["seq"] == seq:
+                return entry
+        return next((e for e in self._entries if e["seq"] == seq), None)
+
+    async def wait(
+        self, flt: JournalFilter, count: int, timeout: float
+    ) -> tuple[bool, list[Entry]]:
+        """Wait until `count` entries match; answer whether they did and what matched."""
+        loop = asyncio.get_running_loop()
+        waiter = _Waiter(flt, count, loop.create_future())
+        waiter.matched = self.select(flt)
+        if len(waiter.matched) >= count:
+            return True, waiter.matched
+        self._waiters.append(waiter)
+        try:
+            await asyncio.wait_for(asyncio.shield(waiter.future), timeout)
+            return True, waiter.matched
+        except TimeoutError:
+            return False, waiter.matched
+        finally:
+            self._waiters.remove(waiter)
+
+    def clear(self, tenants: Iterable[str] | None = None) -> int:
+        """Forget every entry, or only those of the given tenants; answer how many went."""
+        before = len(self._entries)
+        if tenants is None:
+            self._entries.clear()
+            self.dropped = 0
+        else:
+            keep = set(tenants)
+            self._entries = deque(
+                (e for e in self._entries if e["tenant"] not in keep), maxlen=self.capacity
+            )
+        return before - len(self._entries)
+
+    def stats(self) -> dict[str, int]:
+        return {
+            "size": len(self._entries),
+            "capacity": self.capacity,
+            "last_seq": self._seq,
+            "dropped": self.dropped,
+        }
+
+    def snapshot(self, tenants: Iterable[str] | None = None) -> dict[str, Any]:
+        entries = list(self._entries)
+        if tenants is not None:
+            keep = set(tenants)
+            entries = [e for e in entries if e["tenant"] in keep]
+        return {"last_seq": self._seq, "dropped": self.dropped, "entries": entries}
+
+    def restore(self, snap: dict[str, Any]) -> None:
+        self._entries = deque(snap.get("entries", []), maxlen=self.capacity)
+        self._seq = max(
+            int(snap.get("last_seq", 0)), self._entries[-1]["seq"] if self._entries else 0
+        )
+        self.dropped = int(snap.get("dropped", 0))

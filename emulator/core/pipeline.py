@@ -1,0 +1,192 @@
+"""The path every platform request takes: tenant, faults, handler, journal, log line.
+
+Each operation's handler is wrapped here, so handlers stay thin and the journal, fault
+injection and error discipline are the same for every surface. A handler that raises is a bug in
+the emulator: the client still gets the platform's error envelope (never a stack trace) and the
+journal keeps the exception text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import time
+from collections import defaultdict
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from emulator.core.jsonresp import JSONDecodeError, loads
+from emulator.core.surface import BadJSON, Call, Handler, Surface
+
+if TYPE_CHECKING:
+    from emulator.runtime import Emulator
+
+log = logging.getLogger("ctmp_emulator.requests")
+
+MASKED = "***"
+_SECRET_HEADERS = {"x-clevertap-passcode", "cookie", "x-emulator-token", "proxy-authorization"}
+ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+
+def mask_headers(request: Request) -> dict[str, str]:
+    """Request headers with credentials masked; Basic auth keeps its (non-secret) key."""
+    headers: dict[str, str] = {}
+    for name, value in request.headers.items():
+        if name in _SECRET_HEADERS:
+            value = MASKED
+        elif name == "authorization":
+            value = _mask_authorization(value)
+        headers[name] = value
+    return headers
+
+
+def _mask_authorization(value: str) -> str:
+    scheme, _, credentials = value.partition(" ")
+    if scheme.lower() == "basic":
+        try:
+            key = base64.b64decode(credentials, validate=True).decode().partition(":")[0]
+        except ValueError:
+            return f"{scheme} {MASKED}"
+        return f"{scheme} {key}:{MASKED}"
+    return f"{scheme} {MASKED}" if credentials else MASKED
+
+
+def _capped_body(raw: bytes, parsed: Any, cap: int) -> tuple[Any, bool]:
+    """The body as the journal keeps it: parsed JSON when possible, else text, cut at `cap`."""
+    if not raw:
+        return None, False
+    if len(raw) > cap:
+        return raw[:cap].decode("utf-8", "replace"), True
+    if parsed is not Call._UNPARSED and not isinstance(parsed, BadJSON):
+        return parsed, False
+    try:
+        return loads(raw), False
+    except JSONDecodeError:
+        return raw.decode("utf-8", "replace"), False
+
+
+class Pipeline:
+    def __init__(self, emulator: Emulator) -> None:
+        self.emulator = emulator
+
+    def routes(self, surface: Surface) -> list[Route]:
+        by_path: dict[str, dict[str, Handler]] = defaultdict(dict)
+        for op in surface.operations():
+            by_path[op.path][op.method.upper()] = op.handler  # type: ignore[assignment]
+        routes = [
+            Route(path, self._endpoint(surface, handlers), methods=ALL_METHODS)
+            for path, handlers in by_path.items()
+        ]
+        for prefix in surface.path_prefixes:
+            routes.append(
+                Route(prefix + "{rest:path}", self._endpoint(surface, {}), methods=ALL_METHODS)
+            )
+        return routes
+
+    def _endpoint(self, surface: Surface, handlers: dict[str, Handler]) -> Any:
+        async def endpoint(request: Request) -> Response:
+            return await self.handle(surface, handlers, request)
+
+        return endpoint
+
+    async def handle(
+        self, surface: Surface, handlers: dict[str, Handler], request: Request
+    ) -> Response:
+        emulator = self.emulator
+        started = time.perf_counter()
+        body = await request.body()
+        call = Call(request, body, surface)
+        error: str | None = None
+        fault_id: str | None = None
+        try:
+            call.tenant = surface.resolve_tenant(request)
+            response: Response | None = None
+            rule = emulator.faults.pick(surface.name, call.tenant, request.method, request.url.path)
+            if rule is not None:
+                fault_id = rule.id
+                if rule.latency_ms:
+                    await asyncio.sleep(rule.latency_ms / 1000)
+                if rule.status is not None:
+                    response = surface.error_response(
+                        rule.status, rule.message or "Injected fault", rule.retry_after
+                    )
+            if response is None:
+                handler = handlers.get(request.method)
+                if handler is None and request.method == "HEAD":
+                    handler = handlers.get("GET")
+                if handler is not None:
+                    response = await handler(call)
+                elif handlers:
+                    response = surface.error_response(405, f"Method {request.method} not allowed")
+                    response.headers["Allow"] = ", ".join(sorted(handlers))
+                else:
+                    response = surface.error_response(
+                        404, f"Resource not found: {request.url.path}"
+                    )
+        except Exception as exc:  # the emulator's own bug: answer in the platform's envelope
+            logging.getLogger("ctmp_emulator").exception("handler failed")
+            error = f"{type(exc).__name__}: {exc}"
+            response = surface.error_response(500, "Internal emulator error")
+        self.record(surface, call, response, started, error, fault_id)
+        return response
+
+    def record(
+        self,
+        surface: Surface,
+        call: Call,
+        response: Response,
+        started: float,
+        error: str | None,
+        fault_id: str | None,
+    ) -> None:
+        emulator = self.emulator
+        cap = emulator.config.journal_body_cap
+        request = call.request
+        req_body, req_cut = _capped_body(call.body, call.parsed, cap)
+        resp_body, resp_cut = _capped_body(bytes(response.body), Call._UNPARSED, cap)
+        verdict = call.verdict
+        duration_ms = round((time.perf_counter() - started) * 1000, 3)
+        entry: dict[str, Any] = {
+            "seq": 0,
+            "time": emulator.clock.now(),
+            "platform": surface.name,
+            "tenant": call.tenant,
+            "method": request.method,
+            "path": request.url.path,
+            "query": dict(request.query_params),
+            "headers": mask_headers(request),
+            "body": req_body,
+            "body_size": len(call.body),
+            "body_truncated": req_cut,
+            "valid": verdict.valid if verdict is not None else None,
+            "validation": verdict.as_dict() if verdict is not None else None,
+            "status": response.status_code,
+            "response": resp_body,
+            "response_truncated": resp_cut,
+            "duration_ms": duration_ms,
+        }
+        if call.notes:
+            entry["notes"] = call.notes
+        if fault_id:
+            entry["fault"] = fault_id
+        if error:
+            entry["error"] = error
+        emulator.journal.append(entry)
+        emulator.changes += 1
+        if emulator.config.log_requests:
+            verdict_text = "" if verdict is None else (" valid" if verdict.valid else " INVALID")
+            log.info(
+                "#%d %s %s -> %d %s %s%s %.1fms",
+                entry["seq"],
+                request.method,
+                request.url.path,
+                response.status_code,
+                surface.name,
+                call.tenant or "-",
+                verdict_text,
+                duration_ms,
+            )

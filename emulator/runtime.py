@@ -1,0 +1,171 @@
+"""The running emulator: one object holding the clock, ids, contracts, journal, faults, tenants
+and the platform surfaces, with the operations that span them (reset, state export/import)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from emulator import __version__
+from emulator.config import Config
+from emulator.core.clock import Clock
+from emulator.core.contracts import ContractRegistry
+from emulator.core.faults import FaultRegistry
+from emulator.core.ids import IdGenerator
+from emulator.core.journal import Journal
+from emulator.core.store import Document, StateError, document_to_tables, tables_to_document
+from emulator.core.surface import Surface
+from emulator.core.tenants import TenantError, TenantRegistry
+
+
+class Emulator:
+    def __init__(
+        self,
+        config: Config,
+        surfaces: Sequence[type[Surface]],
+        contracts: ContractRegistry | None = None,
+    ) -> None:
+        self.config = config
+        self.started = time.time()
+        self.clock = Clock()
+        self.ids = IdGenerator(config.seed)
+        self.contracts = contracts or ContractRegistry()
+        self.journal = Journal(config.journal_size)
+        self.faults = FaultRegistry(self.ids.seed)
+        self.tenants = TenantRegistry()
+        self.surfaces: list[Surface] = [cls(self) for cls in surfaces]
+        self._by_kind = {s.tenant_kind: s for s in self.surfaces if s.tenant_kind}
+        # Bumped by every change worth persisting; the persister saves when it moves.
+        self.changes = 0
+        self.tenants.on_change(self._tenants_changed)
+        for doc in config.tenants:
+            self.add_tenant(doc)
+
+    # -- tenants ---------------------------------------------------------------------------
+    def surface(self, name: str) -> Surface:
+        return next(s for s in self.surfaces if s.name == name)
+
+    def check_tenant(self, doc: Any) -> list[dict[str, str]]:
+        """Contract and cross-reference problems of a tenant document (empty when fine)."""
+        kind = doc.get("kind") if isinstance(doc, dict) else None
+        surface = self._by_kind.get(kind)  # type: ignore[arg-type]
+        if surface is None:
+            kinds = ", ".join(sorted(self._by_kind))  # type: ignore[arg-type]
+            return [{"path": "$.kind", "message": f"kind must be one of: {kinds}", "kind": "Enum"}]
+        verdict = self.contracts.validate(surface.tenant_contract or "", doc)
+        if not verdict.valid:
+            return [e.as_dict() for e in verdict.errors]
+        problems = surface.check_tenant(doc)
+        return [{"path": "$", "message": p, "kind": "Semantic"} for p in problems]
+
+    def add_tenant(self, doc: dict[str, Any], *, replace: bool = False) -> dict[str, Any]:
+        problems = self.check_tenant(doc)
+        if problems:
+            raise TenantError(
+                f"invalid {doc.get('kind', 'tenant')} {doc.get('id', '')!r}: "
+                + "; ".join(f"{p['path']}: {p['message']}" for p in problems)
+            )
+        return self.tenants.add(doc, replace=replace)
+
+    def remove_tenant(self, tenant_id: str) -> bool:
+        if self.tenants.get(tenant_id) is None:
+            return False
+        self.reset(tenant_id)
+        return self.tenants.remove(tenant_id)
+
+    def _tenants_changed(self) -> None:
+        self.changes += 1
+        for surface in self.surfaces:
+            surface.tenants_changed()
+
+    # -- reset and state -------------------------------------------------------------------
+    def reset(self, tenant: str | None = None) -> dict[str, Any]:
+        """Forget data (platform state, journal, faults) of everything or of one tenant.
+
+        Tenants and connections stay. A full reset also unfreezes the clock and restarts the id
+        sequence from the seed, so every test starts from the same ids.
+        """
+        self.changes += 1
+        if tenant is None:
+            removed = self.journal.clear()
+            self.faults.clear()
+            self.clock.reset()
+            self.ids.reseed()
+            for surface in self.surfaces:
+                surface.reset(None)
+            return {"scope": "all", "journal_entries_removed": removed}
+        if self.tenants.get(tenant) is None:
+            raise TenantError(f"no tenant {tenant!r}")
+        removed = self.journal.clear({tenant})
+        self.faults.clear({tenant})
+        for surface in self.surfaces:
+            surface.reset({tenant})
+        return {"scope": "tenant", "tenant": tenant, "journal_entries_removed": removed}
+
+    def export_state(self, tenant: str | None = None) -> Document:
+        scope = None if tenant is None else {tenant}
+        tenants = self.tenants.all()
+        if scope is not None:
+            tenants = [
+                t
+                for t in tenants
+                if t["id"] == tenant or tenant in (t.get("workspace"), t.get("account"))
+            ]
+        tables: dict[str, list[dict[str, Any]]] = {"tenants": tenants}
+        journal = self.journal.snapshot(scope)
+        tables["journal"] = journal["entries"]
+        for surface in self.surfaces:
+            for name, rows in surface.export_state(scope).items():
+                tables[f"{surface.name}.{name}"] = rows
+        meta = {
+            "emulator": __version__,
+            "saved_at": self.clock.now(),
+            "scope": tenant,
+            "clock": self.clock.snapshot(),
+            "ids": self.ids.state(),
+            "faults": self.faults.snapshot() if scope is None else [],
+            "journal": {"last_seq": journal["last_seq"], "dropped": journal["dropped"]},
+        }
+        return tables_to_document(meta, tables)
+
+    def import_state(self, doc: Any) -> None:
+        """Replace the whole state with a document made by `export_state` (or a data file)."""
+        meta, tables = document_to_tables(doc)
+        tenants = tables.get("tenants", [])
+        for tenant in tenants:
+            problems = self.check_tenant(tenant)
+            if problems:
+                raise StateError(f"tenant {tenant.get('id')!r} in the document: {problems}")
+        per_surface: dict[str, dict[str, list[dict[str, Any]]]] = {
+            s.name: {} for s in self.surfaces
+        }
+        for name, rows in tables.items():
+            prefix, _, table = name.partition(".")
+            if prefix in per_surface and table:
+                per_surface[prefix][table] = rows
+            elif name not in ("tenants", "journal"):
+                raise StateError(f"unknown table {name!r} in the state document")
+        self.tenants.replace_all(tenants)
+        self.journal.restore({**meta.get("journal", {}), "entries": tables.get("journal", [])})
+        if "clock" in meta:
+            self.clock.restore(meta["clock"])
+        if "ids" in meta:
+            self.ids.restore(meta["ids"])
+        self.faults.restore(meta.get("faults", []))
+        for surface in self.surfaces:
+            surface.reset(None)
+            surface.import_state(per_surface[surface.name])
+        self.changes += 1
+
+    def health(self) -> dict[str, Any]:
+        return {
+            "status": "ok",
+            "version": __version__,
+            "uptime_seconds": round(time.time() - self.started, 3),
+            "mode": self.config.mode,
+            "platforms": [s.name for s in self.surfaces if s.path_prefixes],
+            "tenants": len(self.tenants.all()),
+            "journal": self.journal.stats(),
+            "seed": self.ids.seed,
+        }
