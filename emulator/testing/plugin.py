@@ -1,0 +1,85 @@
+"""pytest plugin (entry point `pytest11`): an emulator for the test session.
+
+`emulator` starts one emulator in this process on a free port for the whole session, resets it
+before each test that uses it, and yields an `EmulatorHandle` with the URL, the default
+credentials and a control client. Set `CTMP_EMULATOR_URL` to use an emulator that is already
+running (a container, another process) instead.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from emulator.config import DEFAULT_ACCOUNT, DEFAULT_WORKSPACE, Config
+from emulator.testing.client import EmulatorClient
+
+
+def _input(kind: str) -> dict[str, Any]:
+    return next(i for i in DEFAULT_WORKSPACE["inputs"] if i["kind"] == kind)
+
+
+@dataclass
+class EmulatorHandle:
+    url: str
+    client: EmulatorClient
+    clevertap: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_ACCOUNT))
+    mparticle: dict[str, Any] = field(
+        default_factory=lambda: {
+            "workspace": DEFAULT_WORKSPACE["id"],
+            "s2s_key": _input("s2s")["key"],
+            "s2s_secret": _input("s2s")["secret"],
+            "web_key": _input("web")["key"],
+            "feed_key": _input("feed")["key"],
+            "feed_secret": _input("feed")["secret"],
+        }
+    )
+
+    @property
+    def clevertap_headers(self) -> dict[str, str]:
+        return {
+            "X-CleverTap-Account-Id": self.clevertap["id"],
+            "X-CleverTap-Passcode": self.clevertap["passcode"],
+            "Content-Type": "application/json",
+        }
+
+    @property
+    def mparticle_auth(self) -> tuple[str, str]:
+        return (self.mparticle["s2s_key"], self.mparticle["s2s_secret"])
+
+    @property
+    def mparticle_headers(self) -> dict[str, str]:
+        token = base64.b64encode(":".join(self.mparticle_auth).encode()).decode()
+        return {"Authorization": f"Basic {token}", "Content-Type": "application/json"}
+
+
+@pytest.fixture(scope="session")
+def emulator_server() -> Iterator[str]:
+    """The base URL of the session's emulator."""
+    external = os.environ.get("CTMP_EMULATOR_URL")
+    if external:
+        yield external.rstrip("/")
+        return
+    from emulator.server import ThreadedServer
+
+    server = ThreadedServer(Config.defaults(port=0, seed=1234, log_requests=False)).start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def emulator(emulator_server: str) -> Iterator[EmulatorHandle]:
+    """The session's emulator, freshly reset, with its default credentials and a client."""
+    client = EmulatorClient(emulator_server)
+    client.reset()
+    try:
+        yield EmulatorHandle(url=emulator_server, client=client)
+    finally:
+        client.close()
