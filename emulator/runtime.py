@@ -48,15 +48,19 @@ class Emulator:
 
     def check_tenant(self, doc: Any) -> list[dict[str, str]]:
         """Contract and cross-reference problems of a tenant document (empty when fine)."""
+        return self._contract_problems(doc) or self._reference_problems(doc)
+
+    def _contract_problems(self, doc: Any) -> list[dict[str, str]]:
         kind = doc.get("kind") if isinstance(doc, dict) else None
         surface = self._by_kind.get(kind)  # type: ignore[arg-type]
         if surface is None:
             kinds = ", ".join(sorted(self._by_kind))  # type: ignore[arg-type]
             return [{"path": "$.kind", "message": f"kind must be one of: {kinds}", "kind": "Enum"}]
         verdict = self.contracts.validate(surface.tenant_contract or "", doc)
-        if not verdict.valid:
-            return [e.as_dict() for e in verdict.errors]
-        problems = surface.check_tenant(doc)
+        return [e.as_dict() for e in verdict.errors]
+
+    def _reference_problems(self, doc: dict[str, Any]) -> list[dict[str, str]]:
+        problems = self._by_kind[doc["kind"]].check_tenant(doc)
         return [{"path": "$", "message": p, "kind": "Semantic"} for p in problems]
 
     def add_tenant(self, doc: dict[str, Any], *, replace: bool = False) -> dict[str, Any]:
@@ -69,8 +73,16 @@ class Emulator:
         return self.tenants.add(doc, replace=replace)
 
     def remove_tenant(self, tenant_id: str) -> bool:
+        """Remove a tenant and its data; a connection that names it must go first."""
         if self.tenants.get(tenant_id) is None:
             return False
+        users = [
+            c["id"]
+            for c in self.tenants.of_kind("connection")
+            if tenant_id in (c["workspace"], c["account"])
+        ]
+        if users:
+            raise TenantError(f"{tenant_id!r} is used by connection(s) {users}; remove them first")
         self.reset(tenant_id)
         return self.tenants.remove(tenant_id)
 
@@ -130,13 +142,33 @@ class Emulator:
         return tables_to_document(meta, tables)
 
     def import_state(self, doc: Any) -> None:
-        """Replace the whole state with a document made by `export_state` (or a data file)."""
+        """Replace the whole state with a document made by `export_state` (or a data file).
+
+        All or nothing: if any part of the document cannot be loaded, the previous state is put
+        back and the error names what was wrong.
+        """
+        previous = self.export_state()
+        try:
+            self._import(doc)
+        except StateError:
+            self._import(previous)
+            raise
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            self._import(previous)
+            raise StateError(
+                f"the state document could not be loaded: {type(exc).__name__}: {exc}"
+            ) from exc
+
+    def _import(self, doc: Any) -> None:
         meta, tables = document_to_tables(doc)
         tenants = tables.get("tenants", [])
         for tenant in tenants:
-            problems = self.check_tenant(tenant)
+            problems = self._contract_problems(tenant)
             if problems:
                 raise StateError(f"tenant {tenant.get('id')!r} in the document: {problems}")
+        ids = [t["id"] for t in tenants]
+        if len(set(ids)) != len(ids):
+            raise StateError(f"tenant ids in the document repeat: {sorted(ids)}")
         per_surface: dict[str, dict[str, list[dict[str, Any]]]] = {
             s.name: {} for s in self.surfaces
         }
@@ -147,6 +179,12 @@ class Emulator:
             elif name not in ("tenants", "journal"):
                 raise StateError(f"unknown table {name!r} in the state document")
         self.tenants.replace_all(tenants)
+        # References (connection → workspace, unique input keys) are checked against the
+        # document's own tenants, now in place; a failure rolls the import back.
+        for tenant in tenants:
+            problems = self._reference_problems(tenant)
+            if problems:
+                raise StateError(f"tenant {tenant['id']!r} in the document: {problems}")
         self.journal.restore({**meta.get("journal", {}), "entries": tables.get("journal", [])})
         if "clock" in meta:
             self.clock.restore(meta["clock"])

@@ -7,6 +7,7 @@ parameters, validate the JSON body against its contract and map `ControlError` t
 
 from __future__ import annotations
 
+import logging
 import secrets
 import time
 from datetime import datetime
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from emulator.runtime import Emulator
 
 PREFIX = "/_emulator"
+log = logging.getLogger("ctmp_emulator")
 
 _FILTER_PARAMS = [
     Param(
@@ -202,7 +204,11 @@ class ControlAPI:
 
     async def delete_tenant(self, request: Request, q: dict[str, Any], body: Any) -> Response:
         tenant_id = request.path_params["tenant_id"]
-        if not self.emulator.remove_tenant(tenant_id):
+        try:
+            removed = self.emulator.remove_tenant(tenant_id)
+        except TenantError as exc:
+            raise ControlError(409, "conflict", str(exc)) from exc
+        if not removed:
             raise ControlError(404, "not_found", f"no tenant {tenant_id!r}")
         return JSONResponse({"deleted": tenant_id})
 
@@ -362,7 +368,7 @@ class ControlAPI:
                 self.delete_tenant,
                 "Remove a tenant and its data",
                 params=[Param("tenant_id", "path", {"type": "string"}, required=True)],
-                responses={200: e + "deleted", 404: err},
+                responses={200: e + "deleted", 404: err, 409: err},
             ),
             op("GET", "/clock", self.get_clock, "The emulator clock", responses={200: e + "clock"}),
             op(
@@ -466,6 +472,9 @@ class ControlAPI:
                 return error_response(400, "invalid_parameter", str(exc))
             except ControlError as exc:
                 return error_response(exc.status, exc.code, exc.message, exc.details)
+            except Exception as exc:  # a bug of ours: still one envelope, never a stack trace
+                log.exception("control operation failed")
+                return error_response(500, "internal_error", f"{type(exc).__name__}: {exc}")
 
         return endpoint
 

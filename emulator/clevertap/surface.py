@@ -23,7 +23,7 @@ from emulator.runtime import Emulator
 
 ACCOUNT_HEADER = "x-clevertap-account-id"
 PASSCODE_HEADER = "x-clevertap-passcode"
-HOST_SUFFIX = ".api.clevertap.com"
+API_HOST = "api.clevertap.com"
 
 
 def fail(status: int, message: str, retry_after: int | None = None) -> JSONResponse:
@@ -73,11 +73,11 @@ class CleverTapSurface(Surface):
     def _region_matches(host: str, account: dict[str, Any]) -> bool:
         """`<region>.api.clevertap.com` must name the account's region; other hosts reach it."""
         host = host.split(":", 1)[0].lower()
-        if not host.endswith(HOST_SUFFIX):
+        if host == API_HOST:  # the bare host is Europe's
+            return bool(account["region"] == "eu1")
+        if not host.endswith("." + API_HOST):
             return True
-        region = host[: -len(HOST_SUFFIX)]
-        # The bare host (no region) is Europe's.
-        return region == account["region"] or (region == "" and account["region"] == "eu1")
+        return bool(host[: -len(API_HOST) - 1] == account["region"])
 
     # -- handlers --------------------------------------------------------------------------
     async def upload(self, call: Call) -> Response:

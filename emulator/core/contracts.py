@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -175,7 +175,3 @@ def _rewrite_refs(schema: Any, prefix: str) -> Any:
     if isinstance(schema, list):
         return [_rewrite_refs(item, prefix) for item in schema]
     return schema
-
-
-def iter_contract_files(root: Path) -> Iterator[Path]:
-    yield from sorted(root.rglob("*.json"))

@@ -65,7 +65,3 @@ class TenantRegistry:
 
     def all(self) -> list[Doc]:
         return [copy.deepcopy(doc) for doc in self._cache.values()]
-
-    def related(self, tenant_id: str) -> set[str]:
-        """The tenant itself; for a connection, nothing else: connections own no data."""
-        return {tenant_id}
