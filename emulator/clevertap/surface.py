@@ -15,7 +15,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from emulator.admin.errors import ControlError
+from emulator.admin.views import rows_view
 from emulator.core.jsonresp import JSONResponse
 from emulator.core.rows import TenantRows
 from emulator.core.surface import BadJSON, Call, Operation, Param, Surface
@@ -119,34 +119,14 @@ class CleverTapSurface(Surface):
 
     def control_operations(self) -> list[Operation]:
         return [
-            Operation(
-                "GET",
-                "/clevertap/{account}/records",
-                self.view_records,
+            rows_view(
+                "/clevertap/{tenant}/records",
+                self.records,
+                "records",
+                self.owns,
                 "Upload records an account accepted, oldest first",
-                params=[
-                    Param("account", "path", {"type": "string"}, required=True),
-                    Param("limit", "query", {"type": "integer", "minimum": 1, "maximum": 10000}),
-                    Param("offset", "query", {"type": "integer", "minimum": 0}),
-                ],
-                responses={200: "emulator/records-page", 404: "emulator/error"},
             )
         ]
-
-    async def view_records(self, request: Request, q: dict[str, Any], body: Any) -> Response:
-        account_id = request.path_params["account"]
-        if account_id not in self._accounts:
-            raise ControlError(404, "not_found", f"no CleverTap account {account_id!r}")
-        records = self.records.rows(account_id)
-        limit, offset = q.get("limit", 100), q.get("offset", 0)
-        return JSONResponse(
-            {
-                "records": records[offset : offset + limit],
-                "total": len(records),
-                "limit": limit,
-                "offset": offset,
-            }
-        )
 
     def security_schemes(self) -> dict[str, Any]:
         return {

@@ -132,6 +132,11 @@ class Surface:
         return {}
 
     # -- tenants ---------------------------------------------------------------------------
+    def owns(self, tenant_id: str) -> bool:
+        """Whether `tenant_id` names a tenant of this surface's kind."""
+        doc = self.emulator.tenants.get(tenant_id)
+        return doc is not None and doc["kind"] == self.tenant_kind
+
     def check_tenant(self, doc: dict[str, Any]) -> list[str]:
         """Problems beyond the contract (duplicate keys, dangling references)."""
         return []

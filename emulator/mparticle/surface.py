@@ -17,6 +17,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from emulator.admin.views import rows_view
 from emulator.core.contracts import ContractError, Verdict
 from emulator.core.jsonresp import JSONResponse, dumps
 from emulator.core.rows import TenantRows
@@ -212,6 +213,17 @@ class MParticleSurface(Surface):
                 ),
             ]
         return ops
+
+    def control_operations(self) -> list[Operation]:
+        return [
+            rows_view(
+                "/mparticle/{tenant}/batches",
+                self.batches,
+                "batches",
+                self.owns,
+                "Batches a workspace accepted, as received, oldest first",
+            )
+        ]
 
     def security_schemes(self) -> dict[str, Any]:
         return {"mparticleBasic": {"type": "http", "scheme": "basic"}}

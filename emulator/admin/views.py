@@ -1,0 +1,49 @@
+"""Ready-made control views that surfaces mount under /_emulator/<platform>/."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from emulator.admin.errors import ControlError
+from emulator.core.jsonresp import JSONResponse
+from emulator.core.rows import TenantRows
+from emulator.core.surface import Operation, Param
+
+PAGE_PARAMS = [
+    Param("limit", "query", {"type": "integer", "minimum": 1, "maximum": 10000}),
+    Param("offset", "query", {"type": "integer", "minimum": 0}),
+]
+
+
+def rows_view(
+    path: str, rows: TenantRows, key: str, exists: Callable[[str], bool], summary: str
+) -> Operation:
+    """GET `path` (with a `{tenant}` segment): a page of a tenant's rows, oldest first."""
+
+    async def view(request: Request, q: dict[str, Any], body: Any) -> Response:
+        tenant = request.path_params["tenant"]
+        if not exists(tenant):
+            raise ControlError(404, "not_found", f"no tenant {tenant!r} here")
+        found = rows.rows(tenant)
+        limit, offset = q.get("limit", 100), q.get("offset", 0)
+        return JSONResponse(
+            {
+                key: found[offset : offset + limit],
+                "total": len(found),
+                "limit": limit,
+                "offset": offset,
+            }
+        )
+
+    return Operation(
+        "GET",
+        path,
+        view,
+        summary,
+        params=[Param("tenant", "path", {"type": "string"}, required=True), *PAGE_PARAMS],
+        responses={200: "emulator/rows-page", 404: "emulator/error"},
+    )
