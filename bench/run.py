@@ -1,0 +1,483 @@
+"""Throughput and latency of the emulator against a bare Starlette app, scenario by scenario.
+
+Starts the emulator (`python -m emulator serve --port 0 --quiet`) and `bench/bare_app.py` as
+separate processes, then drives each scenario at both from another process: `wrk` when it is on
+the PATH, else `bench/loadgen.py`. Prints req/s, p50 and p99 for both and the emulator/bare
+ratios; `--json FILE` writes the same figures.
+
+    .venv/bin/python bench/run.py                       # every scenario, 5 s each
+    .venv/bin/python bench/run.py --scenario upload --duration 2 --json out.json
+
+Adding a scenario: append a `Scenario` to SCENARIOS (name, method, path, headers, body).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+sys.path.insert(0, str(BENCH))
+
+from rawhttp import SyncConnection, build_request  # noqa: E402  (sibling module)
+
+HOST = "127.0.0.1"
+JSON = {"Content-Type": "application/json"}
+CT_AUTH = {"X-CleverTap-Account-Id": "EMU-TEST-0001", "X-CleverTap-Passcode": "emu-passcode"}
+MP_AUTH = {"Authorization": "Basic " + base64.b64encode(b"emu-s2s-key:emu-s2s-secret").decode()}
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    method: str
+    path: str
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes | None = None
+    about: str = ""
+    # The emulator's status for this request; checked once before measuring, so a scenario
+    # never silently benchmarks an error path.
+    expect: int = 200
+
+
+def clevertap_records(n: int) -> bytes:
+    """An upload body of `n` records: two events for every profile, all with type/identity/ts."""
+    records: list[dict[str, Any]] = []
+    for i in range(n):
+        base = {"identity": f"user-{i % 25}", "ts": 1_763_900_000 + i}
+        if i % 3 == 2:
+            records.append(
+                {
+                    "type": "profile",
+                    **base,
+                    "profileData": {"Name": f"User {i}", "Plan": "gold", "Score": i},
+                }
+            )
+        else:
+            records.append(
+                {
+                    "type": "event",
+                    **base,
+                    "evtName": "Product Viewed",
+                    "evtData": {"sku": f"SKU-{i}", "price": 9.99, "qty": 1 + i % 4},
+                }
+            )
+    return orjson.dumps({"d": records})
+
+
+def mparticle_batch(n: int) -> bytes:
+    event = {
+        "event_type": "custom_event",
+        "data": {"event_name": "x", "custom_event_type": "other"},
+    }
+    return orjson.dumps({"events": [event] * n, "user_identities": {"customer_id": "c1"}})
+
+
+SCENARIOS: list[Scenario] = [
+    Scenario(
+        "ct-upload-100",
+        "POST",
+        "/1/upload",
+        {**CT_AUTH, **JSON},
+        clevertap_records(100),
+        "CleverTap upload, 100 records (events and profiles): auth, contract, store, journal",
+    ),
+    Scenario(
+        "ct-upload-1",
+        "POST",
+        "/1/upload",
+        {**CT_AUTH, **JSON},
+        clevertap_records(1),
+        "CleverTap upload, 1 record: the per-request overhead of the pipeline",
+    ),
+    Scenario(
+        "mp-events-2",
+        "POST",
+        "/v2/events",
+        {**MP_AUTH, **JSON},
+        mparticle_batch(2),
+        "mParticle Events API, one batch of 2 custom events (answers 202)",
+        expect=202,
+    ),
+    Scenario(
+        "health",
+        "GET",
+        "/_emulator/health",
+        {},
+        None,
+        "Control API health: routing and a small JSON answer, no journal",
+    ),
+]
+
+
+# -- servers ---------------------------------------------------------------------------------
+class Server:
+    """A server subprocess; its URL is read from its ready line (`... ready on http://h:p`)."""
+
+    def __init__(self, name: str, argv: list[str], workdir: Path) -> None:
+        self.name = name
+        self.argv = argv
+        self.log = workdir / f"{name}.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.port = 0
+
+    def start(self, timeout: float = 20.0) -> None:
+        with self.log.open("wb") as out:
+            self.proc = subprocess.Popen(
+                self.argv, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            match = re.search(rb"ready on http://[^\s:]+:(\d+)", self.log.read_bytes())
+            if match:
+                self.port = int(match.group(1))
+                return
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.02)
+        self.stop()
+        tail = self.log.read_text(errors="replace")[-2000:]
+        raise RuntimeError(f"{self.name} did not start:\n{tail}")
+
+    def rss_mb(self) -> float | None:
+        """Resident memory now, when psutil is installed (the project's `test` extra)."""
+        try:
+            import psutil
+        except ImportError:
+            return None
+        assert self.proc is not None
+        return round(psutil.Process(self.proc.pid).memory_info().rss / 2**20, 1)
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(5)
+
+
+@contextmanager
+def servers(workdir: Path, bare_loop: str) -> Iterator[tuple[Server, Server]]:
+    emulator = Server(
+        "emulator", [sys.executable, "-m", "emulator", "serve", "--port", "0", "--quiet"], workdir
+    )
+    bare = Server(
+        "bare",
+        [sys.executable, str(BENCH / "bare_app.py"), "--port", "0", "--loop", bare_loop],
+        workdir,
+    )
+    try:
+        emulator.start()
+        bare.start()
+        yield emulator, bare
+    finally:
+        emulator.stop()
+        bare.stop()
+
+
+def one_request(port: int, scenario: Scenario) -> int:
+    conn = SyncConnection(HOST, port)
+    try:
+        raw = build_request(
+            scenario.method, scenario.path, f"{HOST}:{port}", scenario.headers, scenario.body
+        )
+        return conn.request(raw).status
+    finally:
+        conn.close()
+
+
+def reset_emulator(port: int) -> None:
+    conn = SyncConnection(HOST, port)
+    try:
+        status = conn.request(build_request("POST", "/_emulator/reset", HOST, {}, b"")).status
+    finally:
+        conn.close()
+    if status != 200:
+        raise RuntimeError(f"POST /_emulator/reset answered {status}")
+
+
+# -- load ------------------------------------------------------------------------------------
+def _lua_string(value: str) -> str:
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return '"' + escaped.replace("\r", "\\r") + '"'
+
+
+def wrk_script(scenario: Scenario, body_file: Path | None, max_requests: int) -> str:
+    lines = [f"wrk.method = {_lua_string(scenario.method)}"]
+    lines += [
+        f"wrk.headers[{_lua_string(k)}] = {_lua_string(v)}" for k, v in scenario.headers.items()
+    ]
+    if body_file is not None:
+        lines += [
+            f"local f = assert(io.open({_lua_string(str(body_file))}, 'rb'))",
+            "wrk.body = f:read('*a')",
+            "f:close()",
+        ]
+    # wrk only bounds time; this bounds the count too (per wrk thread).
+    lines += [
+        f"local budget = {max_requests}",
+        "local seen = 0",
+        "function response(status, headers, body)",
+        "  seen = seen + 1",
+        "  if seen >= budget then wrk.thread:stop() end",
+        "end",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+_UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
+
+
+def parse_wrk(output: str) -> dict[str, Any]:
+    """Figures from `wrk --latency` output (its text is the only interface wrk offers)."""
+    percentiles = {
+        int(m.group(1)): float(m.group(2)) * _UNIT_MS[m.group(3)]
+        for m in re.finditer(r"^\s+(50|75|90|99)%\s+([\d.]+)(us|ms|s|m)\s*$", output, re.M)
+    }
+    total = re.search(r"^\s*(\d+) requests in ([\d.]+)(us|ms|s|m)", output, re.M)
+    rps = re.search(r"^Requests/sec:\s+([\d.]+)", output, re.M)
+    if not (total and rps and 50 in percentiles and 99 in percentiles):
+        raise RuntimeError(f"cannot read wrk's output:\n{output}")
+    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
+    socket_errors = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
+    )
+    errors = {}
+    if socket_errors:
+        errors = {
+            kind: int(n)
+            for kind, n in zip(
+                ("connect", "read", "write", "timeout"), socket_errors.groups(), strict=True
+            )
+            if int(n)
+        }
+    return {
+        "tool": "wrk",
+        "requests": int(total.group(1)),
+        "duration_s": float(total.group(2)) * _UNIT_MS[total.group(3)] / 1000,
+        "rps": float(rps.group(1)),
+        "p50_ms": round(percentiles[50], 3),
+        "p90_ms": round(percentiles.get(90, 0.0), 3),
+        "p99_ms": round(percentiles[99], 3),
+        "non_2xx": int(non2xx.group(1)) if non2xx else 0,
+        "errors": errors,
+    }
+
+
+def _run_tool(argv: list[str], timeout: float) -> str:
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"{argv[0]} failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    return done.stdout
+
+
+@dataclass
+class Load:
+    tool: str
+    connections: int
+    threads: int
+    max_requests: int
+    workdir: Path
+
+    def drive(self, port: int, scenario: Scenario, duration: float) -> dict[str, Any]:
+        body_file: Path | None = None
+        if scenario.body is not None:
+            body_file = self.workdir / f"{scenario.name}.body"
+            body_file.write_bytes(scenario.body)
+        timeout = duration + 30  # the tools stop by themselves; this only catches a hang
+        if self.tool == "wrk":
+            script = self.workdir / f"{scenario.name}.lua"
+            script.write_text(wrk_script(scenario, body_file, self.max_requests // self.threads))
+            argv = [
+                "wrk",
+                f"-t{self.threads}",
+                f"-c{self.connections}",
+                f"-d{max(1, round(duration))}s",
+                "--latency",
+                "-s",
+                str(script),
+                f"http://{HOST}:{port}{scenario.path}",
+            ]
+            return parse_wrk(_run_tool(argv, timeout))
+        argv = [
+            sys.executable,
+            str(BENCH / "loadgen.py"),
+            "--port",
+            str(port),
+            "--method",
+            scenario.method,
+            "--path",
+            scenario.path,
+            "--connections",
+            str(self.connections),
+            "--duration",
+            str(duration),
+            "--max-requests",
+            str(self.max_requests),
+        ]
+        for name, value in scenario.headers.items():
+            argv += ["--header", f"{name}: {value}"]
+        if body_file is not None:
+            argv += ["--body-file", str(body_file)]
+        result: dict[str, Any] = json.loads(_run_tool(argv, timeout))
+        ok = sum(n for s, n in result["statuses"].items() if 200 <= int(s) < 400)
+        result["non_2xx"] = result["requests"] - ok
+        return result
+
+
+# -- report ----------------------------------------------------------------------------------
+def ratio(a: float, b: float) -> float | None:
+    return round(a / b, 3) if b else None
+
+
+def _fmt_ratio(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def print_table(rows: Sequence[dict[str, Any]]) -> None:
+    head = (
+        f"{'scenario':<16} {'emulator req/s':>14} {'p50 ms':>8} {'p99 ms':>8}   "
+        f"{'bare req/s':>10} {'p50 ms':>8} {'p99 ms':>8}   "
+        f"{'emu/bare req/s':>14} {'p50':>6} {'p99':>6}   {'emu RSS MB':>10}"
+    )
+    print(head)
+    print("-" * len(head))
+    for row in rows:
+        e, b, r = row["emulator"], row["bare"], row["ratio"]
+        print(
+            f"{row['name']:<16} {e['rps']:>14.0f} {e['p50_ms']:>8.2f} {e['p99_ms']:>8.2f}   "
+            f"{b['rps']:>10.0f} {b['p50_ms']:>8.2f} {b['p99_ms']:>8.2f}   "
+            f"{_fmt_ratio(r['rps']):>14} {_fmt_ratio(r['p50']):>6} {_fmt_ratio(r['p99']):>6}   "
+            f"{e.get('rss_mb') or '-':>10}"
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Emulator vs bare Starlette, per scenario")
+    parser.add_argument("--duration", type=float, default=5.0, help="seconds per measured run")
+    parser.add_argument("--warmup", type=float, default=0.5, help="seconds before each run")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument(
+        "--scenario", action="append", default=[], help="run scenarios whose name contains this"
+    )
+    parser.add_argument("--json", type=Path, help="write the figures to this file")
+    parser.add_argument("--loadgen", choices=["auto", "wrk", "python"], default="auto")
+    parser.add_argument("--threads", type=int, default=1, help="wrk threads (2 cores: keep 1)")
+    parser.add_argument(
+        "--bare-loop",
+        choices=["auto", "asyncio"],
+        default="auto",
+        help="event loop of the bare app (auto picks uvloop)",
+    )
+    parser.add_argument(
+        "--max-requests", type=int, default=2_000_000, help="cap per run on top of the duration"
+    )
+    parser.add_argument("--list", action="store_true", help="list the scenarios and exit")
+    args = parser.parse_args(argv)
+
+    if args.list:
+        for s in SCENARIOS:
+            print(f"{s.name:<16} {s.method} {s.path}  {s.about}")
+        return 0
+    chosen = [s for s in SCENARIOS if not args.scenario or any(f in s.name for f in args.scenario)]
+    if not chosen:
+        parser.error(f"no scenario matches {args.scenario}")
+    tool = args.loadgen
+    if tool == "auto":
+        tool = "wrk" if shutil.which("wrk") else "python"
+    elif tool == "wrk" and not shutil.which("wrk"):
+        parser.error("wrk is not on the PATH")
+    if tool == "wrk" and args.duration != round(args.duration):
+        parser.error("wrk runs whole seconds: give --duration as an integer")
+
+    print(
+        f"load: {tool}, {args.connections} connections, {args.duration:g} s per run "
+        f"(+{args.warmup:g} s warm-up), bare app loop: {args.bare_loop}, "
+        f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}",
+        flush=True,
+    )
+    rows: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="ctmp-bench-") as tmp:
+        workdir = Path(tmp)
+        load = Load(tool, args.connections, args.threads, args.max_requests, workdir)
+        with servers(workdir, args.bare_loop) as (emulator, bare):
+            for scenario in chosen:
+                got = one_request(emulator.port, scenario), one_request(bare.port, scenario)
+                if got != (scenario.expect, 200):
+                    print(
+                        f"{scenario.name}: SKIPPED, emulator answered {got[0]} "
+                        f"(expected {scenario.expect}), bare app {got[1]}",
+                        flush=True,
+                    )
+                    continue
+                # Stored upload records are not bounded (the journal is): start each scenario
+                # from an empty emulator so earlier scenarios do not weigh on later ones.
+                reset_emulator(emulator.port)
+                row: dict[str, Any] = {"name": scenario.name, "about": scenario.about}
+                for target in (emulator, bare):
+                    if args.warmup > 0:
+                        load.drive(target.port, scenario, args.warmup)  # wrk: at least 1 s
+                    row[target.name] = load.drive(target.port, scenario, args.duration)
+                    row[target.name]["rss_mb"] = target.rss_mb()
+                    if row[target.name]["non_2xx"] or row[target.name]["errors"]:
+                        print(f"  warning: {target.name}: {row[target.name]}", flush=True)
+                e, b = row["emulator"], row["bare"]
+                row["ratio"] = {
+                    "rps": ratio(e["rps"], b["rps"]),
+                    "p50": ratio(e["p50_ms"], b["p50_ms"]),
+                    "p99": ratio(e["p99_ms"], b["p99_ms"]),
+                }
+                rows.append(row)
+                print(
+                    f"{scenario.name}: emulator {e['rps']:.0f} req/s, bare {b['rps']:.0f} req/s",
+                    flush=True,
+                )
+    print()
+    print_table(rows)
+    if args.json is not None:
+        report = {
+            "date": datetime.now(UTC).isoformat(timespec="seconds"),
+            "machine": {
+                "cpus": os.cpu_count(),
+                "python": platform.python_version(),
+                "platform": platform.platform(),
+                # Other work on the machine skews every figure; this says how busy it was.
+                "loadavg_1m_at_end": round(os.getloadavg()[0], 2),
+            },
+            "settings": {
+                "tool": tool,
+                "connections": args.connections,
+                "duration_s": args.duration,
+                "warmup_s": args.warmup,
+                "bare_loop": args.bare_loop,
+            },
+            "scenarios": rows,
+        }
+        args.json.write_text(json.dumps(report, indent=2) + "\n")
+        print(f"\nwrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
