@@ -27,13 +27,15 @@ class Persister:
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
 
-    async def save(self) -> int:
+    async def save(self) -> tuple[int, dict[str, int]]:
+        """Write the state now; answer the bytes written and the rows per table."""
         async with self._lock:
             change = self.emulator.changes
-            data = encode(self.emulator.export_state())
+            document = self.emulator.export_state()
+            data = encode(document)
             await asyncio.to_thread(write_atomic, self.path, data)
             self._saved_at_change = change
-            return len(data)
+            return len(data), {k: len(v) for k, v in document.items() if k != "_meta"}
 
     async def _loop(self) -> None:
         while True:

@@ -52,7 +52,7 @@ class Emulator:
 
     def _contract_problems(self, doc: Any) -> list[dict[str, str]]:
         kind = doc.get("kind") if isinstance(doc, dict) else None
-        surface = self._by_kind.get(kind)  # type: ignore[arg-type]
+        surface = self._by_kind.get(kind) if isinstance(kind, str) else None
         if surface is None:
             kinds = ", ".join(sorted(self._by_kind))  # type: ignore[arg-type]
             return [{"path": "$.kind", "message": f"kind must be one of: {kinds}", "kind": "Enum"}]

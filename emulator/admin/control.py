@@ -18,6 +18,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from emulator.admin.errors import ControlError, error_response
+from emulator.admin.views import MAX_INT, PAGE_PARAMS
 from emulator.core.journal import JournalFilter
 from emulator.core.jsonresp import JSONDecodeError, JSONResponse, loads
 from emulator.core.params import ParamError, QueryParser
@@ -48,13 +49,9 @@ _FILTER_PARAMS = [
     Param(
         "since",
         "query",
-        {"type": "integer", "minimum": 0},
+        {"type": "integer", "minimum": 0, "maximum": MAX_INT},
         description="Only entries after this seq",
     ),
-]
-_PAGE_PARAMS = [
-    Param("limit", "query", {"type": "integer", "minimum": 1, "maximum": 10000}),
-    Param("offset", "query", {"type": "integer", "minimum": 0}),
 ]
 _WAIT_PARAMS = [
     Param(
@@ -180,8 +177,8 @@ class ControlAPI:
     async def save_state(self, request: Request, q: dict[str, Any], body: Any) -> Response:
         if self.persister is None:
             raise ControlError(409, "no_data_file", "the emulator was started without --data-file")
-        size = await self.persister.save()
-        return JSONResponse({"tables": {}, "path": str(self.persister.path), "bytes": size})
+        size, tables = await self.persister.save()
+        return JSONResponse({"tables": tables, "path": str(self.persister.path), "bytes": size})
 
     async def list_tenants(self, request: Request, q: dict[str, Any], body: Any) -> Response:
         return JSONResponse({"tenants": self.emulator.tenants.all()})
@@ -272,7 +269,7 @@ class ControlAPI:
                 "/requests",
                 self.requests,
                 "Journal entries matching a filter, paged",
-                params=_FILTER_PARAMS + _PAGE_PARAMS,
+                params=_FILTER_PARAMS + PAGE_PARAMS,
                 responses={200: e + "requests-page", 400: err},
             ),
             op(
@@ -442,7 +439,8 @@ class ControlAPI:
 
     def _authorized(self, request: Request) -> bool:
         token = self.emulator.config.admin_token
-        if token is None:
+        # Health stays open so container health checks work with a token set (as LocalStack's).
+        if token is None or request.url.path == PREFIX + "/health":
             return True
         given = request.headers.get("x-emulator-token") or ""
         auth = request.headers.get("authorization", "")

@@ -13,9 +13,11 @@ from emulator.core.jsonresp import JSONResponse
 from emulator.core.rows import TenantRows
 from emulator.core.surface import Operation, Param
 
+# Largest integer every JSON client reads exactly (2^53 - 1).
+MAX_INT = 9_007_199_254_740_991
 PAGE_PARAMS = [
     Param("limit", "query", {"type": "integer", "minimum": 1, "maximum": 10000}),
-    Param("offset", "query", {"type": "integer", "minimum": 0}),
+    Param("offset", "query", {"type": "integer", "minimum": 0, "maximum": MAX_INT}),
 ]
 
 

@@ -52,6 +52,9 @@ class FaultRegistry:
     def add(self, spec: dict[str, Any]) -> FaultRule:
         self._next += 1
         rule = FaultRule(id=f"fault-{self._next}", **spec)
+        # JSON Schema counts 5.0 as an integer; keep counters integral.
+        if rule.times is not None:
+            rule.times = int(rule.times)
         rule.remaining = rule.times
         self._rules.append(rule)
         return rule
