@@ -48,6 +48,7 @@ def create_app(config: Config, surfaces: Sequence[type[Surface]] = SURFACES) -> 
         saved = read_document(config.data_file)
         if saved is not None:
             emulator.import_state(saved)
+        emulator.mark_started()
         persister = Persister(emulator, config.data_file, config.persist_interval)
 
     control = ControlAPI(emulator, persister)

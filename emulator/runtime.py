@@ -18,6 +18,8 @@ from emulator.core.store import Document, StateError, document_to_tables, tables
 from emulator.core.surface import Surface
 from emulator.core.tenants import TenantError, TenantRegistry
 
+JOURNAL_ENTRY = "emulator/journal-entry"
+
 
 class Emulator:
     def __init__(
@@ -41,6 +43,11 @@ class Emulator:
         self.tenants.on_change(self._tenants_changed)
         for doc in config.tenants:
             self.add_tenant(doc)
+        self.initial_tenants = self.tenants.all()
+
+    def mark_started(self) -> None:
+        """Remember the tenants as they are now (after a data file loaded) for `reset(tenants)`."""
+        self.initial_tenants = self.tenants.all()
 
     # -- tenants ---------------------------------------------------------------------------
     def surface(self, name: str) -> Surface:
@@ -92,21 +99,24 @@ class Emulator:
             surface.tenants_changed()
 
     # -- reset and state -------------------------------------------------------------------
-    def reset(self, tenant: str | None = None) -> dict[str, Any]:
+    def reset(self, tenant: str | None = None, *, tenants: bool = False) -> dict[str, Any]:
         """Forget data (platform state, journal, faults) of everything or of one tenant.
 
-        Tenants and connections stay. A full reset also unfreezes the clock and restarts the id
-        sequence from the seed, so every test starts from the same ids.
+        Tenants and connections stay, unless `tenants` asks to put back those the emulator
+        started with. A full reset also unfreezes the clock and restarts the id and fault
+        sequences from the seed, so every test starts from the same ids.
         """
         self.changes += 1
         if tenant is None:
             removed = self.journal.clear()
-            self.faults.clear()
+            self.faults.reset()
             self.clock.reset()
             self.ids.reseed()
             for surface in self.surfaces:
                 surface.reset(None)
-            return {"scope": "all", "journal_entries_removed": removed}
+            if tenants:
+                self.tenants.replace_all(self.initial_tenants)
+            return {"scope": "all", "journal_entries_removed": removed, "tenants_restored": tenants}
         if self.tenants.get(tenant) is None:
             raise TenantError(f"no tenant {tenant!r}")
         removed = self.journal.clear({tenant})
@@ -119,11 +129,9 @@ class Emulator:
         scope = None if tenant is None else {tenant}
         tenants = self.tenants.all()
         if scope is not None:
-            tenants = [
-                t
-                for t in tenants
-                if t["id"] == tenant or tenant in (t.get("workspace"), t.get("account"))
-            ]
+            # The tenant alone: its connections name another tenant, whose configuration
+            # (secrets included) is not this tenant's to carry. GET /tenants lists them.
+            tenants = [t for t in tenants if t["id"] == tenant]
         tables: dict[str, list[dict[str, Any]]] = {"tenants": tenants}
         journal = self.journal.snapshot(scope)
         tables["journal"] = journal["entries"]
@@ -169,6 +177,11 @@ class Emulator:
         ids = [t["id"] for t in tenants]
         if len(set(ids)) != len(ids):
             raise StateError(f"tenant ids in the document repeat: {sorted(ids)}")
+        for index, entry in enumerate(tables.get("journal", [])):
+            verdict = self.contracts.validate(JOURNAL_ENTRY, entry)
+            if not verdict.valid:
+                first = verdict.errors[0]
+                raise StateError(f"journal row {index + 1}: {first.path}: {first.message}")
         per_surface: dict[str, dict[str, list[dict[str, Any]]]] = {
             s.name: {} for s in self.surfaces
         }

@@ -88,7 +88,11 @@ def test_full_reset_forgets_journal_data_faults_and_clock(emulator: Any) -> None
 
     response = emulator.client.http.post("/reset")
     assert response.status_code == 200
-    assert response.json() == {"scope": "all", "journal_entries_removed": 2}
+    assert response.json() == {
+        "scope": "all",
+        "journal_entries_removed": 2,
+        "tenants_restored": False,
+    }
 
     assert emulator.client.count() == 0
     assert rows(emulator, "/clevertap/EMU-TEST-0001/records")["total"] == 0

@@ -157,7 +157,10 @@ class ControlAPI:
 
     async def reset(self, request: Request, q: dict[str, Any], body: Any) -> Response:
         try:
-            return JSONResponse(self.emulator.reset(q.get("tenant")))
+            tenant, tenants = q.get("tenant"), q.get("tenants", False)
+            if tenant is not None and tenants:
+                raise ControlError(400, "invalid_request", "'tenants' applies to a full reset only")
+            return JSONResponse(self.emulator.reset(tenant, tenants=tenants))
         except TenantError as exc:
             raise ControlError(404, "not_found", str(exc)) from exc
 
@@ -308,8 +311,16 @@ class ControlAPI:
                 "POST",
                 "/reset",
                 self.reset,
-                "Forget data: everything, or one tenant's (tenants stay)",
-                params=[_TENANT_PARAM],
+                "Forget data: everything, or one tenant's (tenants stay unless tenants=true)",
+                params=[
+                    _TENANT_PARAM,
+                    Param(
+                        "tenants",
+                        "query",
+                        {"type": "boolean"},
+                        description="Also put back the tenants the emulator started with",
+                    ),
+                ],
                 request=None,
                 responses={200: e + "reset-result", 400: err, 404: err},
             ),

@@ -56,15 +56,22 @@ class Verdict:
         }
 
 
-def json_path(parts: Iterable[str | int]) -> str:
+def json_path(parts: Iterable[str | int], instance: Any = None) -> str:
+    """`$.d[0].type`: indexes for arrays, names for object keys (quoted when not identifiers).
+
+    The validator reports number-like object keys as integers, so the instance is walked to
+    tell `$.map["7"]` from `$.list[7]`.
+    """
     out = "$"
+    node = instance
     for part in parts:
-        if isinstance(part, int):
+        if isinstance(part, int) and not isinstance(node, dict):
             out += f"[{part}]"
-        elif part.isidentifier():
-            out += f".{part}"
-        else:
-            out += "[" + json.dumps(part) + "]"
+            node = node[part] if isinstance(node, list) and 0 <= part < len(node) else None
+            continue
+        key = str(part)
+        out += f".{key}" if key.isidentifier() else "[" + json.dumps(key) + "]"
+        node = node.get(key) if isinstance(node, dict) else None
     return out
 
 
@@ -95,7 +102,7 @@ class _Compiled:
 
 def _errors(validator: Any, instance: Any) -> list[ContractError]:
     return [
-        ContractError(json_path(err.instance_path), err.message, type(err.kind).__name__)
+        ContractError(json_path(err.instance_path, instance), err.message, type(err.kind).__name__)
         for err in validator.iter_errors(instance)
     ]
 

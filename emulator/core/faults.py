@@ -45,9 +45,16 @@ class FaultRule:
 
 class FaultRegistry:
     def __init__(self, seed: int = 0) -> None:
+        self._seed = seed
         self._rules: list[FaultRule] = []
         self._next = 0
         self._rng = random.Random(seed)
+
+    def reset(self) -> None:
+        """No rules, ids from `fault-1` again, and the same probability draws as at start."""
+        self._rules.clear()
+        self._next = 0
+        self._rng = random.Random(self._seed)
 
     def add(self, spec: dict[str, Any]) -> FaultRule:
         self._next += 1

@@ -160,8 +160,10 @@ class Journal:
         return {"last_seq": self._seq, "dropped": self.dropped, "entries": entries}
 
     def restore(self, snap: dict[str, Any]) -> None:
-        self._entries = deque(snap.get("entries", []), maxlen=self.capacity)
+        entries = snap.get("entries", [])
+        self._entries = deque(entries, maxlen=self.capacity)
         self._seq = max(
             int(snap.get("last_seq", 0)), self._entries[-1]["seq"] if self._entries else 0
         )
-        self.dropped = int(snap.get("dropped", 0))
+        # A smaller journal than the one saved keeps the newest entries and counts the rest.
+        self.dropped = int(snap.get("dropped", 0)) + max(0, len(entries) - self.capacity)

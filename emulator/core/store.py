@@ -46,6 +46,8 @@ def document_to_tables(doc: Any) -> tuple[dict[str, Any], dict[str, list[dict[st
             f"state document version {meta.get('version')!r} is not supported (this emulator "
             f"reads version {VERSION})"
         )
+    if "tenants" not in doc:
+        raise StateError("a state document needs a `tenants` table (it may be empty: {})")
     tables: dict[str, list[dict[str, Any]]] = {}
     for name, table in doc.items():
         if name == "_meta":

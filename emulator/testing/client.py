@@ -58,8 +58,10 @@ class EmulatorClient:
     def health(self) -> dict[str, Any]:
         return self._call("GET", "/health")  # type: ignore[no-any-return]
 
-    def reset(self, tenant: str | None = None) -> dict[str, Any]:
-        return self._call("POST", "/reset", params=_query({"tenant": tenant}))  # type: ignore[no-any-return]
+    def reset(self, tenant: str | None = None, *, tenants: bool = False) -> dict[str, Any]:
+        """Forget data (all, or one tenant's); `tenants=True` also restores the start-up tenants."""
+        params = _query({"tenant": tenant, "tenants": tenants or None})
+        return self._call("POST", "/reset", params=params)  # type: ignore[no-any-return]
 
     def requests(
         self, *, limit: int = 1000, offset: int = 0, **filters: Any

@@ -76,9 +76,9 @@ def emulator_server() -> Iterator[str]:
 
 @pytest.fixture
 def emulator(emulator_server: str) -> Iterator[EmulatorHandle]:
-    """The session's emulator, freshly reset, with its default credentials and a client."""
+    """The session's emulator, freshly reset (tenants too), with its credentials and a client."""
     client = EmulatorClient(emulator_server)
-    client.reset()
+    client.reset(tenants=True)
     try:
         yield EmulatorHandle(url=emulator_server, client=client)
     finally:
