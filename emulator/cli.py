@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import sys
 from pathlib import Path
@@ -62,5 +61,5 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, StateError, TenantError) as exc:
         print(f"ctmp-emulator: {exc}", file=sys.stderr)
         return 2
-    asyncio.run(server.serve())
+    server.run()  # uvicorn's own loop choice: uvloop when installed
     return 0 if server.started else 1

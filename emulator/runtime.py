@@ -14,7 +14,14 @@ from emulator.core.contracts import ContractRegistry
 from emulator.core.faults import FaultRegistry
 from emulator.core.ids import IdGenerator
 from emulator.core.journal import Journal
-from emulator.core.store import Document, StateError, document_to_tables, tables_to_document
+from emulator.core.jsonresp import loads
+from emulator.core.store import (
+    Document,
+    StateError,
+    document_to_tables,
+    encode,
+    tables_to_document,
+)
 from emulator.core.surface import Surface
 from emulator.core.tenants import TenantError, TenantRegistry
 
@@ -155,7 +162,8 @@ class Emulator:
         All or nothing: if any part of the document cannot be loaded, the previous state is put
         back and the error names what was wrong.
         """
-        previous = self.export_state()
+        # Through JSON, so the rollback copy shares nothing with the live state.
+        previous = loads(encode(self.export_state()))
         try:
             self._import(doc)
         except StateError:

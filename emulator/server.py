@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -52,7 +51,7 @@ class ThreadedServer:
 
     def _run(self) -> None:
         try:
-            asyncio.run(self.server.serve())
+            self.server.run()
         except BaseException as exc:  # reported by start()
             self._error = exc
         finally:

@@ -14,6 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from emulator.core.reaper import dispose
+
 Entry = dict[str, Any]
 
 
@@ -134,14 +136,14 @@ class Journal:
     def clear(self, tenants: Iterable[str] | None = None) -> int:
         """Forget every entry, or only those of the given tenants; answer how many went."""
         before = len(self._entries)
+        old = self._entries
         if tenants is None:
-            self._entries.clear()
+            self._entries = deque(maxlen=self.capacity)
             self.dropped = 0
         else:
             keep = set(tenants)
-            self._entries = deque(
-                (e for e in self._entries if e["tenant"] not in keep), maxlen=self.capacity
-            )
+            self._entries = deque((e for e in old if e["tenant"] not in keep), maxlen=self.capacity)
+        dispose(old)
         return before - len(self._entries)
 
     def stats(self) -> dict[str, int]:

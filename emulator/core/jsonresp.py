@@ -20,4 +20,5 @@ def dumps(content: Any) -> bytes:
 
 
 loads = orjson.loads
+Fragment = orjson.Fragment
 JSONDecodeError = orjson.JSONDecodeError

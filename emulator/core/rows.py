@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from emulator.core.reaper import dispose
+
 Row = dict[str, Any]
 
 
@@ -23,10 +25,11 @@ class TenantRows:
 
     def reset(self, tenants: Iterable[str] | None) -> None:
         if tenants is None:
-            self._rows.clear()
+            old, self._rows = self._rows, {}
+            dispose(old)
         else:
             for tenant in tenants:
-                self._rows.pop(tenant, None)
+                dispose(self._rows.pop(tenant, None))
 
     def export(self, tenants: set[str] | None) -> list[Row]:
         return [

@@ -29,9 +29,8 @@ class BadJSON(ValueError):
 class Call:
     """One platform request on its way through the pipeline.
 
-    Handlers read the body through `json()` (parsed once, also used by the journal) and record
-    the contract verdict with `validate()`. Domain code must copy what it keeps from the parsed
-    body: the journal holds the body as received.
+    Handlers read the body through `json()` (parsed once) and record the contract verdict with
+    `validate()`. The parsed body is the handler's to keep: the journal holds the raw bytes.
     """
 
     __slots__ = ("_json", "body", "notes", "request", "surface", "tenant", "verdict")

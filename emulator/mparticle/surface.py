@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import copy
 import secrets
 from typing import Any
 
@@ -164,7 +163,7 @@ class MParticleSurface(Surface):
                     "received": received,
                     "input": source["key"],
                     "historical": historical,
-                    "batch": copy.deepcopy(batch),
+                    "batch": batch,
                 },
             )
 
