@@ -84,6 +84,14 @@ def _fragment(value: Any) -> Fragment:
     return Fragment(_tight(dumps(value)))
 
 
+async def _sleep_at_least(seconds: float) -> None:
+    # Event-loop timers may fire a little early (uvloop rounds to milliseconds); a latency
+    # fault promises at least its delay.
+    deadline = time.perf_counter() + seconds
+    while (left := deadline - time.perf_counter()) > 0:
+        await asyncio.sleep(left)
+
+
 class Pipeline:
     def __init__(self, emulator: Emulator) -> None:
         self.emulator = emulator
@@ -124,7 +132,7 @@ class Pipeline:
             if rule is not None:
                 fault_id = rule.id
                 if rule.latency_ms:
-                    await asyncio.sleep(rule.latency_ms / 1000)
+                    await _sleep_at_least(rule.latency_ms / 1000)
                 if rule.status is not None:
                     response = surface.error_response(
                         rule.status, rule.message or "Injected fault", rule.retry_after
