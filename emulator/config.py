@@ -29,10 +29,13 @@ credentials"). A TOML file replaces them:
 from __future__ import annotations
 
 import copy
+import json
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import jsonschema_rs
 
 DEFAULT_ACCOUNT: dict[str, Any] = {
     "id": "EMU-TEST-0001",
@@ -121,18 +124,21 @@ def default_tenants() -> list[dict[str, Any]]:
     ]
 
 
-_SETTINGS = {
-    "mode",
-    "journal_size",
-    "journal_body_cap",
-    "seed",
-    "persist_interval",
-    "admin_token",
-    "log_requests",
-    "host",
-    "port",
-    "data_file",
-}
+def _check_settings(settings: dict[str, Any], path: Path) -> None:
+    """The [emulator] section against its contract (contracts/emulator/config.json)."""
+    from emulator.core.contracts import ContractError, default_contracts_dir, json_path
+
+    schema = json.loads((default_contracts_dir() / "emulator" / "config.json").read_text("utf-8"))
+    problems: list[ContractError] = [
+        ContractError(json_path(e.instance_path, settings), e.message, "")
+        for e in jsonschema_rs.validator_for(schema).iter_errors(settings)
+    ]
+    if problems:
+        detail = "; ".join(
+            f"{p.path.replace('$.', '', 1) if p.path != '$' else 'section'}: {p.message}"
+            for p in problems
+        )
+        raise ConfigError(f"invalid [emulator] settings in {path}: {detail}")
 
 
 def load_config(path: Path, **overrides: Any) -> Config:
@@ -144,9 +150,7 @@ def load_config(path: Path, **overrides: Any) -> Config:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config {path} is not valid TOML: {exc}") from exc
     settings = dict(raw.get("emulator", {}))
-    unknown = set(settings) - _SETTINGS
-    if unknown:
-        raise ConfigError(f"unknown [emulator] settings in {path}: {sorted(unknown)}")
+    _check_settings(settings, path)
     if "data_file" in settings:
         settings["data_file"] = Path(settings["data_file"])
     settings.update({k: v for k, v in overrides.items() if v is not None})

@@ -43,7 +43,7 @@ class Persister:
             if self.emulator.changes != self._saved_at_change:
                 try:
                     await self.save()
-                except OSError:
+                except Exception:  # keep saving later; a dead saver would lose data silently
                     log.exception("could not save the state to %s", self.path)
 
     def start(self) -> None:

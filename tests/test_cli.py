@@ -109,8 +109,8 @@ def test_an_unknown_mode_is_a_usage_error(run_emulator: RunEmulator) -> None:
     [
         (None, "cannot read config"),
         ("[emulator\nmode = 'strict'\n", "is not valid TOML"),
-        ("[emulator]\nmoed = 'strict'\n", "unknown [emulator] settings"),
-        ("[emulator]\nmode = 'sloppy'\n", "mode must be one of"),
+        ("[emulator]\nmoed = 'strict'\n", "'moed' was unexpected"),
+        ("[emulator]\nmode = 'sloppy'\n", 'mode: "sloppy" is not one of'),
         ("[emulator]\n[workspaces]\n", "unknown sections"),
     ],
     ids=["missing-file", "bad-toml", "unknown-setting", "bad-mode", "unknown-section"],
@@ -126,7 +126,7 @@ def test_a_bad_config_file_exits_2_with_a_message(
     assert result.stdout == ""
     assert result.stderr.startswith("ctmp-emulator: "), result.stderr
     assert message in result.stderr
-    assert str(config) in result.stderr or message == "mode must be one of"
+    assert str(config) in result.stderr
     assert "Traceback" not in result.stderr
 
 

@@ -7,9 +7,11 @@ parameters, validate the JSON body against its contract and map `ControlError` t
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import secrets
 import time
+from collections.abc import Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +21,7 @@ from starlette.routing import Route
 
 from emulator.admin.errors import ControlError, error_response
 from emulator.admin.views import MAX_INT, PAGE_PARAMS
+from emulator.core.clock import ClockRangeError
 from emulator.core.journal import JournalFilter
 from emulator.core.jsonresp import JSONDecodeError, JSONResponse, loads
 from emulator.core.params import ParamError, QueryParser
@@ -96,6 +99,14 @@ def _instant(value: Any) -> float:
     return parsed.timestamp()
 
 
+@contextlib.contextmanager
+def _clock_range() -> Iterator[None]:
+    try:
+        yield
+    except ClockRangeError as exc:
+        raise ControlError(400, "invalid_request", str(exc)) from exc
+
+
 class ControlAPI:
     def __init__(self, emulator: Emulator, persister: Persister | None) -> None:
         self.emulator = emulator
@@ -137,7 +148,7 @@ class ControlAPI:
 
     async def request_entry(self, request: Request, q: dict[str, Any], body: Any) -> Response:
         raw = request.path_params["seq"]
-        entry = self.emulator.journal.get(int(raw)) if raw.isdigit() else None
+        entry = self.emulator.journal.get(int(raw)) if raw.isascii() and raw.isdigit() else None
         if entry is None:
             raise ControlError(
                 404, "not_found", f"no journal entry {raw!r} (it may have been dropped)"
@@ -217,7 +228,8 @@ class ControlAPI:
 
     async def freeze_clock(self, request: Request, q: dict[str, Any], body: Any) -> Response:
         at = (body or {}).get("at")
-        self.emulator.clock.freeze(None if at is None else _instant(at))
+        with _clock_range():
+            self.emulator.clock.freeze(None if at is None else _instant(at))
         return await self.get_clock(request, q, body)
 
     async def unfreeze_clock(self, request: Request, q: dict[str, Any], body: Any) -> Response:
@@ -225,13 +237,13 @@ class ControlAPI:
         return await self.get_clock(request, q, body)
 
     async def set_clock(self, request: Request, q: dict[str, Any], body: Any) -> Response:
-        if body.get("at") is None:
-            raise ControlError(400, "invalid_request", "'at' is required")
-        self.emulator.clock.set(_instant(body["at"]))
+        with _clock_range():
+            self.emulator.clock.set(_instant(body["at"]))
         return await self.get_clock(request, q, body)
 
     async def advance_clock(self, request: Request, q: dict[str, Any], body: Any) -> Response:
-        self.emulator.clock.advance(float(body["seconds"]))
+        with _clock_range():
+            self.emulator.clock.advance(float(body["seconds"]))
         return await self.get_clock(request, q, body)
 
     async def list_faults(self, request: Request, q: dict[str, Any], body: Any) -> Response:
@@ -385,6 +397,7 @@ class ControlAPI:
                 self.freeze_clock,
                 "Stop the clock (now, or at `at`)",
                 request=e + "clock-instant",
+                request_required=False,
                 responses={200: e + "clock", 400: err},
             ),
             op(
@@ -399,7 +412,7 @@ class ControlAPI:
                 "/clock/set",
                 self.set_clock,
                 "Move the clock to `at`",
-                request=e + "clock-instant",
+                request=e + "clock-set",
                 responses={200: e + "clock", 400: err},
             ),
             op(
@@ -493,7 +506,7 @@ class ControlAPI:
             return None
         raw = await request.body()
         if not raw.strip():
-            if op.request in ("emulator/clock-instant",):
+            if not op.request_required:
                 return {}
             raise ControlError(400, "invalid_request", "a JSON body is required")
         try:

@@ -11,7 +11,7 @@ from typing import Any
 
 from emulator import __version__
 from emulator.core.contracts import ContractRegistry
-from emulator.core.surface import Operation
+from emulator.core.surface import NO_BODY, Operation
 
 _CONVERTER = re.compile(r"\{(\w+):\w+\}")
 
@@ -43,12 +43,15 @@ def _operation(op: Operation, contracts: ContractRegistry, tag: str) -> dict[str
             schema: dict[str, Any] = {"oneOf": [_ref(contracts, n) for n in op.request]}
         else:
             schema = _ref(contracts, op.request)
-        doc["requestBody"] = {"required": True, "content": {op.request_media: {"schema": schema}}}
+        doc["requestBody"] = {
+            "required": op.request_required,
+            "content": {op.request_media: {"schema": schema}},
+        }
     for status, contract in op.responses.items():
         response: dict[str, Any] = {"description": "HTTP " + str(status)}
-        response["content"] = {
-            "application/json": {"schema": _ref(contracts, contract) if contract else {}}
-        }
+        if contract != NO_BODY:
+            schema = _ref(contracts, contract) if contract else {}
+            response["content"] = {"application/json": {"schema": schema}}
         doc["responses"][str(status)] = response
     if op.security:
         # One requirement object: every scheme listed must be present together.

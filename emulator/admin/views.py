@@ -47,5 +47,5 @@ def rows_view(
         view,
         summary,
         params=[Param("tenant", "path", {"type": "string"}, required=True), *PAGE_PARAMS],
-        responses={200: "emulator/rows-page", 404: "emulator/error"},
+        responses={200: "emulator/rows-page", 400: "emulator/error", 404: "emulator/error"},
     )

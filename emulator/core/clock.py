@@ -12,6 +12,21 @@ from datetime import UTC, datetime
 
 ClockListener = Callable[[float], None]
 
+# 9999-12-31T23:59:59Z: the last instant every date library can show.
+MAX_INSTANT = 253_402_300_799.0
+
+
+class ClockRangeError(ValueError):
+    pass
+
+
+def _checked(instant: float) -> float:
+    if not 0 <= instant <= MAX_INSTANT:
+        raise ClockRangeError(
+            f"the clock must stay between 1970-01-01 and 9999-12-31 (asked for {instant})"
+        )
+    return instant
+
 
 class Clock:
     """Wall time plus an offset, or a frozen instant."""
@@ -35,7 +50,7 @@ class Clock:
         return self._frozen_at is not None
 
     def freeze(self, at: float | None = None) -> None:
-        self._frozen_at = self.now() if at is None else float(at)
+        self._frozen_at = self.now() if at is None else _checked(float(at))
         self._notify()
 
     def unfreeze(self) -> None:
@@ -45,6 +60,7 @@ class Clock:
             self._frozen_at = None
 
     def set(self, at: float) -> None:
+        at = _checked(float(at))
         if self._frozen_at is not None:
             self._frozen_at = float(at)
         else:
@@ -52,6 +68,7 @@ class Clock:
         self._notify()
 
     def advance(self, seconds: float) -> None:
+        _checked(self.now() + seconds)
         if self._frozen_at is not None:
             self._frozen_at += seconds
         else:

@@ -81,12 +81,15 @@ class Param:
     description: str = ""
 
 
+NO_BODY = ""
+
+
 @dataclass(slots=True)
 class Operation:
     """One HTTP operation: where it is, who handles it, and its contract for the OpenAPI doc.
 
-    `request` and `responses` name contracts (`clevertap/upload`) or `None` for no body; a list
-    of request contracts means "one of these".
+    `request` and `responses` name contracts (`clevertap/upload`); a list of request contracts
+    means "one of these"; a response of `None` is any JSON, `NO_BODY` an empty body.
     """
 
     method: str
@@ -94,6 +97,7 @@ class Operation:
     handler: Handler | ControlHandler
     summary: str
     request: str | list[str] | None = None
+    request_required: bool = True
     request_media: str = "application/json"
     responses: dict[int, str | None] = field(default_factory=lambda: {200: None})
     params: list[Param] = field(default_factory=list)

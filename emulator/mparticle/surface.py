@@ -20,7 +20,7 @@ from emulator.admin.views import rows_view
 from emulator.core.contracts import ContractError, Verdict
 from emulator.core.jsonresp import JSONResponse, dumps
 from emulator.core.rows import TenantRows
-from emulator.core.surface import BadJSON, Call, Operation, Surface
+from emulator.core.surface import NO_BODY, BadJSON, Call, Operation, Surface
 from emulator.runtime import Emulator
 
 MAX_REQUEST_BYTES = 256 * 1024
@@ -179,7 +179,7 @@ class MParticleSurface(Surface):
     # -- declaration -----------------------------------------------------------------------
     def operations(self) -> list[Operation]:
         err = "mparticle/error"
-        responses: dict[int, str | None] = {202: None, 400: err, 401: err, 403: err, 413: err}
+        responses: dict[int, str | None] = {202: NO_BODY, 400: err, 401: err, 403: err, 413: err}
         ops = []
         for prefix in ("", "/s2s"):
             ops += [
