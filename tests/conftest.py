@@ -1,4 +1,5 @@
-"""Shared fixtures for tests that run the emulator as a separate process (`serve`)."""
+"""Shared fixtures for tests that run the emulator as a separate process (`serve`), and the
+hypothesis profile for CI."""
 
 from __future__ import annotations
 
@@ -13,6 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# CI replays the same generated cases every run (a red CI names a bug, never a lucky draw);
+# locally, every run explores new cases.
+if os.environ.get("CI"):
+    settings.register_profile("ci", derandomize=True)
+    settings.load_profile("ci")
 
 # How long a process may take to print its ready line or to exit; a hang fails, never blocks.
 STARTUP_TIMEOUT = 30.0
