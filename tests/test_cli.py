@@ -13,15 +13,11 @@ import pytest
 
 from emulator import __version__
 from emulator.cli import _config, _parser
-from emulator.config import DEFAULT_ACCOUNT
+from emulator.testing.defaults import CLEVERTAP_HEADERS
 
 if TYPE_CHECKING:
     from conftest import RunEmulator, SpawnEmulator
 
-CLEVERTAP_HEADERS = {
-    "X-CleverTap-Account-Id": DEFAULT_ACCOUNT["id"],
-    "X-CleverTap-Passcode": DEFAULT_ACCOUNT["passcode"],
-}
 UPLOAD = {"d": [{"type": "event", "identity": "u1", "evtName": "Charged", "evtData": {}}]}
 
 

@@ -17,7 +17,6 @@ other failures.
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 from typing import Any
 
@@ -34,21 +33,12 @@ from schemathesis.specs.openapi.checks import (
 
 from emulator.admin.control import PREFIX, ControlAPI
 from emulator.app import create_app
-from emulator.config import DEFAULT_ACCOUNT, DEFAULT_WORKSPACE, Config
+from emulator.config import Config
 from emulator.core.store import encode
+from emulator.testing.defaults import CLEVERTAP_HEADERS, MPARTICLE_HEADERS
 
 app = create_app(Config.defaults(seed=1, log_requests=False))
 EMULATOR = app.state.emulator
-
-_S2S = next(i for i in DEFAULT_WORKSPACE["inputs"] if i["kind"] == "s2s")
-CLEVERTAP_HEADERS = {
-    "X-CleverTap-Account-Id": DEFAULT_ACCOUNT["id"],
-    "X-CleverTap-Passcode": DEFAULT_ACCOUNT["passcode"],
-}
-MPARTICLE_HEADERS = {
-    "Authorization": "Basic "
-    + base64.b64encode(f"{_S2S['key']}:{_S2S['secret']}".encode()).decode(),
-}
 
 
 async def _send_seed_traffic() -> list[int]:

@@ -3,7 +3,6 @@ the emulator cannot use stops it at start (exit 2) without being overwritten."""
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import random
@@ -16,21 +15,13 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import tinydb
 
-from emulator.config import DEFAULT_ACCOUNT, DEFAULT_WORKSPACE
+from emulator.config import DEFAULT_ACCOUNT
 from emulator.core.store import FORMAT, document_to_tables, read_document
+from emulator.testing.defaults import CLEVERTAP_HEADERS, MPARTICLE_HEADERS
 
 if TYPE_CHECKING:
     from conftest import EmulatorProcess, RunEmulator, SpawnEmulator
 
-_S2S = next(i for i in DEFAULT_WORKSPACE["inputs"] if i["kind"] == "s2s")
-CLEVERTAP_HEADERS = {
-    "X-CleverTap-Account-Id": DEFAULT_ACCOUNT["id"],
-    "X-CleverTap-Passcode": DEFAULT_ACCOUNT["passcode"],
-}
-MPARTICLE_HEADERS = {
-    "Authorization": "Basic "
-    + base64.b64encode(f"{_S2S['key']}:{_S2S['secret']}".encode()).decode(),
-}
 DEFAULT_TENANT_IDS = {"EMU-TEST-0001", "1000", "default"}
 
 

@@ -8,7 +8,6 @@ running (a container, another process) instead.
 
 from __future__ import annotations
 
-import base64
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -18,10 +17,12 @@ import pytest
 
 from emulator.config import DEFAULT_ACCOUNT, DEFAULT_WORKSPACE, Config
 from emulator.testing.client import EmulatorClient
-
-
-def _input(kind: str) -> dict[str, Any]:
-    return next(i for i in DEFAULT_WORKSPACE["inputs"] if i["kind"] == kind)
+from emulator.testing.defaults import (
+    CLEVERTAP_HEADERS,
+    MPARTICLE_AUTH,
+    MPARTICLE_HEADERS,
+    workspace_input,
+)
 
 
 @dataclass
@@ -32,30 +33,25 @@ class EmulatorHandle:
     mparticle: dict[str, Any] = field(
         default_factory=lambda: {
             "workspace": DEFAULT_WORKSPACE["id"],
-            "s2s_key": _input("s2s")["key"],
-            "s2s_secret": _input("s2s")["secret"],
-            "web_key": _input("web")["key"],
-            "feed_key": _input("feed")["key"],
-            "feed_secret": _input("feed")["secret"],
+            "s2s_key": workspace_input("s2s")["key"],
+            "s2s_secret": workspace_input("s2s")["secret"],
+            "web_key": workspace_input("web")["key"],
+            "feed_key": workspace_input("feed")["key"],
+            "feed_secret": workspace_input("feed")["secret"],
         }
     )
 
     @property
     def clevertap_headers(self) -> dict[str, str]:
-        return {
-            "X-CleverTap-Account-Id": self.clevertap["id"],
-            "X-CleverTap-Passcode": self.clevertap["passcode"],
-            "Content-Type": "application/json",
-        }
+        return {**CLEVERTAP_HEADERS, "Content-Type": "application/json"}
 
     @property
     def mparticle_auth(self) -> tuple[str, str]:
-        return (self.mparticle["s2s_key"], self.mparticle["s2s_secret"])
+        return MPARTICLE_AUTH
 
     @property
     def mparticle_headers(self) -> dict[str, str]:
-        token = base64.b64encode(":".join(self.mparticle_auth).encode()).decode()
-        return {"Authorization": f"Basic {token}", "Content-Type": "application/json"}
+        return {**MPARTICLE_HEADERS, "Content-Type": "application/json"}
 
 
 @pytest.fixture(scope="session")
