@@ -13,7 +13,7 @@ import pytest
 
 from emulator import __version__
 from emulator.cli import _config, _parser
-from emulator.testing.defaults import CLEVERTAP_HEADERS
+from emulator.testing.defaults import clevertap_headers
 
 if TYPE_CHECKING:
     from conftest import RunEmulator, SpawnEmulator
@@ -43,7 +43,7 @@ def test_console_script_prints_one_ready_line_with_the_url(spawn_emulator: Spawn
         assert health.json()["version"] == __version__
         assert health.json()["mode"] == "strict"
         # Without --quiet each platform request gets a log line: on stderr, not stdout.
-        assert http.post("/1/upload", json=UPLOAD, headers=CLEVERTAP_HEADERS).status_code == 200
+        assert http.post("/1/upload", json=UPLOAD, headers=clevertap_headers()).status_code == 200
 
     emulator.stop(signal.SIGTERM)
     assert emulator.stdout_rest == "", "stdout must carry exactly one line, the ready line"
@@ -58,7 +58,7 @@ def test_python_dash_m_emulator_serve_works(spawn_emulator: SpawnEmulator) -> No
         assert health["status"] == "ok"
         assert health["seed"] == 7
         assert health["tenants"] == 3  # the default tenants
-        assert http.post("/1/upload", json=UPLOAD, headers=CLEVERTAP_HEADERS).status_code == 200
+        assert http.post("/1/upload", json=UPLOAD, headers=clevertap_headers()).status_code == 200
     emulator.stop(signal.SIGTERM)
     # --quiet: no per-request log line.
     assert "/1/upload" not in emulator.stderr()
@@ -150,7 +150,7 @@ def test_admin_token_guards_the_control_api_but_not_health_nor_the_platforms(
             assert header.status_code == 200, (method, path, header.text)
 
         # The platform endpoints do not need (nor see) the control token.
-        uploaded = http.post("/1/upload", json=UPLOAD, headers=CLEVERTAP_HEADERS)
+        uploaded = http.post("/1/upload", json=UPLOAD, headers=clevertap_headers())
         assert uploaded.status_code == 200, uploaded.text
         journal = http.get("/_emulator/requests", headers={"Authorization": "Bearer s3cret"})
         assert [e["path"] for e in journal.json()["requests"]] == ["/1/upload"]

@@ -35,7 +35,7 @@ from emulator.admin.control import PREFIX, ControlAPI
 from emulator.app import create_app
 from emulator.config import Config
 from emulator.core.store import encode
-from emulator.testing.defaults import CLEVERTAP_HEADERS, MPARTICLE_HEADERS
+from emulator.testing.defaults import clevertap_headers, mparticle_headers
 
 app = create_app(Config.defaults(seed=1, log_requests=False))
 EMULATOR = app.state.emulator
@@ -47,8 +47,8 @@ async def _send_seed_traffic() -> list[int]:
     transport = httpx.ASGITransport(app=app)  # no lifespan: without a data file it does nothing
     async with httpx.AsyncClient(transport=transport, base_url="http://emulator") as client:
         answers = [
-            await client.post("/1/upload", json=upload, headers=CLEVERTAP_HEADERS),
-            await client.post("/v2/events", json=batch, headers=MPARTICLE_HEADERS),
+            await client.post("/1/upload", json=upload, headers=clevertap_headers()),
+            await client.post("/v2/events", json=batch, headers=mparticle_headers()),
             await client.post("/1/upload", json=upload),
         ]
     return [answer.status_code for answer in answers]
@@ -156,7 +156,7 @@ def test_platform_operations_with_generated_credentials(case: schemathesis.Case)
 @BOUNDED
 def test_platform_operations_with_valid_credentials(case: schemathesis.Case) -> None:
     _fresh_state()
-    headers = CLEVERTAP_HEADERS if case.path.startswith("/1/") else MPARTICLE_HEADERS
+    headers = clevertap_headers() if case.path.startswith("/1/") else mparticle_headers()
     case.call_and_validate(headers=headers, checks=ACCEPTED_CHECKS)
 
 

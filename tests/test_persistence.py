@@ -17,7 +17,7 @@ import tinydb
 
 from emulator.config import DEFAULT_ACCOUNT
 from emulator.core.store import FORMAT, document_to_tables, read_document
-from emulator.testing.defaults import CLEVERTAP_HEADERS, MPARTICLE_HEADERS
+from emulator.testing.defaults import clevertap_headers, mparticle_headers
 
 if TYPE_CHECKING:
     from conftest import EmulatorProcess, RunEmulator, SpawnEmulator
@@ -65,9 +65,9 @@ def test_state_saved_at_shutdown_is_back_after_a_restart(
     data_file = tmp_path / "state.json"
     first = spawn_emulator("--data-file", str(data_file), "--quiet")
     with httpx.Client(base_url=first.url, timeout=10) as http:
-        uploaded = http.post("/1/upload", json=_upload("user-1", 2), headers=CLEVERTAP_HEADERS)
+        uploaded = http.post("/1/upload", json=_upload("user-1", 2), headers=clevertap_headers())
         assert uploaded.status_code == 200, uploaded.text
-        sent = http.post("/v2/events", json=_batch("user-1"), headers=MPARTICLE_HEADERS)
+        sent = http.post("/v2/events", json=_batch("user-1"), headers=mparticle_headers())
         assert sent.status_code == 202, sent.text
         journal_before = http.get("/_emulator/requests").json()["requests"]
         state_before = http.get("/_emulator/state").json()
@@ -102,7 +102,7 @@ def test_state_saved_at_shutdown_is_back_after_a_restart(
         records = http.get(f"/_emulator/clevertap/{DEFAULT_ACCOUNT['id']}/records").json()
         assert [r["record"]["identity"] for r in records["records"]] == ["user-1", "user-1"]
         # The journal goes on from where it was: the next request is #3, not #1.
-        again = http.post("/1/upload", json=_upload("user-2"), headers=CLEVERTAP_HEADERS)
+        again = http.post("/1/upload", json=_upload("user-2"), headers=clevertap_headers())
         assert again.status_code == 200
         assert (
             http.get("/_emulator/requests", params={"since": 2}).json()["requests"][0]["seq"] == 3
@@ -119,7 +119,7 @@ def test_save_on_demand_writes_the_file_at_once(
     config.write_text("[emulator]\npersist_interval = 3600\n", encoding="utf-8")
     emulator = spawn_emulator("--config", str(config), "--data-file", str(data_file), "--quiet")
     with httpx.Client(base_url=emulator.url, timeout=10) as http:
-        assert http.post("/1/upload", json=_upload("u"), headers=CLEVERTAP_HEADERS).is_success
+        assert http.post("/1/upload", json=_upload("u"), headers=clevertap_headers()).is_success
         saved = http.post("/_emulator/state/save")
         assert saved.status_code == 200, saved.text
         assert saved.json()["path"] == str(data_file.resolve())
@@ -152,7 +152,7 @@ def _drive_traffic(url: str, stop: threading.Event, sent: list[int]) -> None:
                 http.post(
                     "/1/upload",
                     json=_upload(f"user-{n}", RECORDS_PER_UPLOAD, PAD),
-                    headers=CLEVERTAP_HEADERS,
+                    headers=clevertap_headers(),
                 )
             except httpx.HTTPError:
                 return
@@ -317,7 +317,7 @@ def test_loading_a_document_of_another_version_is_refused_and_keeps_the_state(
 ) -> None:
     emulator = spawn_emulator("--quiet")
     with httpx.Client(base_url=emulator.url, timeout=10) as http:
-        assert http.post("/1/upload", json=_upload("kept"), headers=CLEVERTAP_HEADERS).is_success
+        assert http.post("/1/upload", json=_upload("kept"), headers=clevertap_headers()).is_success
         before = _tables(http.get("/_emulator/state").json())
         refused = http.put("/_emulator/state", json=_document_of_version(2))
         assert refused.status_code == 400

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from emulator.admin.views import rows_view
-from emulator.core.jsonresp import JSONResponse
+from emulator.core.jsonresp import JSONResponse, fragment
 from emulator.core.rows import TenantRows
 from emulator.core.surface import BadJSON, Call, Operation, Param, Surface
 from emulator.runtime import Emulator
@@ -95,7 +95,10 @@ class CleverTapSurface(Surface):
         if call.request.query_params.get("dryRun") != "1":
             received = self.emulator.clock.now()
             for record in records:
-                self.records.add(call.tenant or "", {"received": received, "record": record})
+                # Kept serialised until the CleverTap models (profiles, events) build on them.
+                self.records.add(
+                    call.tenant or "", {"received": received, "record": fragment(record)}
+                )
         return JSONResponse({"status": "success", "processed": len(records), "unprocessed": []})
 
     # -- declaration -----------------------------------------------------------------------

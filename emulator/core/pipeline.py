@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from emulator.core.jsonresp import Fragment, JSONDecodeError, dumps, loads
+from emulator.core.jsonresp import Fragment, JSONDecodeError, fragment, loads, tight
 from emulator.core.surface import BadJSON, Call, Handler, Surface
 
 if TYPE_CHECKING:
@@ -71,17 +71,7 @@ def _capped_body(raw: bytes, known_json: bool, cap: int) -> tuple[Any, bool]:
             loads(raw)
         except JSONDecodeError:
             return raw.decode("utf-8", "replace"), False
-    return Fragment(_tight(raw)), False
-
-
-def _tight(data: bytes) -> bytes:
-    """A copy sized to its content: orjson's output keeps a ~4 KB allocation behind even a
-    ten-byte result, which the journal would hold 10,000 times over."""
-    return bytes(memoryview(data))
-
-
-def _fragment(value: Any) -> Fragment:
-    return Fragment(_tight(dumps(value)))
+    return Fragment(tight(raw)), False
 
 
 async def _sleep_at_least(seconds: float) -> None:
@@ -187,13 +177,13 @@ class Pipeline:
             "path": request.url.path,
             # Serialised now: one object instead of dozens per entry keeps memory, resets and
             # garbage collection cheap; only the filterable fields stay Python values.
-            "query": _fragment(dict(request.query_params)),
-            "headers": _fragment(mask_headers(request)),
+            "query": fragment(dict(request.query_params)),
+            "headers": fragment(mask_headers(request)),
             "body": req_body,
             "body_size": len(call.body),
             "body_truncated": req_cut,
             "valid": verdict.valid if verdict is not None else None,
-            "validation": _fragment(verdict.as_dict()) if verdict is not None else None,
+            "validation": fragment(verdict.as_dict()) if verdict is not None else None,
             "status": response.status_code,
             "response": resp_body,
             "response_truncated": resp_cut,

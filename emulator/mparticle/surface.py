@@ -18,7 +18,7 @@ from starlette.responses import Response
 
 from emulator.admin.views import rows_view
 from emulator.core.contracts import ContractError, Verdict
-from emulator.core.jsonresp import JSONResponse, dumps
+from emulator.core.jsonresp import JSONResponse, dumps, fragment
 from emulator.core.rows import TenantRows
 from emulator.core.surface import NO_BODY, BadJSON, Call, Operation, Surface
 from emulator.runtime import Emulator
@@ -163,7 +163,8 @@ class MParticleSurface(Surface):
                     "received": received,
                     "input": source["key"],
                     "historical": historical,
-                    "batch": batch,
+                    # Kept serialised until users and IDSync build on them.
+                    "batch": fragment(batch),
                 },
             )
 

@@ -18,9 +18,18 @@ def basic_auth(key: str, secret: str) -> dict[str, str]:
     return {"Authorization": f"Basic {token}"}
 
 
-CLEVERTAP_HEADERS: dict[str, str] = {
-    "X-CleverTap-Account-Id": DEFAULT_ACCOUNT["id"],
-    "X-CleverTap-Passcode": DEFAULT_ACCOUNT["passcode"],
-}
 MPARTICLE_AUTH: tuple[str, str] = (workspace_input("s2s")["key"], workspace_input("s2s")["secret"])
-MPARTICLE_HEADERS: dict[str, str] = basic_auth(*MPARTICLE_AUTH)
+
+
+# Functions, not shared dicts: HTTP clients (schemathesis among them) add to the dict they get.
+def clevertap_headers() -> dict[str, str]:
+    """The default CleverTap account's id and passcode headers."""
+    return {
+        "X-CleverTap-Account-Id": DEFAULT_ACCOUNT["id"],
+        "X-CleverTap-Passcode": DEFAULT_ACCOUNT["passcode"],
+    }
+
+
+def mparticle_headers() -> dict[str, str]:
+    """Basic auth with the default workspace's server-to-server key and secret."""
+    return basic_auth(*MPARTICLE_AUTH)

@@ -18,9 +18,9 @@ import pytest
 from emulator.config import DEFAULT_ACCOUNT, DEFAULT_WORKSPACE, Config
 from emulator.testing.client import EmulatorClient
 from emulator.testing.defaults import (
-    CLEVERTAP_HEADERS,
     MPARTICLE_AUTH,
-    MPARTICLE_HEADERS,
+    clevertap_headers,
+    mparticle_headers,
     workspace_input,
 )
 
@@ -43,7 +43,7 @@ class EmulatorHandle:
 
     @property
     def clevertap_headers(self) -> dict[str, str]:
-        return {**CLEVERTAP_HEADERS, "Content-Type": "application/json"}
+        return {**clevertap_headers(), "Content-Type": "application/json"}
 
     @property
     def mparticle_auth(self) -> tuple[str, str]:
@@ -51,7 +51,7 @@ class EmulatorHandle:
 
     @property
     def mparticle_headers(self) -> dict[str, str]:
-        return {**MPARTICLE_HEADERS, "Content-Type": "application/json"}
+        return {**mparticle_headers(), "Content-Type": "application/json"}
 
 
 @pytest.fixture(scope="session")
