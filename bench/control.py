@@ -14,7 +14,6 @@ import asyncio
 import base64
 import json
 import os
-import platform
 import socket
 import statistics
 import subprocess
@@ -25,7 +24,6 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +35,7 @@ ROOT = BENCH.parent
 sys.path.insert(0, str(BENCH))
 
 from rawhttp import AsyncConnection, SyncConnection, build_request  # noqa: E402  (sibling)
+from report import report_header  # noqa: E402  (sibling module)
 
 HOST = "127.0.0.1"
 JOURNAL_FILL = 10_000
@@ -502,13 +501,7 @@ def main(argv: list[str] | None = None) -> int:
     print_table(figures)
     if args.json is not None:
         report = {
-            "date": datetime.now(UTC).isoformat(timespec="seconds"),
-            "machine": {
-                "cpus": os.cpu_count(),
-                "python": platform.python_version(),
-                "platform": platform.platform(),
-                "loadavg_1m_at_end": round(os.getloadavg()[0], 2),
-            },
+            **report_header(),
             "figures": [f.as_dict() for f in figures],
         }
         args.json.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")

@@ -17,7 +17,6 @@ import argparse
 import base64
 import json
 import os
-import platform
 import re
 import shutil
 import subprocess
@@ -27,7 +26,6 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +36,7 @@ ROOT = BENCH.parent
 sys.path.insert(0, str(BENCH))
 
 from rawhttp import SyncConnection, build_request  # noqa: E402  (sibling module)
+from report import report_header  # noqa: E402  (sibling module)
 
 HOST = "127.0.0.1"
 JSON = {"Content-Type": "application/json"}
@@ -457,14 +456,7 @@ def main(argv: list[str] | None = None) -> int:
     print_table(rows)
     if args.json is not None:
         report = {
-            "date": datetime.now(UTC).isoformat(timespec="seconds"),
-            "machine": {
-                "cpus": os.cpu_count(),
-                "python": platform.python_version(),
-                "platform": platform.platform(),
-                # Other work on the machine skews every figure; this says how busy it was.
-                "loadavg_1m_at_end": round(os.getloadavg()[0], 2),
-            },
+            **report_header(),
             "settings": {
                 "tool": tool,
                 "connections": args.connections,
