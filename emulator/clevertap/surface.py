@@ -3,26 +3,40 @@
 Auth and envelope follow `shared/reference/clevertap-api.md` §2: header names are matched
 case-insensitively (Starlette's headers are), an unknown account answers 401 "Account ID is not
 valid", a wrong or missing passcode 401 "Invalid Credentials", malformed JSON 400 "Malformed
-request", and every answer (404 and 405 too) is CleverTap's JSON envelope.
+request", and every answer (404 and 405 too) is CleverTap's JSON envelope. What the emulator
+chose where the platform is undocumented is in docs/clevertap-behaviour.md.
 """
 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from emulator.admin.views import rows_view
-from emulator.core.jsonresp import JSONResponse, fragment
-from emulator.core.rows import TenantRows
+from emulator.admin.errors import ControlError
+from emulator.admin.views import PAGE_PARAMS
+from emulator.clevertap import campaigns, reports
+from emulator.clevertap import query as q
+from emulator.clevertap.models import Account, Profile
+from emulator.clevertap.records import Accepted, Limits, Rejected, check, echo
+from emulator.core.jsonresp import JSONResponse, loads
+from emulator.core.reaper import dispose
 from emulator.core.surface import BadJSON, Call, Operation, Param, Surface
 from emulator.runtime import Emulator
 
 ACCOUNT_HEADER = "x-clevertap-account-id"
 PASSCODE_HEADER = "x-clevertap-passcode"
 API_HOST = "api.clevertap.com"
+DEFAULT_BATCH = 10
+MAX_BATCH = 5000
+MAX_LOOKUPS = 100
+SUBSCRIBE_TYPES = {"phone": "MSG-sms", "email": "MSG-email", "whatsapp": "MSG-whatsapp"}
+SUBSCRIBE_STATUS = {"Unsubscribe": False, "Resubscribe": True}
+SECURITY = ["clevertapAccount", "clevertapPasscode"]
+ERR = "clevertap/error"
 
 
 def fail(status: int, message: str, retry_after: int | None = None) -> JSONResponse:
@@ -34,6 +48,13 @@ def fail(status: int, message: str, retry_after: int | None = None) -> JSONRespo
     return response
 
 
+class Refused(Exception):
+    """Ends a handler with a ready answer (auth failure, malformed body, bad query)."""
+
+    def __init__(self, response: Response) -> None:
+        self.response = response
+
+
 class CleverTapSurface(Surface):
     name = "clevertap"
     tenant_kind = "clevertap_account"
@@ -42,12 +63,31 @@ class CleverTapSurface(Surface):
 
     def __init__(self, emulator: Emulator) -> None:
         super().__init__(emulator)
-        # Accepted upload records as received; profiles and events build on them (issue 3).
-        self.records = TenantRows()
         self._accounts: dict[str, dict[str, Any]] = {}
+        self._limits: dict[str, Limits] = {}
+        self.data: dict[str, Account] = {}
+        # Transient: download cursors and pending report answers, per account.
+        self._cursors: dict[str, dict[str, dict[str, Any]]] = {}
+        self._reports: dict[str, dict[int, dict[str, Any]]] = {}
 
     def tenants_changed(self) -> None:
         self._accounts = {a["id"]: a for a in self.emulator.tenants.of_kind(self.tenant_kind)}
+        self._limits = {
+            k: Limits.from_options(a.get("options", {})) for k, a in self._accounts.items()
+        }
+        for gone in set(self.data) - set(self._accounts):
+            dispose(self.data.pop(gone))
+
+    def account(self, account_id: str) -> Account:
+        found = self.data.get(account_id)
+        if found is None:
+            found = self.data[account_id] = Account(
+                self.emulator.ids.clevertap_id, self.emulator.clock.now
+            )
+        return found
+
+    def options(self, account_id: str) -> dict[str, Any]:
+        return dict(self._accounts.get(account_id, {}).get("options", {}))
 
     # -- pipeline hooks --------------------------------------------------------------------
     def resolve_tenant(self, request: Request) -> str | None:
@@ -78,55 +118,637 @@ class CleverTapSurface(Surface):
             return True
         return bool(host[: -len(API_HOST) - 1] == account["region"])
 
-    # -- handlers --------------------------------------------------------------------------
-    async def upload(self, call: Call) -> Response:
+    def _enter(self, call: Call) -> Account:
         denied = self.authenticate(call)
         if denied is not None:
-            return denied
+            raise Refused(denied)
+        return self.account(call.tenant or "")
+
+    def _body(self, call: Call, contract: str, *, optional: bool = False) -> Any:
+        """The JSON body, checked against its contract; refusals in CleverTap's envelope."""
+        if optional and not call.body.strip():
+            return {}
         try:
             body = call.json()
         except BadJSON:
-            return fail(400, "Malformed request")
-        verdict = call.validate("clevertap/upload", body)
+            raise Refused(fail(400, "Malformed request")) from None
+        verdict = call.validate(contract, body)
         if not verdict.valid:
             first = verdict.errors[0]
-            return fail(400, f"{first.path}: {first.message}")
-        records = body["d"]
-        if call.request.query_params.get("dryRun") != "1":
-            received = self.emulator.clock.now()
-            for record in records:
-                # Kept serialised until the CleverTap models (profiles, events) build on them.
-                self.records.add(
-                    call.tenant or "", {"received": received, "record": fragment(record)}
+            raise Refused(fail(400, f"{first.path}: {first.message}"))
+        return body
+
+    def _wrap(self, handler: Callable[[Call], Any]) -> Callable[[Call], Any]:
+        async def run(call: Call) -> Response:
+            try:
+                result = handler(call)
+            except Refused as exc:
+                return exc.response
+            except (q.QueryError, campaigns.CampaignError) as exc:
+                return fail(400, str(exc))
+            return result if isinstance(result, Response) else JSONResponse(result)
+
+        return run
+
+    # -- upload ----------------------------------------------------------------------------
+    def upload(self, call: Call) -> dict[str, Any]:
+        account = self._enter(call)
+        body = self._body(call, "clevertap/upload")
+        dry_run = call.request.query_params.get("dryRun") == "1"
+        limits = self._limits[call.tenant or ""]
+        now = int(self.emulator.clock.now())
+        processed = 0
+        unprocessed: list[dict[str, Any]] = []
+        for number, record in enumerate(body["d"], 1):
+            try:
+                accepted = check(record, now, limits)
+                if accepted.kind == "event":
+                    account.check_event_name(accepted.name)
+                if not dry_run:
+                    account.apply(accepted, now)
+            except Rejected as rejected:
+                unprocessed.append(self._unprocessed(rejected, number, record, now))
+                continue
+            processed += 1
+        if not dry_run and processed:
+            self.emulator.changes += 1
+        status = "success" if not unprocessed else "partial" if processed else "fail"
+        return {"status": status, "processed": processed, "unprocessed": unprocessed}
+
+    @staticmethod
+    def _unprocessed(rejected: Rejected, number: int, record: Any, now: int) -> dict[str, Any]:
+        defaulted = isinstance(record, dict) and "ts" not in record and rejected.code != 525
+        return {
+            "status": "fail",
+            "code": rejected.code,
+            "error": rejected.error(number),
+            "record": echo(record, now if defaulted else None),
+        }
+
+    # -- profile ---------------------------------------------------------------------------
+    def profile(self, call: Call) -> dict[str, Any]:
+        account = self._enter(call)
+        params = call.request.query_params
+        for key, index in (("email", "email"), ("identity", "identity"), ("objectId", "objectId")):
+            value = params.get(key)
+            if value is None:
+                continue
+            found = _lookup(account, index, value)
+            if found is None:
+                return {"status": "fail", "error": "Profile not found", "code": 404}
+            return {"status": "success", "record": found.record()}
+        raise Refused(fail(400, "One of email, identity or objectId is required"))
+
+    # -- downloads -------------------------------------------------------------------------
+    def _download(self, call: Call, kind: str) -> dict[str, Any]:
+        account = self._enter(call)
+        params = call.request.query_params
+        cursor = params.get("cursor")
+        if cursor is not None:
+            return self._page(call.tenant or "", cursor)
+        if call.request.method == "GET":
+            raw = params.get("query")
+            if raw is None:
+                raise Refused(fail(400, "query or cursor is required"))
+            try:
+                body = loads(raw)
+            except ValueError:
+                raise Refused(fail(400, "Malformed request")) from None
+            verdict = call.validate("clevertap/query", body)
+            if not verdict.valid:
+                first = verdict.errors[0]
+                raise Refused(fail(400, f"query {first.path}: {first.message}"))
+        else:
+            body = self._body(call, "clevertap/query")
+        size = _batch_size(params.get("batch_size"))
+        query = q.parse(body, need_event=kind == "events")
+        if kind == "events":
+            records = [_event_record(p, ts, props) for p, _, ts, props in q.events(account, query)]
+        else:
+            want_events = params.get("events", "true").lower() != "false"
+            records = [p.record(events=want_events) for p in q.profiles(account, query)]
+        return {"status": "success", "cursor": self._new_page(call.tenant or "", records, 0, size)}
+
+    def _new_page(self, tenant: str, records: list[Any], offset: int, size: int) -> str:
+        cursor = self.emulator.ids.cursor()
+        polls = int(self.options(tenant).get("cursor_not_ready_polls", 0))
+        self._cursors.setdefault(tenant, {})[cursor] = {
+            "records": records,
+            "offset": offset,
+            "size": size,
+            "not_ready": polls,
+        }
+        return cursor
+
+    def _page(self, tenant: str, cursor: str) -> dict[str, Any]:
+        page = self._cursors.get(tenant, {}).get(cursor)
+        if page is None:
+            raise Refused(fail(400, "Invalid cursor"))
+        if page["not_ready"] > 0:
+            page["not_ready"] -= 1
+            return {
+                "status": "fail",
+                "error": "Request still in progress, please retry later",
+                "code": 2,
+            }
+        records, offset, size = page["records"], page["offset"], page["size"]
+        out: dict[str, Any] = {
+            "status": "success",
+            "previous_cursor": cursor,
+            "records": records[offset : offset + size],
+        }
+        if offset + size < len(records):
+            if "next" not in page:
+                page["next"] = self._new_page(tenant, records, offset + size, size)
+            out["next_cursor"] = page["next"]
+        return out
+
+    # -- counts ----------------------------------------------------------------------------
+    def _report(self, call: Call, contract: str, compute: Callable[[Account, Any], Any]) -> Any:
+        account = self._enter(call)
+        tenant = call.tenant or ""
+        pending = self._reports.setdefault(tenant, {})
+        req_id = call.request.query_params.get("req_id")
+        if req_id is not None:
+            entry = pending.get(int(req_id)) if req_id.isdigit() else None
+            if entry is None or entry["path"] != call.request.url.path:
+                raise Refused(fail(400, f"Invalid req_id {req_id}"))
+            if entry["polls"] > 0:
+                entry["polls"] -= 1
+                return {"status": "partial", "req_id": int(req_id)}
+            del pending[int(req_id)]
+            return entry["result"]
+        body = self._body(call, contract, optional=contract == "clevertap/now")
+        result = compute(account, body)
+        polls = int(self.options(tenant).get("report_polls", 0))
+        if polls <= 0:
+            return result
+        new_id = int(self.emulator.ids.hex(12), 16)
+        pending[new_id] = {"path": call.request.url.path, "polls": polls - 1, "result": result}
+        return {"status": "partial", "req_id": new_id}
+
+    def count_events(self, call: Call) -> Any:
+        return self._report(call, "clevertap/query", reports.count_events)
+
+    def count_profiles(self, call: Call) -> Any:
+        return self._report(call, "clevertap/query", reports.count_profiles)
+
+    def top(self, call: Call) -> Any:
+        return self._report(call, "clevertap/top", reports.top)
+
+    def trends(self, call: Call) -> Any:
+        return self._report(call, "clevertap/trends", reports.trends)
+
+    def now(self, call: Call) -> Any:
+        return self._report(
+            call,
+            "clevertap/now",
+            lambda account, body: reports.now(account, body, self.emulator.clock.now()),
+        )
+
+    # -- management ------------------------------------------------------------------------
+    def delete(self, call: Call) -> dict[str, Any]:
+        account = self._enter(call)
+        body = self._body(call, "clevertap/delete")
+        key, values = next(iter(body.items()))
+        for value in values if isinstance(values, list) else [values]:
+            found = _lookup(account, "identity" if key == "identity" else "objectId", str(value))
+            if found is not None:
+                account.delete(found)
+        self.emulator.changes += 1
+        return {"status": "success"}
+
+    def demerge(self, call: Call) -> dict[str, Any]:
+        account = self._enter(call)
+        body = self._body(call, "clevertap/demerge")
+        for identity in body["identities"]:
+            account.demerge(str(identity))
+        self.emulator.changes += 1
+        return {"status": "success"}
+
+    def subscribe(self, call: Call) -> dict[str, Any]:
+        account = self._enter(call)
+        body = self._body(call, "clevertap/subscribe")
+
+        def apply(item: dict[str, Any]) -> None:
+            flag = SUBSCRIBE_TYPES.get(item.get("type"))  # type: ignore[arg-type]
+            if flag is None:
+                raise Rejected(400, "type must be phone, email or whatsapp")
+            if item.get("status") not in SUBSCRIBE_STATUS:
+                raise Rejected(400, "status must be Unsubscribe or Resubscribe")
+            value = item.get("value")
+            if not isinstance(value, str) or not value:
+                raise Rejected(400, "value is mandatory")
+            kind = "email" if item["type"] == "email" else "phone"
+            for profile in account.with_contact(kind, value):
+                profile.data[flag] = SUBSCRIBE_STATUS[item["status"]]
+
+        return self._items(body["d"], apply)
+
+    def disassociate(self, call: Call) -> dict[str, Any]:
+        account = self._enter(call)
+        body = self._body(call, "clevertap/disassociate")
+
+        def apply(item: dict[str, Any]) -> None:
+            if item.get("type") != "phone":
+                raise Rejected(400, "type must be phone")
+            value = item.get("value")
+            if not isinstance(value, str) or not value:
+                raise Rejected(400, "value is mandatory")
+            if account.disassociate_phone(value) == 0:
+                raise Rejected(404, f"No profile has the phone {value}")
+
+        return self._items(body["d"], apply)
+
+    def _items(self, items: list[Any], apply: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+        processed = 0
+        unprocessed = []
+        for number, item in enumerate(items, 1):
+            try:
+                if not isinstance(item, dict):
+                    raise Rejected(400, "Each entry must be an object")
+                apply(item)
+            except Rejected as rejected:
+                unprocessed.append(
+                    {
+                        "status": "fail",
+                        "code": rejected.code,
+                        "error": rejected.error(number),
+                        "record": item,
+                    }
                 )
-        return JSONResponse({"status": "success", "processed": len(records), "unprocessed": []})
+                continue
+            processed += 1
+        self.emulator.changes += 1
+        status = "success" if not unprocessed else "partial" if processed else "fail"
+        return {"status": status, "processed": processed, "unprocessed": unprocessed}
+
+    # -- campaigns -------------------------------------------------------------------------
+    def target_create(self, call: Call) -> dict[str, Any]:
+        account = self._enter(call)
+        body = self._body(call, "clevertap/target-create")
+        now = self.emulator.clock.now()
+        new_id = max([int(now), *(c["id"] + 1 for c in account.campaigns)])
+        answer = campaigns.create(account, body, now, new_id)
+        self.emulator.changes += 1
+        return answer
+
+    def target_list(self, call: Call) -> dict[str, Any]:
+        account = self._enter(call)
+        body = self._body(call, "clevertap/target-list")
+        return campaigns.listing(account, body, self.emulator.clock.now())
+
+    def target_result(self, call: Call) -> dict[str, Any]:
+        account = self._enter(call)
+        body = self._body(call, "clevertap/target-id")
+        return campaigns.result(account, body, self.emulator.clock.now())
+
+    def target_stop(self, call: Call) -> dict[str, Any]:
+        account = self._enter(call)
+        body = self._body(call, "clevertap/target-id")
+        self.emulator.changes += 1
+        return campaigns.stop(account, body, self.emulator.clock.now())
+
+    def message_report(self, call: Call) -> dict[str, Any]:
+        account = self._enter(call)
+        body = self._body(call, "clevertap/message-report")
+        return campaigns.report(account, body, self.emulator.clock.now())
 
     # -- declaration -----------------------------------------------------------------------
     def operations(self) -> list[Operation]:
-        err = "clevertap/error"
-        return [
-            Operation(
+        def op(
+            method: str,
+            path: str,
+            handler: Callable[[Call], Any],
+            summary: str,
+            answer: str,
+            request: str | None = None,
+            params: Iterable[Param] = (),
+            required: bool = True,
+        ) -> Operation:
+            return Operation(
+                method,
+                path,
+                self._wrap(handler),
+                summary,
+                request=request,
+                request_required=required,
+                params=list(params),
+                responses={200: answer, 400: ERR, 401: ERR},
+                security=SECURITY,
+                tags=["CleverTap"],
+            )
+
+        dry_run = Param("dryRun", "query", {"enum": ["0", "1"]}, description="1: validate only")
+        cursor = Param("cursor", "query", {"type": "string"}, description="A page's cursor")
+        batch = Param("batch_size", "query", {"type": "string"}, description="1 to 5000")
+        query_param = Param("query", "query", {"type": "string"}, description="JSON query")
+        req_id = Param("req_id", "query", {"type": "string"}, description="A partial answer's id")
+        lookups = [
+            Param("email", "query", {"type": "string"}),
+            Param("identity", "query", {"type": "string"}),
+            Param("objectId", "query", {"type": "string"}),
+        ]
+        ops = [
+            op(
                 "POST",
                 "/1/upload",
                 self.upload,
-                "Upload events, profiles and device tokens (up to 1000 records)",
-                request="clevertap/upload",
-                params=[Param("dryRun", "query", {"enum": ["0", "1"]})],
-                responses={200: "clevertap/upload-response", 400: err, 401: err},
-                security=["clevertapAccount", "clevertapPasscode"],
+                "Upload events, profiles and device tokens",
+                "clevertap/upload-response",
+                "clevertap/upload",
+                [dry_run],
+            ),
+            op(
+                "POST",
+                "/1/upload_device_tokens",
+                self.upload,
+                "Upload device tokens",
+                "clevertap/upload-response",
+                "clevertap/upload",
+                [dry_run],
+            ),
+            op(
+                "GET",
+                "/1/profile.json",
+                self.profile,
+                "A profile by email, identity or objectId",
+                "clevertap/profile-response",
+                params=lookups,
+            ),
+        ]
+        for kind in ("events", "profiles"):
+            path = f"/1/{kind}.json"
+            handler = (lambda k: lambda call: self._download(call, k))(kind)
+            ops.append(
+                op(
+                    "GET",
+                    path,
+                    handler,
+                    f"Download {kind}: create a cursor "
+                    "(?query=&batch_size=) or read a page (?cursor=)",
+                    "clevertap/page-response",
+                    params=[query_param, batch, cursor],
+                )
             )
+            ops.append(
+                op(
+                    "POST",
+                    path,
+                    handler,
+                    f"Download {kind}: create a cursor from a "
+                    "JSON query, or read a page (?cursor=)",
+                    "clevertap/page-response",
+                    "clevertap/query",
+                    [batch, cursor],
+                    required=False,
+                )
+            )
+        for path, handler, contract, answer, summary in (
+            (
+                "/1/counts/events.json",
+                self.count_events,
+                "clevertap/query",
+                "clevertap/count-response",
+                "Count events",
+            ),
+            (
+                "/1/counts/profiles.json",
+                self.count_profiles,
+                "clevertap/query",
+                "clevertap/count-response",
+                "Count profiles",
+            ),
+            (
+                "/1/counts/top.json",
+                self.top,
+                "clevertap/top",
+                "clevertap/report-response",
+                "Top property values",
+            ),
+            (
+                "/1/counts/trends.json",
+                self.trends,
+                "clevertap/trends",
+                "clevertap/report-response",
+                "Trends by day, week or month",
+            ),
+            (
+                "/1/now.json",
+                self.now,
+                "clevertap/now",
+                "clevertap/now-response",
+                "Real-time counts",
+            ),
+        ):
+            ops.append(
+                op(
+                    "POST",
+                    path,
+                    handler,
+                    summary,
+                    answer,
+                    contract,
+                    [req_id],
+                    required=contract != "clevertap/now",
+                )
+            )
+            ops.append(
+                op(
+                    "GET",
+                    path,
+                    handler,
+                    f"{summary}: poll a partial answer (?req_id=)",
+                    answer,
+                    params=[req_id],
+                )
+            )
+        ops += [
+            op(
+                "POST",
+                "/1/delete/profiles.json",
+                self.delete,
+                "Delete profiles",
+                "clevertap/status-response",
+                "clevertap/delete",
+            ),
+            op(
+                "POST",
+                "/1/demerge/profiles.json",
+                self.demerge,
+                "Demerge profiles",
+                "clevertap/status-response",
+                "clevertap/demerge",
+            ),
+            op(
+                "POST",
+                "/1/subscribe",
+                self.subscribe,
+                "Unsubscribe or resubscribe",
+                "clevertap/upload-response",
+                "clevertap/subscribe",
+            ),
+            op(
+                "POST",
+                "/1/disassociate",
+                self.disassociate,
+                "Disassociate a phone",
+                "clevertap/upload-response",
+                "clevertap/disassociate",
+            ),
+            op(
+                "POST",
+                "/1/targets/create.json",
+                self.target_create,
+                "Create (capture) or estimate a campaign",
+                "clevertap/target-create-response",
+                "clevertap/target-create",
+            ),
+            op(
+                "POST",
+                "/1/targets/list.json",
+                self.target_list,
+                "List campaigns",
+                "clevertap/target-list-response",
+                "clevertap/target-list",
+            ),
+            op(
+                "POST",
+                "/1/targets/result.json",
+                self.target_result,
+                "A campaign's result",
+                "clevertap/target-result-response",
+                "clevertap/target-id",
+            ),
+            op(
+                "POST",
+                "/1/targets/stop.json",
+                self.target_stop,
+                "Stop a scheduled campaign",
+                "clevertap/status-response",
+                "clevertap/target-id",
+            ),
+            op(
+                "POST",
+                "/1/message/report.json",
+                self.message_report,
+                "Message report",
+                "clevertap/message-report-response",
+                "clevertap/message-report",
+            ),
+        ]
+        return ops
+
+    # -- control views ---------------------------------------------------------------------
+    def control_operations(self) -> list[Operation]:
+        text = {"type": "string"}
+        account_param = Param("tenant", "path", text, required=True)
+        lookups = [Param(n, "query", text) for n in ("identity", "email", "objectId")]
+        return [
+            self._view(
+                "profiles", "Profiles with their identity graph", self._profiles_view, lookups
+            ),
+            self._view(
+                "merges", "Merges and demerges, oldest first", lambda acc, qp: list(acc.merges), []
+            ),
+            self._view(
+                "events",
+                "Events, oldest first",
+                self._events_view,
+                [Param("event_name", "query", text), *lookups],
+            ),
+            self._view("segments", "Segments", lambda acc, qp: list(acc.segments), []),
+            self._view(
+                "campaigns",
+                "Captured campaigns with their audience",
+                lambda acc, qp: [
+                    campaigns.view(c, self.emulator.clock.now()) for c in acc.campaigns
+                ],
+                [],
+            ),
+            Operation(
+                "GET",
+                "/clevertap/{tenant}/profiles/{objectId}",
+                self._profile_view,
+                "One profile by any of its CleverTap IDs",
+                params=[account_param, Param("objectId", "path", text, required=True)],
+                responses={200: None, 404: "emulator/error"},
+            ),
         ]
 
-    def control_operations(self) -> list[Operation]:
-        return [
-            rows_view(
-                "/clevertap/{tenant}/records",
-                self.records,
-                "records",
-                self.owns,
-                "Upload records an account accepted, oldest first",
+    def _view(
+        self,
+        key: str,
+        summary: str,
+        produce: Callable[[Account, dict[str, Any]], list[dict[str, Any]]],
+        params: list[Param],
+    ) -> Operation:
+        async def view(request: Request, qp: dict[str, Any], body: Any) -> Response:
+            tenant = request.path_params["tenant"]
+            if not self.owns(tenant):
+                raise ControlError(404, "not_found", f"no CleverTap account {tenant!r} here")
+            rows = produce(self.account(tenant), qp)
+            limit, offset = qp.get("limit", 100), qp.get("offset", 0)
+            return JSONResponse(
+                {
+                    key: rows[offset : offset + limit],
+                    "total": len(rows),
+                    "limit": limit,
+                    "offset": offset,
+                }
             )
+
+        return Operation(
+            "GET",
+            f"/clevertap/{{tenant}}/{key}",
+            view,
+            summary,
+            params=[
+                Param("tenant", "path", {"type": "string"}, required=True),
+                *params,
+                *PAGE_PARAMS,
+            ],
+            responses={200: "emulator/rows-page", 400: "emulator/error", 404: "emulator/error"},
+        )
+
+    @staticmethod
+    def _matching(account: Account, qp: dict[str, Any]) -> set[int] | None:
+        """Pids picked by ?identity/email/objectId (None: no such filter given)."""
+        picked: set[int] | None = None
+        for key in ("identity", "email", "objectId"):
+            if key in qp:
+                found = account.find(key, qp[key])
+                ids = {found.pid} if found is not None else set()
+                picked = ids if picked is None else picked & ids
+        return picked
+
+    def _profiles_view(self, account: Account, qp: dict[str, Any]) -> list[dict[str, Any]]:
+        picked = self._matching(account, qp)
+        return [p.view() for p in account.profiles.values() if picked is None or p.pid in picked]
+
+    def _events_view(self, account: Account, qp: dict[str, Any]) -> list[dict[str, Any]]:
+        picked = self._matching(account, qp)
+        name = qp.get("event_name")
+        return [
+            {
+                "objectId": profile.guid,
+                "identity": profile.identities[0] if profile.identities else None,
+                "evtName": evt,
+                "ts": ts,
+                "evtData": loads(data),
+            }
+            for profile, evt, ts, data in account.iter_events()
+            if (name is None or evt == name) and (picked is None or profile.pid in picked)
         ]
+
+    async def _profile_view(self, request: Request, qp: dict[str, Any], body: Any) -> Response:
+        tenant = request.path_params["tenant"]
+        if not self.owns(tenant):
+            raise ControlError(404, "not_found", f"no CleverTap account {tenant!r} here")
+        found = self.account(tenant).find("objectId", request.path_params["objectId"])
+        if found is None:
+            raise ControlError(404, "not_found", "no profile with that CleverTap ID")
+        return JSONResponse(found.view())
 
     def security_schemes(self) -> dict[str, Any]:
         return {
@@ -140,10 +762,63 @@ class CleverTapSurface(Surface):
 
     # -- state -----------------------------------------------------------------------------
     def export_state(self, tenants: set[str] | None) -> dict[str, list[dict[str, Any]]]:
-        return {"records": self.records.export(tenants)}
+        return {
+            "accounts": [
+                {"tenant": tenant, **account.export()}
+                for tenant, account in self.data.items()
+                if tenants is None or tenant in tenants
+            ]
+        }
 
     def import_state(self, tables: dict[str, list[dict[str, Any]]]) -> None:
-        self.records.load(tables.get("records", []))
+        self.reset(None)
+        for row in tables.get("accounts", []):
+            self.account(row["tenant"]).load(row)
 
     def reset(self, tenants: Any) -> None:
-        self.records.reset(tenants)
+        if tenants is None:
+            old, self.data = self.data, {}
+            dispose(old)
+            self._cursors.clear()
+            self._reports.clear()
+            return
+        for tenant in tenants:
+            dispose(self.data.pop(tenant, None))
+            self._cursors.pop(tenant, None)
+            self._reports.pop(tenant, None)
+
+
+def _lookup(account: Account, key: str, value: str) -> Profile | None:
+    """A profile by identifier; the npm client sends `+` unencoded, which arrives as a space."""
+    found = account.find(key, value)
+    if found is None and " " in value:
+        found = account.find(key, value.replace(" ", "+"))
+    if found is None and key == "email":
+        found = account.find("identity", value) or (
+            account.find("identity", value.replace(" ", "+")) if " " in value else None
+        )
+    return found
+
+
+def _batch_size(raw: str | None) -> int:
+    if raw is None:
+        return DEFAULT_BATCH
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_BATCH:
+        raise Refused(fail(400, f"batch_size must be 1 to {MAX_BATCH}"))
+    return int(raw)
+
+
+def _event_record(profile: Profile, ts: int, props: dict[str, Any]) -> dict[str, Any]:
+    person: dict[str, Any] = {
+        "objectId": profile.guid,
+        "platform": profile.platform_info()[0]["platform"],
+    }
+    if profile.identities:
+        person["identity"] = profile.identities[0]
+    if "Email" in profile.data:
+        person["email"] = profile.data["Email"]
+    person["profileData"] = dict(profile.data)
+    return {"profile": person, "ts": q.packed(ts), "event_props": props, "session_props": {}}
+
+
+__all__ = ["Accepted", "CleverTapSurface"]

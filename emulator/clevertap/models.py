@@ -1,0 +1,496 @@
+"""One CleverTap account's data: profiles, their identifiers, events, merges, segments, campaigns.
+
+Plain Python state, no HTTP (moto's split of `models` from `responses`). A profile has an internal
+number (`pid`) that never changes; CleverTap IDs, identities and other identifiers index it.
+Events keep the pid they were raised on; a merge leaves an alias from the absorbed pid to the
+survivor, so events follow the profile they now belong to without being rewritten.
+
+Events are stored as tuples of atoms with their properties serialised (orjson bytes): a store of
+millions of events then holds no containers for the garbage collector to walk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from emulator.clevertap.records import Accepted, Limits, Rejected, platform_of
+from emulator.core.jsonresp import dumps, loads, tight
+
+MAX_EVENT_NAMES = 512
+# Profile properties that are identifiers rather than data.
+IDENTITY_KEYS = ("identity", "Identity")
+
+
+@dataclass(slots=True)
+class Profile:
+    pid: int
+    object_ids: list[str]
+    identities: list[str] = field(default_factory=list)
+    fbid: str | None = None
+    gpid: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+    # event name -> [count, first_seen, last_seen]
+    events: dict[str, list[int]] = field(default_factory=dict)
+    tokens: dict[str, dict[str, Any]] = field(default_factory=dict)  # objectId -> token
+    created: int = 0
+    updated: int = 0
+
+    @property
+    def guid(self) -> str:
+        return self.object_ids[0]
+
+    def platform_info(self) -> list[dict[str, Any]]:
+        info = []
+        for object_id in self.object_ids:
+            entry: dict[str, Any] = {"platform": platform_of(object_id), "objectId": object_id}
+            token = self.tokens.get(object_id)
+            if token is not None:
+                entry["push_token"] = token["id"]
+                entry["push_token_type"] = token["type"]
+            info.append(entry)
+        return info
+
+    def record(self, *, events: bool = True) -> dict[str, Any]:
+        """The profile as `profile.json` and profile downloads answer it."""
+        out: dict[str, Any] = {}
+        if self.identities:
+            out["identity"] = self.identities[0]
+        if "Email" in self.data:
+            out["email"] = self.data["Email"]
+        if "Phone" in self.data:
+            out["phone"] = self.data["Phone"]
+        if "Name" in self.data:
+            out["name"] = self.data["Name"]
+        out["profileData"] = dict(self.data)
+        if events:
+            out["events"] = {
+                name: {"count": c, "first_seen": first, "last_seen": last}
+                for name, (c, first, last) in self.events.items()
+            }
+        out["platformInfo"] = self.platform_info()
+        out["identities"] = list(self.identities)
+        return out
+
+    def view(self) -> dict[str, Any]:
+        """The control API's row: every identifier and the identity graph's view of it."""
+        return {
+            "objectId": self.guid,
+            "objectIds": list(self.object_ids),
+            "identities": list(self.identities),
+            "email": self.data.get("Email"),
+            "phone": self.data.get("Phone"),
+            "FBID": self.fbid,
+            "GPID": self.gpid,
+            "profileData": dict(self.data),
+            "events": {
+                name: {"count": c, "first_seen": first, "last_seen": last}
+                for name, (c, first, last) in self.events.items()
+            },
+            "tokens": [{"objectId": k, **v} for k, v in self.tokens.items()],
+            "created": self.created,
+            "updated": self.updated,
+        }
+
+    def export(self) -> dict[str, Any]:
+        return {
+            "pid": self.pid,
+            "object_ids": self.object_ids,
+            "identities": self.identities,
+            "fbid": self.fbid,
+            "gpid": self.gpid,
+            "data": self.data,
+            "events": self.events,
+            "tokens": self.tokens,
+            "created": self.created,
+            "updated": self.updated,
+        }
+
+
+class Account:
+    """The data of one CleverTap account."""
+
+    def __init__(self, new_guid: Callable[[], str], clock: Callable[[], float]) -> None:
+        self._new_guid = new_guid
+        self._clock = clock
+        self.next_pid = 1
+        self.profiles: dict[int, Profile] = {}
+        self.by_object: dict[str, int] = {}
+        self.by_identity: dict[str, int] = {}
+        self.by_email: dict[str, int] = {}
+        self.by_phone: dict[str, int] = {}
+        self.by_fbid: dict[str, int] = {}
+        self.by_gpid: dict[str, int] = {}
+        self.alias: dict[int, int] = {}  # absorbed pid -> pid it merged into
+        # (pid, event name, ts, serialised evtData)
+        self.events: list[tuple[int, str, int, bytes]] = []
+        self.event_names: dict[str, int] = {}
+        self.merges: list[dict[str, Any]] = []
+        self.segments: list[dict[str, Any]] = []
+        self.campaigns: list[dict[str, Any]] = []
+
+    # -- lookups ---------------------------------------------------------------------------
+    def resolve(self, pid: int) -> Profile | None:
+        """The live profile a pid now belongs to (following merges), or None if deleted."""
+        while pid not in self.profiles:
+            nxt = self.alias.get(pid)
+            if nxt is None:
+                return None
+            pid = nxt
+        return self.profiles[pid]
+
+    def find(self, key: str, value: str) -> Profile | None:
+        index = self._index(key)
+        pid = index.get(value.lower() if key == "email" else value)
+        return None if pid is None else self.profiles.get(pid)
+
+    def _index(self, key: str) -> dict[str, int]:
+        return {
+            "identity": self.by_identity,
+            "objectId": self.by_object,
+            "FBID": self.by_fbid,
+            "GPID": self.by_gpid,
+            "email": self.by_email,
+            "phone": self.by_phone,
+        }[key]
+
+    # -- upload ----------------------------------------------------------------------------
+    def check_event_name(self, name: str) -> None:
+        if name not in self.event_names and len(self.event_names) >= MAX_EVENT_NAMES:
+            raise Rejected(
+                512, f"Invalid event structure. The account already has {MAX_EVENT_NAMES} events"
+            )
+
+    def apply(self, rec: Accepted, now: int) -> None:
+        """Apply one accepted record: find or create its profile, then the event/profile/token."""
+        key, value = rec.ids[0]
+        profile = self.find(key, value)
+        if profile is None:
+            profile = self._create(key, value, now)
+        for other_key, other_value in rec.ids[1:]:
+            profile = self._attach(profile, other_key, other_value, f"{other_key} {other_value}")
+        profile.updated = now
+        if rec.kind == "event":
+            self._event(profile, rec.name, rec.ts, rec.data)
+        elif rec.kind == "profile":
+            profile = self._profile_data(profile, rec.data)
+        else:
+            object_id = rec.ids[0][1] if rec.ids[0][0] == "objectId" else None
+            if object_id is not None:
+                profile.tokens[object_id] = rec.data
+
+    def _create(self, key: str, value: str, now: int) -> Profile:
+        pid = self.next_pid
+        self.next_pid += 1
+        if key == "objectId":
+            profile = Profile(pid, [value], created=now, updated=now)
+        else:
+            profile = Profile(pid, [self._new_guid()], created=now, updated=now)
+        self.profiles[pid] = profile
+        self.by_object[profile.guid] = pid
+        if key == "identity":
+            profile.identities.append(value)
+            self.by_identity[value] = pid
+        elif key == "FBID":
+            profile.fbid = value
+            self.by_fbid[value] = pid
+        elif key == "GPID":
+            profile.gpid = value
+            self.by_gpid[value] = pid
+        return profile
+
+    def _attach(self, profile: Profile, key: str, value: str, reason: str) -> Profile:
+        """Add an identifier to `profile`; if another profile holds it, merge them. Answers the
+        profile that carries on (for an identity, the one that already had it)."""
+        owner = self.find(key, value)
+        if owner is profile:
+            return profile
+        if owner is not None:
+            if key == "objectId":
+                return self.merge(owner, profile, reason)  # the record's profile survives
+            return self.merge(profile, owner, reason)  # the identity's owner survives
+        if key == "identity":
+            profile.identities.append(value)
+            self.by_identity[value] = profile.pid
+        elif key == "objectId":
+            profile.object_ids.append(value)
+            self.by_object[value] = profile.pid
+        elif key == "FBID":
+            if profile.fbid:
+                self.by_fbid.pop(profile.fbid, None)
+            profile.fbid = value
+            self.by_fbid[value] = profile.pid
+        elif key == "GPID":
+            if profile.gpid:
+                self.by_gpid.pop(profile.gpid, None)
+            profile.gpid = value
+            self.by_gpid[value] = profile.pid
+        return profile
+
+    def _event(self, profile: Profile, name: str, ts: int, data: dict[str, Any]) -> None:
+        self.event_names[name] = self.event_names.get(name, 0) + 1
+        summary = profile.events.get(name)
+        if summary is None:
+            profile.events[name] = [1, ts, ts]
+        else:
+            summary[0] += 1
+            if ts < summary[1]:
+                summary[1] = ts
+            if ts > summary[2]:
+                summary[2] = ts
+        self.events.append((profile.pid, name, ts, tight(dumps(data)) if data else b"{}"))
+
+    def _profile_data(self, profile: Profile, data: dict[str, Any]) -> Profile:
+        for key, value in data.items():
+            if key in IDENTITY_KEYS:
+                profile = self._attach(profile, "identity", value, f"identity {value}")
+        props = profile.data
+        for key, value in data.items():
+            if key in IDENTITY_KEYS:
+                continue
+            if isinstance(value, dict):
+                ((op, operand),) = value.items()
+                _operate(props, key, op, operand)
+            else:
+                props[key] = value
+            if key == "Email" or key == "Phone":
+                self._reindex_contact(profile, key)
+        return profile
+
+    def _reindex_contact(self, profile: Profile, key: str) -> None:
+        index = self.by_email if key == "Email" else self.by_phone
+        for k in [k for k, pid in index.items() if pid == profile.pid]:
+            del index[k]
+        value = profile.data.get(key)
+        if isinstance(value, str):
+            index[value.lower() if key == "Email" else value] = profile.pid
+
+    # -- merges ----------------------------------------------------------------------------
+    def merge(self, absorbed: Profile, into: Profile, reason: str) -> Profile:
+        """Fold `absorbed` into `into`; record the merge; answer `into`."""
+        self.merges.append(
+            {
+                "seq": len(self.merges) + 1,
+                "type": "merge",
+                "time": self._clock(),
+                "into": into.guid,
+                "from": absorbed.guid,
+                "objectIds": list(absorbed.object_ids),
+                "identities": list(absorbed.identities),
+                "reason": reason,
+            }
+        )
+        pid = into.pid
+        for object_id in absorbed.object_ids:
+            into.object_ids.append(object_id)
+            self.by_object[object_id] = pid
+        for identity in absorbed.identities:
+            into.identities.append(identity)
+            self.by_identity[identity] = pid
+        if absorbed.fbid and not into.fbid:
+            into.fbid = absorbed.fbid
+            self.by_fbid[absorbed.fbid] = pid
+        if absorbed.gpid and not into.gpid:
+            into.gpid = absorbed.gpid
+            self.by_gpid[absorbed.gpid] = pid
+        for key, value in absorbed.data.items():
+            into.data.setdefault(key, value)
+        for name, (count, first, last) in absorbed.events.items():
+            summary = into.events.get(name)
+            if summary is None:
+                into.events[name] = [count, first, last]
+            else:
+                summary[0] += count
+                summary[1] = min(summary[1], first)
+                summary[2] = max(summary[2], last)
+        for object_id, token in absorbed.tokens.items():
+            into.tokens.setdefault(object_id, token)
+        into.created = min(into.created, absorbed.created)
+        for index in (self.by_email, self.by_phone):
+            for key in [k for k, v in index.items() if v == absorbed.pid]:
+                index[key] = pid
+        self._reindex_contact(into, "Email")
+        self._reindex_contact(into, "Phone")
+        self.alias[absorbed.pid] = pid
+        del self.profiles[absorbed.pid]
+        return into
+
+    def demerge(self, identity: str) -> bool:
+        """Split `identity` (with the CleverTap IDs it came with) off its merged profile into a
+        new one. Events stay where they are, as CleverTap warns. False when nothing to split."""
+        profile = self.find("identity", identity)
+        if profile is None or len(profile.identities) < 2:
+            return False
+        object_ids: list[str] = []
+        for merge in reversed(self.merges):
+            if (
+                merge["type"] == "merge"
+                and identity in merge["identities"]
+                and not merge.get("demerged")
+            ):
+                merge["demerged"] = True
+                object_ids = [o for o in merge["objectIds"] if o in profile.object_ids]
+                break
+        if len(object_ids) >= len(profile.object_ids):
+            object_ids = []  # the survivor keeps at least its own CleverTap ID
+        now = int(self._clock())
+        pid = self.next_pid
+        self.next_pid += 1
+        split = Profile(pid, object_ids or [self._new_guid()], created=now, updated=now)
+        self.profiles[pid] = split
+        for object_id in split.object_ids:
+            if object_id in profile.object_ids:
+                profile.object_ids.remove(object_id)
+            self.by_object[object_id] = pid
+        profile.identities.remove(identity)
+        split.identities.append(identity)
+        self.by_identity[identity] = pid
+        for object_id in list(profile.tokens):
+            if object_id in split.object_ids:
+                split.tokens[object_id] = profile.tokens.pop(object_id)
+        self.merges.append(
+            {
+                "seq": len(self.merges) + 1,
+                "type": "demerge",
+                "time": self._clock(),
+                "into": split.guid,
+                "from": profile.guid,
+                "objectIds": list(split.object_ids),
+                "identities": [identity],
+                "reason": f"demerge {identity}",
+            }
+        )
+        return True
+
+    # -- management ------------------------------------------------------------------------
+    def delete(self, profile: Profile) -> None:
+        pid = profile.pid
+        del self.profiles[pid]
+        for index in self._all_indexes():
+            for key in [k for k, v in index.items() if v == pid]:
+                del index[key]
+        gone = {pid} | {a for a in self.alias if self.resolve(a) is None}
+        self.events = [e for e in self.events if e[0] not in gone]
+        for a in list(self.alias):
+            if a in gone:
+                del self.alias[a]
+        self.event_names = {}
+        for _, name, _, _ in self.events:
+            self.event_names[name] = self.event_names.get(name, 0) + 1
+
+    def _all_indexes(self) -> tuple[dict[str, int], ...]:
+        return (
+            self.by_object,
+            self.by_identity,
+            self.by_email,
+            self.by_phone,
+            self.by_fbid,
+            self.by_gpid,
+        )
+
+    def with_contact(self, kind: str, value: str) -> list[Profile]:
+        """Profiles holding an email or phone (as property or identity)."""
+        found = []
+        for profile in self.profiles.values():
+            if kind == "email":
+                held = str(profile.data.get("Email", "")).lower() == value.lower()
+            else:
+                held = profile.data.get("Phone") == value
+            if held or value in profile.identities:
+                found.append(profile)
+        return found
+
+    def disassociate_phone(self, phone: str) -> int:
+        """Detach a phone used as identity (or Phone) from its profiles; answers how many."""
+        hits = 0
+        for profile in self.with_contact("phone", phone):
+            if phone in profile.identities:
+                profile.identities.remove(phone)
+                self.by_identity.pop(phone, None)
+            if profile.data.get("Phone") == phone:
+                del profile.data["Phone"]
+                self._reindex_contact(profile, "Phone")
+            hits += 1
+        return hits
+
+    # -- events ----------------------------------------------------------------------------
+    def iter_events(self) -> Iterator[tuple[Profile, str, int, bytes]]:
+        for pid, name, ts, data in self.events:
+            profile = self.resolve(pid)
+            if profile is not None:
+                yield profile, name, ts, data
+
+    # -- state -----------------------------------------------------------------------------
+    def export(self) -> dict[str, Any]:
+        return {
+            "next_pid": self.next_pid,
+            "profiles": [p.export() for p in self.profiles.values()],
+            "alias": [[a, b] for a, b in self.alias.items()],
+            "events": [
+                {"pid": pid, "name": name, "ts": ts, "data": loads(data)}
+                for pid, name, ts, data in self.events
+            ],
+            "merges": self.merges,
+            "segments": self.segments,
+            "campaigns": self.campaigns,
+        }
+
+    def load(self, doc: dict[str, Any]) -> None:
+        self.next_pid = doc.get("next_pid", 1)
+        for row in doc.get("profiles", []):
+            profile = Profile(
+                row["pid"],
+                list(row["object_ids"]),
+                list(row.get("identities", [])),
+                row.get("fbid"),
+                row.get("gpid"),
+                dict(row.get("data", {})),
+                {k: list(v) for k, v in row.get("events", {}).items()},
+                dict(row.get("tokens", {})),
+                row.get("created", 0),
+                row.get("updated", 0),
+            )
+            self.profiles[profile.pid] = profile
+            for object_id in profile.object_ids:
+                self.by_object[object_id] = profile.pid
+            for identity in profile.identities:
+                self.by_identity[identity] = profile.pid
+            if profile.fbid:
+                self.by_fbid[profile.fbid] = profile.pid
+            if profile.gpid:
+                self.by_gpid[profile.gpid] = profile.pid
+            self._reindex_contact(profile, "Email")
+            self._reindex_contact(profile, "Phone")
+            self.next_pid = max(self.next_pid, profile.pid + 1)
+        self.alias = {int(a): int(b) for a, b in doc.get("alias", [])}
+        for row in doc.get("events", []):
+            data = row.get("data") or {}
+            self.events.append(
+                (row["pid"], row["name"], row["ts"], tight(dumps(data)) if data else b"{}")
+            )
+            self.event_names[row["name"]] = self.event_names.get(row["name"], 0) + 1
+        self.merges = list(doc.get("merges", []))
+        self.segments = list(doc.get("segments", []))
+        self.campaigns = list(doc.get("campaigns", []))
+
+
+def _operate(props: dict[str, Any], key: str, op: str, operand: Any) -> None:
+    current = props.get(key)
+    if op == "$delete":
+        props.pop(key, None)
+    elif op in ("$incr", "$decr"):
+        base = current if isinstance(current, int | float) and not isinstance(current, bool) else 0
+        props[key] = base + operand if op == "$incr" else base - operand
+    else:
+        values = (
+            [] if current is None else list(current) if isinstance(current, list) else [current]
+        )
+        if op == "$add":
+            values.extend(v for v in operand if v not in values)
+        else:
+            values = [v for v in values if v not in operand]
+        props[key] = values
+
+
+__all__ = ["Account", "Limits", "Profile"]

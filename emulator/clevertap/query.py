@@ -1,0 +1,204 @@
+"""CleverTap's query language, the part downloads, counts and campaign `where` share:
+`event_name`, `from`/`to` (yyyymmdd, inclusive, UTC days), `event_properties` (older name
+`props`) and `common_profile_properties.profile_fields` as `[{name, operator, value}]`."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from emulator.clevertap.models import Account, Profile
+from emulator.core.jsonresp import loads
+
+
+class QueryError(ValueError):
+    """A query CleverTap would refuse: answered as a 400 fail envelope."""
+
+
+@dataclass(slots=True)
+class Filter:
+    name: str
+    operator: str
+    value: Any
+
+    def matches(self, props: dict[str, Any]) -> bool:
+        if self.operator == "exists":
+            return self.name in props
+        if self.name not in props:
+            return self.operator in ("not_equals", "not_contains")
+        return _OPERATORS[self.operator](props[self.name], self.value)
+
+
+def _equals(actual: Any, expected: Any) -> bool:
+    options = expected if isinstance(expected, list) else [expected]
+    actual_values = actual if isinstance(actual, list) else [actual]
+    return any(_same(a, o) for a in actual_values for o in options)
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, int | float) and not isinstance(a, bool) and isinstance(b, str):
+        try:
+            return float(b) == a
+        except ValueError:
+            return False
+    return bool(a == b)
+
+
+def _compare(op: str) -> Any:
+    def check(actual: Any, expected: Any) -> bool:
+        try:
+            a, b = float(actual), float(expected)
+        except (TypeError, ValueError):
+            return False
+        return {
+            "greater_than": a > b,
+            "greater_than_equals": a >= b,
+            "less_than": a < b,
+            "less_than_equals": a <= b,
+        }[op]
+
+    return check
+
+
+def _contains(actual: Any, expected: Any) -> bool:
+    if isinstance(actual, list):
+        return any(_same(a, expected) for a in actual)
+    return str(expected) in str(actual)
+
+
+_OPERATORS: dict[str, Any] = {
+    "equals": _equals,
+    "not_equals": lambda a, b: not _equals(a, b),
+    "greater_than": _compare("greater_than"),
+    "greater_than_equals": _compare("greater_than_equals"),
+    "less_than": _compare("less_than"),
+    "less_than_equals": _compare("less_than_equals"),
+    "contains": _contains,
+    "not_contains": lambda a, b: not _contains(a, b),
+    "exists": None,
+}
+OPERATORS = tuple(_OPERATORS)
+
+
+@dataclass(slots=True)
+class Query:
+    event_name: str | None = None
+    day_from: int | None = None
+    day_to: int | None = None
+    event_filters: list[Filter] = field(default_factory=list)
+    profile_filters: list[Filter] = field(default_factory=list)
+
+    def day_ok(self, ts: int) -> bool:
+        if self.day_from is None and self.day_to is None:
+            return True
+        day = day_of(ts)
+        return (self.day_from is None or day >= self.day_from) and (
+            self.day_to is None or day <= self.day_to
+        )
+
+
+def parse(body: Any, *, need_event: bool) -> Query:
+    if not isinstance(body, dict):
+        raise QueryError("The query must be a JSON object")
+    query = Query()
+    name = body.get("event_name")
+    if name is not None:
+        if not isinstance(name, str) or not name:
+            raise QueryError("event_name must be a non-empty string")
+        query.event_name = name
+    elif need_event:
+        raise QueryError("event_name is mandatory")
+    query.day_from = parse_day(body, "from")
+    query.day_to = parse_day(body, "to")
+    if query.day_from and query.day_to and query.day_from > query.day_to:
+        raise QueryError("from must not be after to")
+    props = body.get("event_properties", body.get("props"))
+    query.event_filters = _filters(props, "event_properties")
+    common = body.get("common_profile_properties")
+    if common is not None:
+        if not isinstance(common, dict):
+            raise QueryError("common_profile_properties must be an object")
+        query.profile_filters = _filters(common.get("profile_fields"), "profile_fields")
+    return query
+
+
+def parse_day(body: dict[str, Any], key: str) -> int | None:
+    value = body.get(key)
+    if value is None:
+        return None
+    text = str(value) if isinstance(value, int | str) and not isinstance(value, bool) else ""
+    if len(text) != 8 or not text.isdigit():
+        raise QueryError(f"{key} must be a date as yyyymmdd")
+    month, day = int(text[4:6]), int(text[6:])
+    if not (1 <= month <= 12 and 1 <= day <= 31):
+        raise QueryError(f"{key} must be a date as yyyymmdd")
+    return int(text)
+
+
+def _filters(raw: Any, where: str) -> list[Filter]:
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        raise QueryError(f"{where} must be an array of {{name, operator, value}}")
+    out = []
+    for item in raw:
+        if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+            raise QueryError(f"each {where} entry needs a name")
+        operator = item.get("operator", "equals")
+        if operator not in _OPERATORS:
+            raise QueryError(f"Unknown operator {operator!r}; known: {', '.join(OPERATORS)}")
+        if operator != "exists" and "value" not in item:
+            raise QueryError(f"{where} entry {item['name']!r} needs a value")
+        out.append(Filter(item["name"], operator, item.get("value")))
+    return out
+
+
+def day_of(ts: int | float) -> int:
+    t = time.gmtime(ts)
+    return t.tm_year * 10000 + t.tm_mon * 100 + t.tm_mday
+
+
+def packed(ts: int | float) -> int:
+    """Downloads carry event times as a yyyyMMddHHmmss number."""
+    t = time.gmtime(ts)
+    return (
+        ((t.tm_year * 100 + t.tm_mon) * 100 + t.tm_mday) * 1_000_000
+        + t.tm_hour * 10000
+        + t.tm_min * 100
+        + t.tm_sec
+    )
+
+
+def events(account: Account, query: Query) -> Iterator[tuple[Profile, str, int, dict[str, Any]]]:
+    """Events matching the query, oldest stored first, with their properties parsed."""
+    for profile, name, ts, data in account.iter_events():
+        if query.event_name is not None and name != query.event_name:
+            continue
+        if not query.day_ok(ts):
+            continue
+        props = loads(data)
+        if not all(f.matches(props) for f in query.event_filters):
+            continue
+        if not all(f.matches(profile.data) for f in query.profile_filters):
+            continue
+        yield profile, name, ts, props
+
+
+def profiles(account: Account, query: Query) -> list[Profile]:
+    """Profiles that did the query's event (if any) in range, with matching properties."""
+    if query.event_name is None and not query.event_filters:
+        return [
+            p
+            for p in account.profiles.values()
+            if all(f.matches(p.data) for f in query.profile_filters)
+            and (
+                (query.day_from is None and query.day_to is None)
+                or any(query.day_ok(last) for _, _, last in p.events.values())
+            )
+        ]
+    seen: dict[int, Profile] = {}
+    for profile, _, _, _ in events(account, query):
+        seen.setdefault(profile.pid, profile)
+    return list(seen.values())
