@@ -5,8 +5,9 @@ number (`pid`) that never changes; CleverTap IDs, identities and other identifie
 Events keep the pid they were raised on; a merge leaves an alias from the absorbed pid to the
 survivor, so events follow the profile they now belong to without being rewritten.
 
-Events are stored as tuples of atoms with their properties serialised (orjson bytes): a store of
-millions of events then holds no containers for the garbage collector to walk.
+Events are stored as tuples (pid, name, ts, properties). The properties dict is the one parsed
+from the request: validation admits only scalar values (and `Charged` `Items`), so CPython leaves
+such dicts untracked by the garbage collector and a large store costs no collection time.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from emulator.clevertap.records import Accepted, Limits, Rejected, platform_of
-from emulator.core.jsonresp import dumps, loads, tight
 
 MAX_EVENT_NAMES = 512
 # Profile properties that are identifiers rather than data.
@@ -122,9 +122,17 @@ class Account:
         self.by_phone: dict[str, int] = {}
         self.by_fbid: dict[str, int] = {}
         self.by_gpid: dict[str, int] = {}
+        self._indexes = {
+            "identity": self.by_identity,
+            "objectId": self.by_object,
+            "FBID": self.by_fbid,
+            "GPID": self.by_gpid,
+            "email": self.by_email,
+            "phone": self.by_phone,
+        }
         self.alias: dict[int, int] = {}  # absorbed pid -> pid it merged into
-        # (pid, event name, ts, serialised evtData)
-        self.events: list[tuple[int, str, int, bytes]] = []
+        # (pid, event name, ts, evtData)
+        self.events: list[tuple[int, str, int, dict[str, Any]]] = []
         self.event_names: dict[str, int] = {}
         self.merges: list[dict[str, Any]] = []
         self.segments: list[dict[str, Any]] = []
@@ -141,19 +149,8 @@ class Account:
         return self.profiles[pid]
 
     def find(self, key: str, value: str) -> Profile | None:
-        index = self._index(key)
-        pid = index.get(value.lower() if key == "email" else value)
+        pid = self._indexes[key].get(value.lower() if key == "email" else value)
         return None if pid is None else self.profiles.get(pid)
-
-    def _index(self, key: str) -> dict[str, int]:
-        return {
-            "identity": self.by_identity,
-            "objectId": self.by_object,
-            "FBID": self.by_fbid,
-            "GPID": self.by_gpid,
-            "email": self.by_email,
-            "phone": self.by_phone,
-        }[key]
 
     # -- upload ----------------------------------------------------------------------------
     def check_event_name(self, name: str) -> None:
@@ -165,11 +162,15 @@ class Account:
     def apply(self, rec: Accepted, now: int) -> None:
         """Apply one accepted record: find or create its profile, then the event/profile/token."""
         key, value = rec.ids[0]
-        profile = self.find(key, value)
+        pid = self._indexes[key].get(value)
+        profile = None if pid is None else self.profiles.get(pid)
         if profile is None:
             profile = self._create(key, value, now)
-        for other_key, other_value in rec.ids[1:]:
-            profile = self._attach(profile, other_key, other_value, f"{other_key} {other_value}")
+        if len(rec.ids) > 1:
+            for other_key, other_value in rec.ids[1:]:
+                profile = self._attach(
+                    profile, other_key, other_value, f"{other_key} {other_value}"
+                )
         profile.updated = now
         if rec.kind == "event":
             self._event(profile, rec.name, rec.ts, rec.data)
@@ -239,7 +240,7 @@ class Account:
                 summary[1] = ts
             if ts > summary[2]:
                 summary[2] = ts
-        self.events.append((profile.pid, name, ts, tight(dumps(data)) if data else b"{}"))
+        self.events.append((profile.pid, name, ts, data))
 
     def _profile_data(self, profile: Profile, data: dict[str, Any]) -> Profile:
         for key, value in data.items():
@@ -415,7 +416,7 @@ class Account:
         return hits
 
     # -- events ----------------------------------------------------------------------------
-    def iter_events(self) -> Iterator[tuple[Profile, str, int, bytes]]:
+    def iter_events(self) -> Iterator[tuple[Profile, str, int, dict[str, Any]]]:
         for pid, name, ts, data in self.events:
             profile = self.resolve(pid)
             if profile is not None:
@@ -428,7 +429,7 @@ class Account:
             "profiles": [p.export() for p in self.profiles.values()],
             "alias": [[a, b] for a, b in self.alias.items()],
             "events": [
-                {"pid": pid, "name": name, "ts": ts, "data": loads(data)}
+                {"pid": pid, "name": name, "ts": ts, "data": data}
                 for pid, name, ts, data in self.events
             ],
             "merges": self.merges,
@@ -465,10 +466,7 @@ class Account:
             self.next_pid = max(self.next_pid, profile.pid + 1)
         self.alias = {int(a): int(b) for a, b in doc.get("alias", [])}
         for row in doc.get("events", []):
-            data = row.get("data") or {}
-            self.events.append(
-                (row["pid"], row["name"], row["ts"], tight(dumps(data)) if data else b"{}")
-            )
+            self.events.append((row["pid"], row["name"], row["ts"], dict(row.get("data") or {})))
             self.event_names[row["name"]] = self.event_names.get(row["name"], 0) + 1
         self.merges = list(doc.get("merges", []))
         self.segments = list(doc.get("segments", []))

@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from emulator.clevertap.models import Account, Profile
-from emulator.core.jsonresp import loads
 
 
 class QueryError(ValueError):
@@ -178,7 +177,7 @@ def events(account: Account, query: Query) -> Iterator[tuple[Profile, str, int, 
             continue
         if not query.day_ok(ts):
             continue
-        props = loads(data)
+        props = data
         if not all(f.matches(props) for f in query.event_filters):
             continue
         if not all(f.matches(profile.data) for f in query.profile_filters):

@@ -126,6 +126,16 @@ def check(record: Any, now: int, limits: Limits) -> Accepted:
 
 def identifiers(record: dict[str, Any]) -> list[tuple[str, str]]:
     """The record's usable identifiers, in priority order; numbers become strings."""
+    identity = record.get("identity")
+    # Fast path, the common record: a string identity and no other identifier.
+    if (
+        type(identity) is str
+        and "objectId" not in record
+        and "FBID" not in record
+        and "GPID" not in record
+        and identity.strip()
+    ):
+        return [("identity", identity)]
     found: list[tuple[str, str]] = []
     for key in ID_KEYS:
         value = record.get(key)
@@ -167,9 +177,15 @@ def _event(record: dict[str, Any], limits: Limits) -> tuple[str, dict[str, Any]]
     if len(data) > limits.max_event_properties:
         raise Rejected(522, "Event properties limit exceeded")
     for key, value in data.items():
-        _key(key, EVENT_BAD)
-        if type(value) is str:
-            _string(key, value, EVENT_BAD)
+        if not key or len(key) > MAX_KEY:
+            _key(key, EVENT_BAD)
+        kind = type(value)
+        if kind is str:
+            # Only long strings can be over the limit, only `$`-strings can be bad dates.
+            if len(value) > MAX_VALUE_BYTES // 4 or value[:1] == "$":
+                _string(key, value, EVENT_BAD)
+        elif kind is int or kind is float or kind is bool or value is None:
+            continue
         elif isinstance(value, list):
             if name != "Charged" or key != "Items":
                 raise Rejected(512, f"{EVENT_BAD} Property {key!r} cannot be an array")

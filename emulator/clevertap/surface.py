@@ -162,7 +162,7 @@ class CleverTapSurface(Surface):
         for number, record in enumerate(body["d"], 1):
             try:
                 accepted = check(record, now, limits)
-                if accepted.kind == "event":
+                if accepted.kind == "event" and accepted.name not in account.event_names:
                     account.check_event_name(accepted.name)
                 if not dry_run:
                     account.apply(accepted, now)
@@ -735,7 +735,7 @@ class CleverTapSurface(Surface):
                 "identity": profile.identities[0] if profile.identities else None,
                 "evtName": evt,
                 "ts": ts,
-                "evtData": loads(data),
+                "evtData": data,
             }
             for profile, evt, ts, data in account.iter_events()
             if (name is None or evt == name) and (picked is None or profile.pid in picked)
