@@ -1,0 +1,782 @@
+"""CleverTap management APIs (docs/clevertap-behaviour.md, "Management" and "Control views"):
+delete, demerge, subscribe, disassociate, device tokens, campaigns, the control views, and the
+CleverTap data in state export/import and tenant resets.
+
+Every platform request is hand-written HTTP, as a client on the wire would send it.
+"""
+
+from __future__ import annotations
+
+import calendar
+import json
+from typing import Any
+
+import httpx
+import pytest
+
+HTTP = httpx.Client(timeout=30)
+ACCOUNT = "EMU-TEST-0001"
+OTHER = {"kind": "clevertap_account", "id": "EMU-OTHER-01", "passcode": "p2", "region": "eu1"}
+OTHER_HEADERS = {
+    "X-CleverTap-Account-Id": "EMU-OTHER-01",
+    "X-CleverTap-Passcode": "p2",
+    "Content-Type": "application/json",
+}
+ANDROID_ID = "__0123456789abcdef0123456789abcdef"
+IOS_ID = "-fedcba9876543210fedcba9876543210"
+NOT_FOUND = {"status": "fail", "error": "Profile not found", "code": 404}
+NOT_COMPLETED = "This target hasn't been completed"
+
+
+def epoch(y: int, mo: int, d: int, h: int = 0, mi: int = 0, s: int = 0) -> int:
+    return calendar.timegm((y, mo, d, h, mi, s, 0, 0, 0))
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+
+def ct(emulator: Any, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    if kwargs.get("headers") is None:
+        kwargs["headers"] = emulator.clevertap_headers
+    return HTTP.request(method, f"{emulator.url}{path}", **kwargs)
+
+
+def post(emulator: Any, path: str, body: Any, **kwargs: Any) -> dict[str, Any]:
+    response = ct(emulator, "POST", path, json=body, **kwargs)
+    assert response.status_code == 200, (response.status_code, response.text)
+    return response.json()  # type: ignore[no-any-return]
+
+
+def upload(emulator: Any, *records: dict[str, Any], **kwargs: Any) -> None:
+    answer = post(emulator, "/1/upload", {"d": list(records)}, **kwargs)
+    assert answer["status"] == "success", answer
+
+
+def event(identity: str, name: str, ts: int, **props: Any) -> dict[str, Any]:
+    return {"type": "event", "identity": identity, "evtName": name, "ts": ts, "evtData": props}
+
+
+def profile(identity: str, **data: Any) -> dict[str, Any]:
+    return {"type": "profile", "identity": identity, "profileData": data}
+
+
+def bad_request(response: httpx.Response) -> None:
+    assert response.status_code == 400, (response.status_code, response.text)
+    body = response.json()
+    assert body["status"] == "fail" and body["code"] == 400 and body["error"], body
+
+
+def lookup(emulator: Any, headers: Any = None, **query: str) -> dict[str, Any]:
+    """profile.json's answer (found or not)."""
+    response = ct(emulator, "GET", "/1/profile.json", params=query, headers=headers)
+    assert response.status_code == 200, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+def record_of(emulator: Any, **query: str) -> dict[str, Any]:
+    answer = lookup(emulator, **query)
+    assert answer["status"] == "success", (query, answer)
+    return answer["record"]  # type: ignore[no-any-return]
+
+
+def guid_of(emulator: Any, identity: str) -> str:
+    return record_of(emulator, identity=identity)["platformInfo"][0]["objectId"]  # type: ignore[no-any-return]
+
+
+def view(emulator: Any, name: str, account: str = ACCOUNT, **params: Any) -> dict[str, Any]:
+    response = emulator.client.http.get(f"/clevertap/{account}/{name}", params=params)
+    assert response.status_code == 200, response.text
+    page = response.json()
+    assert {name, "total", "limit", "offset"} <= set(page), page
+    return page  # type: ignore[no-any-return]
+
+
+def mentions(doc: Any, value: str) -> bool:
+    """`value` appears as a JSON string somewhere in `doc`."""
+    return json.dumps(value) in json.dumps(doc)
+
+
+def events_of(emulator: Any, name: str, **kwargs: Any) -> list[dict[str, Any]]:
+    """A whole events.json download for January 2024."""
+    query = {"event_name": name, "from": 20240101, "to": 20240131}
+    created = post(emulator, "/1/events.json?batch_size=100", query, **kwargs)
+    assert created["status"] == "success", created
+    cursor, records = created["cursor"], []
+    while cursor:
+        page = ct(emulator, "GET", f"/1/events.json?cursor={cursor}", **kwargs).json()
+        assert page["status"] == "success", page
+        records += page.get("records", [])
+        cursor = page.get("next_cursor")
+    return records
+
+
+def seed_three(emulator: Any) -> None:
+    upload(
+        emulator,
+        profile("u1", Name="Ada", Email="ada@example.com"),
+        profile("u2", Name="Bob", Email="bob@example.com"),
+        profile("u3", Name="Cy", Email="cy@example.com"),
+    )
+    upload(
+        emulator,
+        event("u1", "Purchased", epoch(2024, 1, 2), n=1),
+        event("u2", "Purchased", epoch(2024, 1, 3), n=2),
+        event("u3", "Purchased", epoch(2024, 1, 4), n=3),
+        event("u3", "Viewed", epoch(2024, 1, 4), n=4),
+    )
+
+
+# -- delete ----------------------------------------------------------------------------------
+
+
+def test_delete_by_one_identity(emulator: Any) -> None:
+    seed_three(emulator)
+    assert post(emulator, "/1/delete/profiles.json", {"identity": "u1"}) == {"status": "success"}
+    assert lookup(emulator, identity="u1") == NOT_FOUND
+    assert lookup(emulator, email="ada@example.com") == NOT_FOUND
+    assert record_of(emulator, identity="u2")["name"] == "Bob"
+    assert sorted(r["event_props"]["n"] for r in events_of(emulator, "Purchased")) == [2, 3]
+    assert view(emulator, "profiles")["total"] == 2
+    assert view(emulator, "events", identity="u1")["total"] == 0
+
+
+def test_delete_a_list_of_identities(emulator: Any) -> None:
+    seed_three(emulator)
+    body = {"identity": ["u1", "u3"]}
+    assert post(emulator, "/1/delete/profiles.json", body) == {"status": "success"}
+    assert lookup(emulator, identity="u1") == NOT_FOUND
+    assert lookup(emulator, identity="u3") == NOT_FOUND
+    assert [r["event_props"]["n"] for r in events_of(emulator, "Purchased")] == [2]
+    assert events_of(emulator, "Viewed") == []
+    assert view(emulator, "profiles")["total"] == 1
+
+
+def test_delete_by_guid(emulator: Any) -> None:
+    seed_three(emulator)
+    guid = guid_of(emulator, "u2")
+    assert post(emulator, "/1/delete/profiles.json", {"guid": guid}) == {"status": "success"}
+    assert lookup(emulator, identity="u2") == NOT_FOUND
+    assert lookup(emulator, objectId=guid) == NOT_FOUND
+    assert sorted(r["event_props"]["n"] for r in events_of(emulator, "Purchased")) == [1, 3]
+
+
+def test_delete_a_list_of_guids(emulator: Any) -> None:
+    seed_three(emulator)
+    guids = [guid_of(emulator, "u1"), guid_of(emulator, "u2")]
+    assert post(emulator, "/1/delete/profiles.json", {"guid": guids}) == {"status": "success"}
+    assert lookup(emulator, identity="u1") == NOT_FOUND
+    assert lookup(emulator, identity="u2") == NOT_FOUND
+    assert record_of(emulator, identity="u3")["name"] == "Cy"
+    assert view(emulator, "events")["total"] == 2
+
+
+def test_delete_a_profile_created_by_object_id_by_guid(emulator: Any) -> None:
+    upload(emulator, {"type": "profile", "objectId": ANDROID_ID, "profileData": {"Score": 1}})
+    assert post(emulator, "/1/delete/profiles.json", {"guid": [ANDROID_ID]})["status"] == "success"
+    assert lookup(emulator, objectId=ANDROID_ID) == NOT_FOUND
+
+
+@pytest.mark.parametrize("key", ["identity", "guid"])
+def test_delete_more_than_100_is_a_400(emulator: Any, key: str) -> None:
+    seed_three(emulator)
+    ids = ["u1"] + [f"x{i}" for i in range(100)]
+    bad_request(ct(emulator, "POST", "/1/delete/profiles.json", json={key: ids}))
+    assert record_of(emulator, identity="u1")["name"] == "Ada"  # nothing was deleted
+
+
+def test_delete_100_is_allowed(emulator: Any) -> None:
+    seed_three(emulator)
+    ids = ["u1"] + [f"x{i}" for i in range(99)]
+    assert post(emulator, "/1/delete/profiles.json", {"identity": ids}) == {"status": "success"}
+    assert lookup(emulator, identity="u1") == NOT_FOUND
+
+
+@pytest.mark.parametrize(
+    "body", [{}, {"email": "ada@example.com"}, {"identity": True}, {"identity": [{}]}, ["u1"]]
+)
+def test_delete_with_a_bad_body_is_a_400(emulator: Any, body: Any) -> None:
+    bad_request(ct(emulator, "POST", "/1/delete/profiles.json", json=body))
+
+
+# -- merge and demerge -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("leaving", ["a1", "b1"], ids=["absorbed-identity", "survivor-identity"])
+def test_demerge_splits_a_merged_profile(emulator: Any, leaving: str) -> None:
+    upload(emulator, profile("a1", Name="A", Color="red"), profile("b1", Name="B"))
+    guid_a, guid_b = guid_of(emulator, "a1"), guid_of(emulator, "b1")
+    assert view(emulator, "profiles")["total"] == 2
+    assert view(emulator, "merges")["total"] == 0
+
+    # profileData.identity adds b1 to a1's profile; b1 belongs to another profile: they merge.
+    upload(emulator, {"type": "profile", "identity": "a1", "profileData": {"identity": "b1"}})
+    merged = record_of(emulator, identity="a1")
+    assert record_of(emulator, identity="b1") == merged
+    assert sorted(merged["identities"]) == ["a1", "b1"]
+    assert sorted(i["objectId"] for i in merged["platformInfo"]) == sorted([guid_a, guid_b])
+    # The profile that already owned b1 survives, and absorbs what it did not have.
+    assert merged["name"] == "B"
+    assert merged["profileData"]["Color"] == "red"
+    assert view(emulator, "profiles")["total"] == 1
+    merges = view(emulator, "merges")
+    assert merges["total"] == 1
+    assert mentions(merges["merges"], "b1") or mentions(merges["merges"], guid_b)
+
+    answer = post(emulator, "/1/demerge/profiles.json", {"identities": [leaving]})
+    assert answer == {"status": "success"}
+    split_a, split_b = record_of(emulator, identity="a1"), record_of(emulator, identity="b1")
+    assert split_a != split_b
+    assert split_a["identities"] == ["a1"]
+    assert split_b["identities"] == ["b1"]
+    # Each identity leaves with the CleverTap IDs it came with.
+    assert [i["objectId"] for i in split_a["platformInfo"]] == [guid_a]
+    assert [i["objectId"] for i in split_b["platformInfo"]] == [guid_b]
+    assert view(emulator, "profiles")["total"] == 2
+    assert view(emulator, "profiles", identity="a1")["total"] == 1
+    assert view(emulator, "profiles", identity="b1")["total"] == 1
+
+
+def test_adding_an_unowned_identity_does_not_merge(emulator: Any) -> None:
+    upload(emulator, profile("a1", Name="A"))
+    guid_a = guid_of(emulator, "a1")
+    upload(emulator, {"type": "profile", "identity": "a1", "profileData": {"Identity": "c1"}})
+    record = record_of(emulator, identity="c1")
+    assert record == record_of(emulator, identity="a1")
+    assert record["identities"] == ["a1", "c1"]
+    assert [i["objectId"] for i in record["platformInfo"]] == [guid_a]
+    assert view(emulator, "merges")["total"] == 0
+    assert view(emulator, "profiles")["total"] == 1
+
+
+def test_deleting_one_identity_of_a_merged_profile_deletes_the_profile(emulator: Any) -> None:
+    upload(emulator, profile("a1"), profile("b1"))
+    upload(emulator, {"type": "profile", "identity": "a1", "profileData": {"identity": "b1"}})
+    assert post(emulator, "/1/delete/profiles.json", {"identity": "a1"}) == {"status": "success"}
+    assert lookup(emulator, identity="a1") == NOT_FOUND
+    assert lookup(emulator, identity="b1") == NOT_FOUND
+    assert view(emulator, "profiles")["total"] == 0
+
+
+def test_demerge_keeps_the_events(emulator: Any) -> None:
+    upload(emulator, profile("a1"), profile("b1"))
+    upload(emulator, event("a1", "Purchased", epoch(2024, 1, 2), n=1))
+    upload(emulator, event("b1", "Purchased", epoch(2024, 1, 3), n=2))
+    upload(emulator, {"type": "profile", "identity": "a1", "profileData": {"identity": "b1"}})
+    post(emulator, "/1/demerge/profiles.json", {"identities": ["a1"]})
+    assert sorted(r["event_props"]["n"] for r in events_of(emulator, "Purchased")) == [1, 2]
+
+
+@pytest.mark.parametrize(
+    "body", [{}, {"identities": "a1"}, {"identities": [f"i{n}" for n in range(101)]}, []]
+)
+def test_demerge_with_a_bad_body_is_a_400(emulator: Any, body: Any) -> None:
+    bad_request(ct(emulator, "POST", "/1/demerge/profiles.json", json=body))
+
+
+# -- subscribe and disassociate --------------------------------------------------------------
+
+PHONE = "+14155550100"
+OTHER_PHONE = "+14155550199"
+
+
+def seed_contacts(emulator: Any) -> None:
+    upload(
+        emulator,
+        profile("s1", Email="shared@example.com", Phone=PHONE),
+        profile("s2", Email="shared@example.com"),
+        profile("s3", Email="other@example.com", Phone=OTHER_PHONE),
+    )
+
+
+def flags(emulator: Any, identity: str) -> dict[str, Any]:
+    data = record_of(emulator, identity=identity)["profileData"]
+    return {k: data[k] for k in ("MSG-email", "MSG-sms", "MSG-whatsapp") if k in data}
+
+
+def subscribe(emulator: Any, *items: dict[str, Any]) -> dict[str, Any]:
+    return post(emulator, "/1/subscribe", {"d": list(items)})
+
+
+def test_unsubscribe_an_email_reaches_every_profile_with_it(emulator: Any) -> None:
+    seed_contacts(emulator)
+    item = {"type": "email", "value": "shared@example.com", "status": "Unsubscribe"}
+    assert subscribe(emulator, item) == {"status": "success", "processed": 1, "unprocessed": []}
+    assert flags(emulator, "s1")["MSG-email"] is False
+    assert flags(emulator, "s2")["MSG-email"] is False
+    assert flags(emulator, "s3").get("MSG-email", True) is True
+    assert "MSG-sms" not in flags(emulator, "s1")
+
+
+def test_unsubscribe_then_resubscribe_a_phone(emulator: Any) -> None:
+    seed_contacts(emulator)
+    answer = subscribe(emulator, {"type": "phone", "value": PHONE, "status": "Unsubscribe"})
+    assert answer["status"] == "success"
+    assert flags(emulator, "s1")["MSG-sms"] is False
+    assert flags(emulator, "s3").get("MSG-sms", True) is True
+    answer = subscribe(emulator, {"type": "phone", "value": PHONE, "status": "Resubscribe"})
+    assert answer["status"] == "success"
+    assert flags(emulator, "s1")["MSG-sms"] is True
+
+
+def test_resubscribe_an_email(emulator: Any) -> None:
+    seed_contacts(emulator)
+    subscribe(emulator, {"type": "email", "value": "shared@example.com", "status": "Unsubscribe"})
+    subscribe(emulator, {"type": "email", "value": "shared@example.com", "status": "Resubscribe"})
+    assert flags(emulator, "s1")["MSG-email"] is True
+    assert flags(emulator, "s2")["MSG-email"] is True
+
+
+def test_subscribe_whatsapp(emulator: Any) -> None:
+    seed_contacts(emulator)
+    subscribe(emulator, {"type": "whatsapp", "value": PHONE, "status": "Unsubscribe"})
+    assert flags(emulator, "s1")["MSG-whatsapp"] is False
+
+
+def test_subscribe_with_a_bad_item_is_partial(emulator: Any) -> None:
+    seed_contacts(emulator)
+    answer = subscribe(
+        emulator,
+        {"type": "email", "value": "shared@example.com", "status": "Unsubscribe"},
+        {"type": "fax", "value": "123", "status": "Unsubscribe"},
+        {"type": "phone", "value": PHONE, "status": "Maybe"},
+    )
+    assert answer["status"] == "partial", answer
+    assert answer["processed"] == 1
+    assert len(answer["unprocessed"]) == 2
+    assert all(u["status"] == "fail" and u["error"] for u in answer["unprocessed"])
+    assert flags(emulator, "s1")["MSG-email"] is False
+    assert "MSG-sms" not in flags(emulator, "s1")
+
+
+def test_subscribe_with_only_bad_items_fails(emulator: Any) -> None:
+    answer = subscribe(emulator, {"type": "fax", "value": "1", "status": "Unsubscribe"})
+    assert answer["status"] == "fail"
+    assert answer["processed"] == 0
+    assert len(answer["unprocessed"]) == 1
+
+
+@pytest.mark.parametrize("body", [{}, {"d": "x"}, [], {"d": []}])
+def test_subscribe_with_a_bad_envelope_is_a_400(emulator: Any, body: Any) -> None:
+    bad_request(ct(emulator, "POST", "/1/subscribe", json=body))
+
+
+def test_disassociate_removes_the_phone(emulator: Any) -> None:
+    seed_contacts(emulator)
+    answer = post(emulator, "/1/disassociate", {"d": [{"type": "phone", "value": PHONE}]})
+    assert answer == {"status": "success", "processed": 1, "unprocessed": []}
+    record = record_of(emulator, identity="s1")
+    assert not record.get("phone")
+    assert "Phone" not in record["profileData"]
+    assert record["profileData"].get("Email", record["email"]) == "shared@example.com"
+    assert record_of(emulator, identity="s3")["phone"]  # the other number stays
+
+
+def test_disassociate_with_a_bad_item_is_partial(emulator: Any) -> None:
+    seed_contacts(emulator)
+    items = [{"type": "phone", "value": PHONE}, {"type": "phone"}]
+    answer = post(emulator, "/1/disassociate", {"d": items})
+    assert answer["status"] == "partial"
+    assert answer["processed"] == 1
+    assert len(answer["unprocessed"]) == 1
+
+
+# -- device tokens ---------------------------------------------------------------------------
+
+
+def test_upload_device_tokens(emulator: Any) -> None:
+    upload(
+        emulator,
+        {"type": "profile", "objectId": ANDROID_ID, "profileData": {"Name": "Droid"}},
+        {"type": "profile", "objectId": IOS_ID, "profileData": {"Name": "Phone"}},
+    )
+    tokens = [
+        {"type": "token", "objectId": ANDROID_ID, "tokenData": {"id": "fcm-tok", "type": "fcm"}},
+        {"type": "token", "objectId": IOS_ID, "tokenData": {"id": "apns-tok", "type": "apns"}},
+    ]
+    answer = post(emulator, "/1/upload_device_tokens", {"d": tokens})
+    assert answer == {"status": "success", "processed": 2, "unprocessed": []}
+    (android,) = record_of(emulator, objectId=ANDROID_ID)["platformInfo"]
+    assert android == {**android, "platform": "Android", "objectId": ANDROID_ID}
+    assert android["push_token"] == "fcm-tok"
+    (ios,) = record_of(emulator, objectId=IOS_ID)["platformInfo"]
+    assert ios["platform"] == "iOS"
+    assert ios["push_token"] == "apns-tok"
+
+
+def test_upload_device_tokens_rejects_a_token_of_the_wrong_platform(emulator: Any) -> None:
+    tokens = [
+        {"type": "token", "objectId": ANDROID_ID, "tokenData": {"id": "ok", "type": "fcm"}},
+        {"type": "token", "objectId": ANDROID_ID, "tokenData": {"id": "bad", "type": "apns"}},
+    ]
+    answer = post(emulator, "/1/upload_device_tokens", {"d": tokens})
+    assert answer["status"] == "partial"
+    assert answer["processed"] == 1
+    (skipped,) = answer["unprocessed"]
+    assert skipped["code"] == 534
+    assert skipped["error"] == "Token type is not valid for objectId.Skipped record number : 2"
+
+
+def test_upload_device_tokens_dry_run_stores_nothing(emulator: Any) -> None:
+    tokens = [{"type": "token", "objectId": ANDROID_ID, "tokenData": {"id": "t", "type": "fcm"}}]
+    answer = post(emulator, "/1/upload_device_tokens?dryRun=1", {"d": tokens})
+    assert answer["status"] == "success"
+    assert lookup(emulator, objectId=ANDROID_ID) == NOT_FOUND
+
+
+# -- campaigns -------------------------------------------------------------------------------
+
+MARCH_1 = epoch(2024, 3, 1, 10)
+WHERE = {"event_name": "Purchased", "from": 20240101, "to": 20240103}
+
+
+def seed_reachable(emulator: Any) -> None:
+    """seed_three's profiles, each with an Android device and its push token: reachable by push."""
+    seed_three(emulator)
+    for n, identity in enumerate(("u1", "u2", "u3"), start=1):
+        device = f"__{n:032x}"
+        upload(
+            emulator,
+            {"type": "profile", "identity": identity, "objectId": device, "profileData": {}},
+        )
+        token = {"type": "token", "objectId": device, "tokenData": {"id": f"t{n}", "type": "fcm"}}
+        upload(emulator, token)
+
+
+def campaign(**extra: Any) -> dict[str, Any]:
+    return {
+        "name": "Spring promo",
+        "target_mode": "push",
+        "where": WHERE,
+        "content": {"title": "Hello", "body": "Spring is here"},
+        "devices": ["android", "ios"],
+        "when": "now",
+        **extra,
+    }
+
+
+def create(emulator: Any, body: dict[str, Any]) -> dict[str, Any]:
+    answer = post(emulator, "/1/targets/create.json", body)
+    assert answer["status"] == "success", answer
+    return answer
+
+
+def captured(emulator: Any, campaign_id: Any) -> dict[str, Any]:
+    page = view(emulator, "campaigns")
+    (found,) = [c for c in page["campaigns"] if c.get("id") == campaign_id]
+    return found  # type: ignore[no-any-return]
+
+
+def test_create_a_campaign_for_an_event_query(emulator: Any) -> None:
+    seed_reachable(emulator)
+    emulator.client.freeze_clock(MARCH_1)
+    answer = create(emulator, campaign())
+    assert isinstance(answer["id"], int)
+    assert isinstance(answer["estimates"], dict)
+    assert all(isinstance(v, int) for v in answer["estimates"].values())
+    assert sum(answer["estimates"].values()) == 2
+    doc = captured(emulator, answer["id"])
+    assert doc["name"] == "Spring promo"
+    # The resolved audience: the profiles that did Purchased from Jan 1 to Jan 3.
+    assert mentions(doc, "u1") and mentions(doc, "u2")
+    assert not mentions(doc, "u3")
+
+
+def test_create_a_campaign_for_everyone(emulator: Any) -> None:
+    seed_reachable(emulator)
+    body = campaign(segment="all")
+    del body["where"]
+    answer = create(emulator, body)
+    assert sum(answer["estimates"].values()) == 3
+    doc = captured(emulator, answer["id"])
+    assert all(mentions(doc, u) for u in ("u1", "u2", "u3"))
+
+
+def test_estimate_only_captures_nothing(emulator: Any) -> None:
+    seed_reachable(emulator)
+    answer = create(emulator, campaign(estimate_only=True))
+    assert "id" not in answer
+    assert sum(answer["estimates"].values()) == 2
+    assert view(emulator, "campaigns")["total"] == 0
+    assert post(emulator, "/1/targets/list.json", {"from": 20000101, "to": 20991231}) == {
+        "status": "success",
+        "targets": [],
+    }
+
+
+def test_campaign_ids_are_distinct(emulator: Any) -> None:
+    ids = {create(emulator, campaign(name=f"c{i}"))["id"] for i in range(3)}
+    assert len(ids) == 3
+    assert view(emulator, "campaigns")["total"] == 3
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"where": "everyone"},
+        {"where": {"event_name": "Purchased", "from": "yesterday"}},
+        {"where": {**WHERE, "event_properties": [{"name": "a", "operator": "like"}]}},
+    ],
+)
+def test_create_with_a_bad_query_is_a_400(emulator: Any, change: dict[str, Any]) -> None:
+    bad_request(ct(emulator, "POST", "/1/targets/create.json", json=campaign(**change)))
+    assert view(emulator, "campaigns")["total"] == 0
+
+
+def test_list_campaigns_by_scheduled_day(emulator: Any) -> None:
+    emulator.client.freeze_clock(MARCH_1)
+    now_id = create(emulator, campaign(name="now"))["id"]
+    later_id = create(emulator, campaign(name="later", when="20240315 09:00"))["id"]
+
+    def listed(start: int, end: int) -> dict[Any, dict[str, Any]]:
+        answer = post(emulator, "/1/targets/list.json", {"from": start, "to": end})
+        assert answer["status"] == "success", answer
+        for target in answer["targets"]:
+            assert {"id", "name", "scheduled_on", "status"} <= set(target), target
+        return {t["id"]: t for t in answer["targets"]}
+
+    both = listed(20240301, 20240331)
+    assert set(both) == {now_id, later_id}
+    assert both[now_id]["name"] == "now"
+    assert both[later_id]["name"] == "later"
+    assert set(listed(20240301, 20240301)) == {now_id}
+    assert set(listed(20240310, 20240320)) == {later_id}
+    assert listed(20240201, 20240229) == {}
+
+
+def test_result_of_a_campaign_sent_now(emulator: Any) -> None:
+    seed_reachable(emulator)
+    campaign_id = create(emulator, campaign())["id"]
+    answer = post(emulator, "/1/targets/result.json", {"id": campaign_id})
+    assert answer["status"] == "success", answer
+    assert isinstance(answer["result"], dict)
+
+
+def test_result_of_a_future_campaign_waits_for_the_clock(emulator: Any) -> None:
+    emulator.client.freeze_clock(MARCH_1)  # 2024-03-01T10:00:00Z
+    campaign_id = create(emulator, campaign(when="20240301 12:00"))["id"]
+    answer = post(emulator, "/1/targets/result.json", {"id": campaign_id})
+    assert answer["status"] == "fail"
+    assert answer["error"] == NOT_COMPLETED
+    emulator.client.set_clock(epoch(2024, 3, 1, 11, 59))
+    assert post(emulator, "/1/targets/result.json", {"id": campaign_id})["status"] == "fail"
+    emulator.client.set_clock(epoch(2024, 3, 1, 12, 1))
+    answer = post(emulator, "/1/targets/result.json", {"id": campaign_id})
+    assert answer["status"] == "success", answer
+    assert isinstance(answer["result"], dict)
+
+
+def test_stop_a_scheduled_campaign(emulator: Any) -> None:
+    emulator.client.freeze_clock(MARCH_1)
+    campaign_id = create(emulator, campaign(when="20240315 09:00"))["id"]
+    span = {"from": 20240301, "to": 20240331}
+    (before,) = post(emulator, "/1/targets/list.json", span)["targets"]
+    assert post(emulator, "/1/targets/stop.json", {"id": campaign_id}) == {"status": "success"}
+    (after,) = post(emulator, "/1/targets/list.json", span)["targets"]
+    assert after["id"] == campaign_id
+    assert after["status"] != before["status"]
+
+
+@pytest.mark.parametrize("path", ["/1/targets/result.json", "/1/targets/stop.json"])
+def test_result_and_stop_of_an_unknown_campaign_fail(emulator: Any, path: str) -> None:
+    response = ct(emulator, "POST", path, json={"id": 123456})
+    assert response.status_code < 500, response.text
+    assert response.json()["status"] == "fail"
+
+
+@pytest.mark.parametrize("path", ["/1/targets/result.json", "/1/targets/stop.json"])
+def test_result_and_stop_without_an_id_are_400(emulator: Any, path: str) -> None:
+    bad_request(ct(emulator, "POST", path, json={}))
+
+
+def test_message_report(emulator: Any) -> None:
+    seed_reachable(emulator)
+    emulator.client.freeze_clock(MARCH_1)
+    campaign_id = create(emulator, campaign(name="Reported"))["id"]
+    answer = post(emulator, "/1/message/report.json", {"from": "20240301", "to": "20240331"})
+    assert answer["status"] == "success", answer
+    assert isinstance(answer["messages"], list)
+    assert mentions(answer["messages"], "Reported") or str(campaign_id) in json.dumps(
+        answer["messages"]
+    )
+    empty = post(emulator, "/1/message/report.json", {"from": 20230101, "to": 20230131})
+    assert empty == {"status": "success", "messages": []}
+
+
+# -- control views ---------------------------------------------------------------------------
+
+
+def test_profiles_view_filters(emulator: Any) -> None:
+    seed_three(emulator)
+    upload(emulator, {"type": "profile", "objectId": ANDROID_ID, "profileData": {"Name": "Anon"}})
+    assert view(emulator, "profiles")["total"] == 4
+    by_identity = view(emulator, "profiles", identity="u2")
+    assert by_identity["total"] == 1 and mentions(by_identity["profiles"], "u2")
+    by_email = view(emulator, "profiles", email="cy@example.com")
+    assert by_email["total"] == 1 and mentions(by_email["profiles"], "u3")
+    by_object_id = view(emulator, "profiles", objectId=ANDROID_ID)
+    assert by_object_id["total"] == 1 and mentions(by_object_id["profiles"], "Anon")
+    assert view(emulator, "profiles", identity="nobody")["total"] == 0
+    paged = view(emulator, "profiles", limit=2, offset=1)
+    assert (paged["total"], paged["limit"], paged["offset"]) == (4, 2, 1)
+    assert len(paged["profiles"]) == 2
+
+
+def test_profile_view_by_object_id(emulator: Any) -> None:
+    upload(emulator, {"type": "profile", "objectId": ANDROID_ID, "profileData": {"Name": "Anon"}})
+    response = emulator.client.http.get(f"/clevertap/{ACCOUNT}/profiles/{ANDROID_ID}")
+    assert response.status_code == 200, response.text
+    assert mentions(response.json(), "Anon")
+    missing = emulator.client.http.get(f"/clevertap/{ACCOUNT}/profiles/__nope")
+    assert missing.status_code == 404
+
+
+def test_events_view_filters(emulator: Any) -> None:
+    seed_three(emulator)
+    assert view(emulator, "events")["total"] == 4
+    purchased = view(emulator, "events", event_name="Purchased")
+    assert purchased["total"] == 3
+    assert not mentions(purchased["events"], "Viewed")
+    assert view(emulator, "events", event_name="Viewed")["total"] == 1
+    assert view(emulator, "events", identity="u3")["total"] == 2
+    assert view(emulator, "events", event_name="Nothing")["total"] == 0
+
+
+def test_views_of_an_unknown_account_are_404(emulator: Any) -> None:
+    for name in ("profiles", "events", "merges", "campaigns", "segments"):
+        response = emulator.client.http.get(f"/clevertap/NO-SUCH/{name}")
+        assert response.status_code == 404, (name, response.text)
+        assert "error" in response.json()
+
+
+# -- state and reset -------------------------------------------------------------------------
+
+
+def clevertap_tables(document: dict[str, Any]) -> dict[str, Any]:
+    return {name: t for name, t in document.items() if name.startswith("clevertap.")}
+
+
+def test_state_export_import_round_trip(emulator: Any) -> None:
+    seed_three(emulator)
+    upload(emulator, {"type": "profile", "identity": "u1", "profileData": {"identity": "alias"}})
+    create(emulator, campaign())
+    before = {u: lookup(emulator, identity=u) for u in ("u1", "u2", "u3", "alias")}
+    events_before = events_of(emulator, "Purchased")
+    views_before = {n: view(emulator, n)["total"] for n in ("profiles", "events", "campaigns")}
+
+    document = emulator.client.state()
+    emulator.client.reset()
+    assert lookup(emulator, identity="u1") == NOT_FOUND
+    assert view(emulator, "profiles")["total"] == 0
+
+    emulator.client.load_state(document)
+    assert {u: lookup(emulator, identity=u) for u in ("u1", "u2", "u3", "alias")} == before
+    assert events_of(emulator, "Purchased") == events_before
+    assert {n: view(emulator, n)["total"] for n in views_before} == views_before
+    # The export is stable: exporting the loaded state gives the same CleverTap tables.
+    again = emulator.client.state()
+    assert clevertap_tables(again) == clevertap_tables(document)
+    assert clevertap_tables(document), "the export has no CleverTap tables"
+
+
+def test_state_round_trip_of_a_merge(emulator: Any) -> None:
+    upload(emulator, profile("a1"), profile("b1"))
+    upload(emulator, {"type": "profile", "identity": "a1", "profileData": {"identity": "b1"}})
+    document = emulator.client.state()
+    emulator.client.reset()
+    emulator.client.load_state(document)
+    assert view(emulator, "merges")["total"] == 1
+    assert post(emulator, "/1/demerge/profiles.json", {"identities": ["a1"]})["status"] == "success"
+    assert record_of(emulator, identity="a1")["identities"] == ["a1"]
+
+
+def test_reset_of_one_account_keeps_the_other(emulator: Any) -> None:
+    emulator.client.add_tenant(OTHER)
+    seed_three(emulator)
+    upload(emulator, profile("o1", Name="Other"), headers=OTHER_HEADERS)
+    upload(emulator, event("o1", "Purchased", epoch(2024, 1, 5), n=9), headers=OTHER_HEADERS)
+
+    response = emulator.client.http.post("/reset", params={"tenant": ACCOUNT})
+    assert response.status_code == 200, response.text
+
+    assert lookup(emulator, identity="u1") == NOT_FOUND
+    assert view(emulator, "profiles")["total"] == 0
+    assert view(emulator, "events")["total"] == 0
+    other = lookup(emulator, headers=OTHER_HEADERS, identity="o1")
+    assert other["status"] == "success" and other["record"]["name"] == "Other"
+    assert view(emulator, "profiles", account="EMU-OTHER-01")["total"] == 1
+    assert [
+        r["event_props"]["n"] for r in events_of(emulator, "Purchased", headers=OTHER_HEADERS)
+    ] == [9]
+
+
+def test_accounts_do_not_see_each_other(emulator: Any) -> None:
+    emulator.client.add_tenant(OTHER)
+    seed_three(emulator)
+    assert lookup(emulator, headers=OTHER_HEADERS, identity="u1") == NOT_FOUND
+    assert events_of(emulator, "Purchased", headers=OTHER_HEADERS) == []
+    answer = post(emulator, "/1/delete/profiles.json", {"identity": "u1"}, headers=OTHER_HEADERS)
+    assert answer == {"status": "success"}
+    assert record_of(emulator, identity="u1")["name"] == "Ada"
+
+
+# -- never a 500 -----------------------------------------------------------------------------
+
+ODD_BODIES: list[Any] = [
+    None,
+    0,
+    "x",
+    [],
+    {},
+    {"d": None},
+    {"d": [None, 1, "x", []]},
+    {"d": [{"type": None, "value": None, "status": None}]},
+    {"d": [{"type": "phone", "value": 1, "status": "Unsubscribe"}]},
+    {"d": [{"type": "email", "value": ["a@b.c"], "status": "Resubscribe"}]},
+    {"identity": None},
+    {"identity": {}},
+    {"identity": [None, 1, []]},
+    {"guid": [None]},
+    {"identity": "u1", "guid": "x"},
+    {"identities": [None, {}, 5]},
+    {"id": None},
+    {"id": "abc"},
+    {"id": [1]},
+    {"id": 10**30},
+    {"from": None, "to": []},
+    {"from": "2024", "to": 20240101},
+    {"name": "n", "content": {"title": 1}, "where": {"event_name": None}},
+    {"name": "n", "content": {}, "segment": "nope"},
+    {"name": "n", "content": {}, "segment": "all", "where": {}},
+    {"name": "n", "content": {}, "segment": "all", "when": "tomorrow"},
+    {"name": "n", "content": {}, "segment": "all", "when": "20241301 10:00"},
+    {"name": "n", "content": {}, "segment": "all", "devices": "android"},
+    {"name": "n", "content": {}, "segment": "all", "estimate_only": "yes"},
+]
+MANAGEMENT_ENDPOINTS = [
+    "/1/delete/profiles.json",
+    "/1/demerge/profiles.json",
+    "/1/subscribe",
+    "/1/disassociate",
+    "/1/upload_device_tokens",
+    "/1/targets/create.json",
+    "/1/targets/list.json",
+    "/1/targets/result.json",
+    "/1/targets/stop.json",
+    "/1/message/report.json",
+]
+
+
+@pytest.mark.parametrize("path", MANAGEMENT_ENDPOINTS)
+def test_odd_bodies_never_answer_500(emulator: Any, path: str) -> None:
+    seed_reachable(emulator)
+    create(emulator, campaign(when="20991231 10:00"))
+    for body in ODD_BODIES:
+        response = ct(emulator, "POST", path, json=body)
+        assert response.status_code < 500, (body, response.status_code, response.text)
+        answer = response.json()
+        if response.status_code >= 400:
+            assert answer["status"] == "fail" and answer["code"] == response.status_code, answer
+            assert isinstance(answer["error"], str) and answer["error"], answer
+    malformed = ct(emulator, "POST", path, content=b"{oops")
+    assert malformed.status_code == 400
+    assert malformed.json() == {"status": "fail", "error": "Malformed request", "code": 400}
