@@ -5,9 +5,10 @@ number (`pid`) that never changes; CleverTap IDs, identities and other identifie
 Events keep the pid they were raised on; a merge leaves an alias from the absorbed pid to the
 survivor, so events follow the profile they now belong to without being rewritten.
 
-Events are stored as tuples (pid, name, ts, properties). The properties dict is the one parsed
-from the request: validation admits only scalar values (and `Charged` `Items`), so CPython leaves
-such dicts untracked by the garbage collector and a large store costs no collection time.
+Events are stored in columns (pids, names, times, properties), not as one tuple each: the
+properties dict is the one parsed from the request, and validation admits only scalar values (and
+`Charged` `Items`), so CPython leaves those dicts untracked by the garbage collector. A store of
+millions of events is then a handful of lists for a collection to walk, not millions of tuples.
 """
 
 from __future__ import annotations
@@ -108,6 +109,34 @@ class Profile:
         }
 
 
+class Events:
+    """An account's events, column by column, in arrival order."""
+
+    __slots__ = ("data", "names", "pids", "times")
+
+    def __init__(self) -> None:
+        self.pids: list[int] = []
+        self.names: list[str] = []
+        self.times: list[int] = []
+        self.data: list[dict[str, Any]] = []
+
+    def __len__(self) -> int:
+        return len(self.pids)
+
+    def rows(self) -> Iterator[tuple[int, str, int, dict[str, Any]]]:
+        return zip(self.pids, self.names, self.times, self.data, strict=True)
+
+    def without(self, pids: set[int]) -> Events:
+        kept = Events()
+        for pid, name, ts, data in self.rows():
+            if pid not in pids:
+                kept.pids.append(pid)
+                kept.names.append(name)
+                kept.times.append(ts)
+                kept.data.append(data)
+        return kept
+
+
 class Account:
     """The data of one CleverTap account."""
 
@@ -131,8 +160,7 @@ class Account:
             "phone": self.by_phone,
         }
         self.alias: dict[int, int] = {}  # absorbed pid -> pid it merged into
-        # (pid, event name, ts, evtData)
-        self.events: list[tuple[int, str, int, dict[str, Any]]] = []
+        self.events = Events()
         self.event_names: dict[str, int] = {}
         self.merges: list[dict[str, Any]] = []
         self.segments: list[dict[str, Any]] = []
@@ -240,7 +268,11 @@ class Account:
                 summary[1] = ts
             if ts > summary[2]:
                 summary[2] = ts
-        self.events.append((profile.pid, name, ts, data))
+        events = self.events
+        events.pids.append(profile.pid)
+        events.names.append(name)
+        events.times.append(ts)
+        events.data.append(data)
 
     def _profile_data(self, profile: Profile, data: dict[str, Any]) -> Profile:
         for key, value in data.items():
@@ -372,12 +404,12 @@ class Account:
             for key in [k for k, v in index.items() if v == pid]:
                 del index[key]
         gone = {pid} | {a for a in self.alias if self.resolve(a) is None}
-        self.events = [e for e in self.events if e[0] not in gone]
+        self.events = self.events.without(gone)
         for a in list(self.alias):
             if a in gone:
                 del self.alias[a]
         self.event_names = {}
-        for _, name, _, _ in self.events:
+        for name in self.events.names:
             self.event_names[name] = self.event_names.get(name, 0) + 1
 
     def _all_indexes(self) -> tuple[dict[str, int], ...]:
@@ -417,7 +449,7 @@ class Account:
 
     # -- events ----------------------------------------------------------------------------
     def iter_events(self) -> Iterator[tuple[Profile, str, int, dict[str, Any]]]:
-        for pid, name, ts, data in self.events:
+        for pid, name, ts, data in self.events.rows():
             profile = self.resolve(pid)
             if profile is not None:
                 yield profile, name, ts, data
@@ -430,7 +462,7 @@ class Account:
             "alias": [[a, b] for a, b in self.alias.items()],
             "events": [
                 {"pid": pid, "name": name, "ts": ts, "data": data}
-                for pid, name, ts, data in self.events
+                for pid, name, ts, data in self.events.rows()
             ],
             "merges": self.merges,
             "segments": self.segments,
@@ -466,7 +498,10 @@ class Account:
             self.next_pid = max(self.next_pid, profile.pid + 1)
         self.alias = {int(a): int(b) for a, b in doc.get("alias", [])}
         for row in doc.get("events", []):
-            self.events.append((row["pid"], row["name"], row["ts"], dict(row.get("data") or {})))
+            self.events.pids.append(row["pid"])
+            self.events.names.append(row["name"])
+            self.events.times.append(row["ts"])
+            self.events.data.append(dict(row.get("data") or {}))
             self.event_names[row["name"]] = self.event_names.get(row["name"], 0) + 1
         self.merges = list(doc.get("merges", []))
         self.segments = list(doc.get("segments", []))

@@ -79,6 +79,9 @@ class Limits:
         return limits
 
 
+_EMPTY: dict[str, Any] = {}
+
+
 class Rejected(Exception):
     def __init__(self, code: int, message: str) -> None:
         super().__init__(message)
@@ -102,30 +105,11 @@ class Accepted:
 
 def check(record: Any, now: int, limits: Limits) -> Accepted:
     """Validate one record; raise `Rejected` with the first failing rule."""
-    if not isinstance(record, dict):
+    if type(record) is not dict:
         raise Rejected(524, "Data is neither event nor profile")
     kind = record.get("type")
-    if kind not in ("event", "profile", "token"):
+    if kind != "event" and kind != "profile" and kind != "token":
         raise Rejected(524, "Data is neither event nor profile")
-    ids = identifiers(record)
-    if kind == "token":
-        object_id = record.get("objectId")
-        if not isinstance(object_id, str) or not OBJECT_ID.match(object_id):
-            raise Rejected(530, "Invalid objectId")
-        return Accepted("token", ids, _ts(record, now), data=_token(record, object_id))
-    if not ids:
-        raise Rejected(523, "Identity is missing")
-    if "objectId" in record and not OBJECT_ID.match(record["objectId"]):
-        raise Rejected(526, "objectId is invalid")
-    ts = _ts(record, now)
-    if kind == "event":
-        name, data = _event(record, limits)
-        return Accepted("event", ids, ts, name, data)
-    return Accepted("profile", ids, ts, data=_profile(record.get("profileData"), limits))
-
-
-def identifiers(record: dict[str, Any]) -> list[tuple[str, str]]:
-    """The record's usable identifiers, in priority order; numbers become strings."""
     identity = record.get("identity")
     # Fast path, the common record: a string identity and no other identifier.
     if (
@@ -135,7 +119,30 @@ def identifiers(record: dict[str, Any]) -> list[tuple[str, str]]:
         and "GPID" not in record
         and identity.strip()
     ):
-        return [("identity", identity)]
+        ids = [("identity", identity)]
+    else:
+        ids = identifiers(record)
+        if kind == "token":
+            object_id = record.get("objectId")
+            if not isinstance(object_id, str) or not OBJECT_ID.match(object_id):
+                raise Rejected(530, "Invalid objectId")
+            return Accepted("token", ids, _ts(record, now), data=_token(record, object_id))
+        if not ids:
+            raise Rejected(523, "Identity is missing")
+        if "objectId" in record and not OBJECT_ID.match(record["objectId"]):
+            raise Rejected(526, "objectId is invalid")
+    if kind == "token":
+        raise Rejected(530, "Invalid objectId")
+    ts = record.get("ts", now)
+    if type(ts) is not int or not 0 < ts <= MAX_EPOCH_SECONDS:
+        raise Rejected(525, "Timestamp should be present in the Unix Epoch format")
+    if kind == "event":
+        return Accepted("event", ids, ts, *_event(record, limits))
+    return Accepted("profile", ids, ts, "", _profile(record.get("profileData"), limits))
+
+
+def identifiers(record: dict[str, Any]) -> list[tuple[str, str]]:
+    """The record's usable identifiers, in priority order; numbers become strings."""
     found: list[tuple[str, str]] = []
     for key in ID_KEYS:
         value = record.get(key)
@@ -163,16 +170,16 @@ def _ts(record: dict[str, Any], now: int) -> int:
 
 def _event(record: dict[str, Any], limits: Limits) -> tuple[str, dict[str, Any]]:
     name = record.get("evtName")
-    if not isinstance(name, str) or not name.strip():
+    if type(name) is not str or not name.strip():
         raise Rejected(509, "Event name is mandatory")
-    if len(name.encode()) > MAX_VALUE_BYTES:
+    if len(name) > MAX_VALUE_BYTES // 4 and len(name.encode()) > MAX_VALUE_BYTES:
         raise Rejected(512, f"{EVENT_BAD} Event name is longer than {MAX_VALUE_BYTES} bytes")
     if name in limits.discarded_events:
         raise Rejected(528, f"Discarded event is raised : {name}")
     if name in limits.restricted_events:
         raise Rejected(513, f"Raised a restricted system event : {name}")
-    data = record.get("evtData", {})
-    if not isinstance(data, dict):
+    data = record.get("evtData", _EMPTY)
+    if type(data) is not dict:
         raise Rejected(512, f"{EVENT_BAD} evtData must be an object")
     if len(data) > limits.max_event_properties:
         raise Rejected(522, "Event properties limit exceeded")
@@ -225,14 +232,24 @@ def _profile(data: Any, limits: Limits) -> dict[str, Any]:
         raise Rejected(512, f"{PROFILE_BAD} profileData must be an object")
     custom = 0
     out: dict[str, Any] = {}
+    special = _SPECIAL
     for key, value in data.items():
-        checker = _SPECIAL.get(key)
+        checker = special.get(key)
         if checker is not None:
             out[key] = checker(value)
             continue
         custom += 1
-        _key(key, PROFILE_BAD)
-        out[key] = _custom(key, value)
+        if not key or len(key) > MAX_KEY:
+            _key(key, PROFILE_BAD)
+        kind = type(value)
+        if kind is str:
+            if len(value) > MAX_VALUE_BYTES // 4 or value[:1] == "$":
+                _string(key, value, PROFILE_BAD)
+            out[key] = value
+        elif kind is int or kind is float or kind is bool or value is None:
+            out[key] = value
+        else:
+            out[key] = _custom(key, value)
     if custom > limits.max_profile_properties:
         raise Rejected(522, "Event properties limit exceeded")
     return out
@@ -336,8 +353,9 @@ def _flag(value: Any) -> bool:
 
 
 def _text(value: Any) -> str:
-    if isinstance(value, str):
-        _string("Name", value, PROFILE_BAD)
+    if type(value) is str:
+        if len(value) > MAX_VALUE_BYTES // 4 or value[:1] == "$":
+            _string("Name", value, PROFILE_BAD)
         return value
     raise Rejected(512, f"{PROFILE_BAD} Name and Photo must be strings")
 
