@@ -55,7 +55,10 @@ def create_app(config: Config, surfaces: Sequence[type[Surface]] = SURFACES) -> 
     pipeline = Pipeline(emulator)
     groups = [("emulator", PREFIX, control.operations())]
     groups += [(s.name, PREFIX, s.control_operations()) for s in emulator.surfaces]
+    # Platform routes first: they are the hot path, and Starlette tries routes in order.
     routes: list[Any] = []
+    for surface in emulator.surfaces:
+        routes += pipeline.routes(surface)
     for _, _, operations in groups:
         routes += control.routes(operations)
 
@@ -76,8 +79,6 @@ def create_app(config: Config, surfaces: Sequence[type[Surface]] = SURFACES) -> 
 
     routes.append(Route(PREFIX + "/openapi.json", openapi, methods=["GET", "HEAD"]))
     routes.append(Route(PREFIX + "/{rest:path}", control_not_found, methods=ALL_METHODS))
-    for surface in emulator.surfaces:
-        routes += pipeline.routes(surface)
     routes += pipeline.routes(_Unmatched(emulator))
 
     @contextlib.asynccontextmanager
