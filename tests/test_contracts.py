@@ -62,25 +62,23 @@ def test_every_contract_is_a_compilable_2020_12_schema(
 
 
 def test_invalid_payload_gives_errors_at_json_paths(registry: ContractRegistry) -> None:
-    upload = {
-        "d": [
-            {"type": "event", "evtName": "ok"},
-            {"type": "nope", "evtData": "not an object"},
-            {"evtName": "no type", "ts": "yesterday"},
-        ]
+    top = {
+        "from": True,
+        "groups": {"a": {"property_type": "nope"}, "b": {"name": 7}},
     }
-    verdict = registry.validate("clevertap/upload", upload)
+    verdict = registry.validate("clevertap/top", top)
     assert not verdict.valid
     assert {e.path for e in verdict.errors} == {
-        "$.d[1].type",
-        "$.d[1].evtData",
-        "$.d[2]",
-        "$.d[2].ts",
+        "$",
+        "$.from",
+        "$.groups.a",
+        "$.groups.a.property_type",
+        "$.groups.b.name",
     }
     by_path = {e.path: e for e in verdict.errors}
-    assert by_path["$.d[2]"].kind == "Required"
-    assert "type" in by_path["$.d[2]"].message
-    assert by_path["$.d[1].type"].kind == "Enum"
+    assert by_path["$"].kind == "Required"
+    assert "event_name" in by_path["$"].message
+    assert by_path["$.groups.a.property_type"].kind == "Enum"
 
 
 def test_valid_payload_has_no_errors(registry: ContractRegistry) -> None:
@@ -192,7 +190,7 @@ def test_lenient_mode_accepts_an_unknown_key_and_records_a_warning(lenient: http
 
 def test_lenient_mode_warns_on_clevertap_uploads_too(lenient: httpx.Client) -> None:
     headers = {"X-CleverTap-Account-Id": "EMU-TEST-0001", "X-CleverTap-Passcode": "emu-passcode"}
-    body = {"d": [{"type": "event", "evtName": "x"}], "extra": 1}
+    body = {"d": [{"type": "event", "identity": "u", "evtName": "x"}], "extra": 1}
     assert lenient.post("/1/upload", headers=headers, json=body).status_code == 200
     [entry] = lenient.get("/_emulator/requests").json()["requests"]
     assert entry["valid"] is True

@@ -118,22 +118,35 @@ def test_non_basic_authorization_is_masked_entirely(emulator: Any) -> None:
     assert "very-secret-token" not in json.dumps(entry)
 
 
-def test_invalid_payload_is_recorded_with_errors_at_json_paths(emulator: Any) -> None:
+def test_rejected_records_are_recorded_with_errors_at_json_paths(emulator: Any) -> None:
     records = [EVENT, {"type": "bogus"}, {"type": "event", "evtData": "not an object"}]
     response = upload(emulator, records)
-    assert response.status_code == 400
+    assert response.status_code == 200
+    assert response.json()["status"] == "partial"
+    assert [r["code"] for r in response.json()["unprocessed"]] == [524, 523]
 
     [entry] = emulator.client.requests()
     assert entry["valid"] is False
-    assert entry["status"] == 400
+    assert entry["status"] == 200
     assert entry["response"] == response.json()
     validation = entry["validation"]
     assert validation["contract"] == "clevertap/upload"
     assert validation["valid"] is False
-    paths = {error["path"] for error in validation["errors"]}
-    assert paths == {"$.d[1].type", "$.d[2].evtData"}
-    for error in validation["errors"]:
-        assert error["message"] and error["kind"]
+    errors = {error["path"]: error for error in validation["errors"]}
+    assert set(errors) == {"$.d[1]", "$.d[2]"}
+    assert errors["$.d[1]"]["kind"] == "clevertap-524"
+    assert errors["$.d[2]"]["message"] == "Identity is missing.Skipped record number : 3"
+    assert emulator.client.count(valid=False) == 1
+
+
+def test_envelope_errors_are_recorded_at_json_paths(emulator: Any) -> None:
+    response = HTTP.post(
+        f"{emulator.url}/1/upload", headers=emulator.clevertap_headers, json={"d": "nope"}
+    )
+    assert response.status_code == 400
+    [entry] = emulator.client.requests()
+    assert entry["valid"] is False
+    assert [e["path"] for e in entry["validation"]["errors"]] == ["$.d"]
 
 
 def test_unparseable_body_is_kept_as_text(emulator: Any) -> None:
@@ -185,7 +198,13 @@ def mixed_traffic(emulator: Any) -> list[int]:
     """Five requests of different kinds; answers their seqs, oldest first."""
     assert upload(emulator, [EVENT]).status_code == 200
     assert upload(emulator, [EVENT, EVENT]).status_code == 200
-    assert upload(emulator, [{"type": "bogus"}]).status_code == 400
+    bad_envelope = {"d": [{"type": "event"}] * 1001}  # over the 1000-record limit
+    assert (
+        HTTP.post(
+            f"{emulator.url}/1/upload", headers=emulator.clevertap_headers, json=bad_envelope
+        ).status_code
+        == 400
+    )
     assert mp_event(emulator).status_code == 202
     assert HTTP.get(f"{emulator.url}/nowhere").status_code == 404
     return [entry["seq"] for entry in emulator.client.requests()]

@@ -22,6 +22,7 @@ from emulator.clevertap import campaigns, reports
 from emulator.clevertap import query as q
 from emulator.clevertap.models import Account, Profile
 from emulator.clevertap.records import Accepted, Limits, Rejected, check, echo
+from emulator.core.contracts import ContractError
 from emulator.core.jsonresp import JSONResponse, loads
 from emulator.core.reaper import dispose
 from emulator.core.surface import BadJSON, Call, Operation, Param, Surface
@@ -167,11 +168,21 @@ class CleverTapSurface(Surface):
                 if not dry_run:
                     account.apply(accepted, now)
             except Rejected as rejected:
-                unprocessed.append(self._unprocessed(rejected, number, record, now))
+                unprocessed.append(
+                    {"index": number - 1, **self._unprocessed(rejected, number, record, now)}
+                )
                 continue
             processed += 1
         if not dry_run and processed:
             self.emulator.changes += 1
+        if unprocessed and call.verdict is not None:
+            # The journal's verdict names every rejected record, so `?valid=false` finds them.
+            call.verdict.errors.extend(
+                ContractError(f"$.d[{item['index']}]", item["error"], f"clevertap-{item['code']}")
+                for item in unprocessed
+            )
+            for item in unprocessed:
+                del item["index"]
         status = "success" if not unprocessed else "partial" if processed else "fail"
         return {"status": status, "processed": processed, "unprocessed": unprocessed}
 
