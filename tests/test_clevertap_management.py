@@ -355,7 +355,12 @@ def test_subscribe_with_only_bad_items_fails(emulator: Any) -> None:
     assert len(answer["unprocessed"]) == 1
 
 
-@pytest.mark.parametrize("body", [{}, {"d": "x"}, [], {"d": []}])
+TOO_MANY = [
+    {"type": "phone", "value": f"+1415555{n:04d}", "status": "Unsubscribe"} for n in range(1001)
+]
+
+
+@pytest.mark.parametrize("body", [{}, {"d": "x"}, [], {"d": []}, {"d": TOO_MANY}])
 def test_subscribe_with_a_bad_envelope_is_a_400(emulator: Any, body: Any) -> None:
     bad_request(ct(emulator, "POST", "/1/subscribe", json=body))
 
@@ -369,6 +374,11 @@ def test_disassociate_removes_the_phone(emulator: Any) -> None:
     assert "Phone" not in record["profileData"]
     assert record["profileData"].get("Email", record["email"]) == "shared@example.com"
     assert record_of(emulator, identity="s3")["phone"]  # the other number stays
+
+
+@pytest.mark.parametrize("body", [{}, {"d": "x"}, {"d": []}, {"d": TOO_MANY}])
+def test_disassociate_with_a_bad_envelope_is_a_400(emulator: Any, body: Any) -> None:
+    bad_request(ct(emulator, "POST", "/1/disassociate", json=body))
 
 
 def test_disassociate_with_a_bad_item_is_partial(emulator: Any) -> None:
@@ -621,6 +631,18 @@ def test_profiles_view_filters(emulator: Any) -> None:
     assert len(paged["profiles"]) == 2
 
 
+def test_profiles_view_by_email_lists_every_profile_with_it(emulator: Any) -> None:
+    seed_contacts(emulator)
+    shared = view(emulator, "profiles", email="shared@example.com")
+    assert shared["total"] == 2, shared
+    assert mentions(shared["profiles"], "s1") and mentions(shared["profiles"], "s2")
+    # s2 moves to another address: s1 alone has the shared one.
+    upload(emulator, profile("s2", Email="moved@example.com"))
+    shared = view(emulator, "profiles", email="shared@example.com")
+    assert shared["total"] == 1, shared
+    assert mentions(shared["profiles"], "s1")
+
+
 def test_profile_view_by_object_id(emulator: Any) -> None:
     upload(emulator, {"type": "profile", "objectId": ANDROID_ID, "profileData": {"Name": "Anon"}})
     response = emulator.client.http.get(f"/clevertap/{ACCOUNT}/profiles/{ANDROID_ID}")
@@ -638,6 +660,16 @@ def test_events_view_filters(emulator: Any) -> None:
     assert not mentions(purchased["events"], "Viewed")
     assert view(emulator, "events", event_name="Viewed")["total"] == 1
     assert view(emulator, "events", identity="u3")["total"] == 2
+    guid = guid_of(emulator, "u1")
+    by_object_id = view(emulator, "events", objectId=guid)
+    assert by_object_id["total"] == 1 and mentions(by_object_id["events"], "Purchased")
+    both = view(emulator, "events", event_name="Viewed", identity="u1")
+    assert both["total"] == 0
+
+
+def test_segments_view_starts_empty(emulator: Any) -> None:
+    seed_three(emulator)
+    assert view(emulator, "segments")["total"] == 0
     assert view(emulator, "events", event_name="Nothing")["total"] == 0
 
 
@@ -780,3 +812,51 @@ def test_odd_bodies_never_answer_500(emulator: Any, path: str) -> None:
     malformed = ct(emulator, "POST", path, content=b"{oops")
     assert malformed.status_code == 400
     assert malformed.json() == {"status": "fail", "error": "Malformed request", "code": 400}
+
+
+# -- auth and methods ------------------------------------------------------------------------
+
+ENDPOINTS = [
+    ("GET", "/1/profile.json?identity=u1"),
+    ("POST", "/1/events.json"),
+    ("GET", "/1/events.json?cursor=abc"),
+    ("POST", "/1/profiles.json"),
+    ("POST", "/1/counts/events.json"),
+    ("POST", "/1/counts/profiles.json"),
+    ("POST", "/1/counts/top.json"),
+    ("POST", "/1/counts/trends.json"),
+    ("POST", "/1/now.json"),
+    *[("POST", path) for path in MANAGEMENT_ENDPOINTS],
+]
+
+
+@pytest.mark.parametrize(("method", "path"), ENDPOINTS)
+def test_every_endpoint_checks_the_account_and_passcode(
+    emulator: Any, method: str, path: str
+) -> None:
+    seed_three(emulator)
+    body = {"event_name": "Purchased", "identity": "u1"}
+    wrong = {"X-CleverTap-Account-Id": ACCOUNT, "X-CleverTap-Passcode": "nope"}
+    response = ct(emulator, method, path, headers=wrong, json=body)
+    assert response.status_code == 401
+    assert response.json() == {"status": "fail", "error": "Invalid Credentials", "code": 401}
+    unknown = {"X-CleverTap-Account-Id": "NO-SUCH", "X-CleverTap-Passcode": "emu-passcode"}
+    response = ct(emulator, method, path, headers=unknown, json=body)
+    assert response.status_code == 401
+    assert response.json() == {"status": "fail", "error": "Account ID is not valid", "code": 401}
+    # Nothing happened: u1 is still there.
+    assert record_of(emulator, identity="u1")["name"] == "Ada"
+    # Header names in any case (quickhouse sends them lower-case).
+    lower = {"x-clevertap-account-id": ACCOUNT, "x-clevertap-passcode": "emu-passcode"}
+    assert ct(emulator, method, path, headers=lower, json={}).status_code != 401
+
+
+@pytest.mark.parametrize(
+    "path", [p for p in MANAGEMENT_ENDPOINTS if p != "/1/upload_device_tokens"]
+)
+def test_management_endpoints_are_post_only(emulator: Any, path: str) -> None:
+    for method in ("GET", "PUT", "DELETE"):
+        response = ct(emulator, method, path)
+        assert response.status_code == 405, (method, path, response.text)
+        body = response.json()
+        assert body["status"] == "fail" and body["code"] == 405, body
