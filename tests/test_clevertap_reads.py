@@ -456,6 +456,19 @@ def test_profiles_of_an_event_within_days(seeded: Any) -> None:
     assert sorted(r["identity"] for r in records) == ["u1", "u2"]
 
 
+def test_profiles_without_an_event_name(seeded: Any) -> None:
+    everyone = download(seeded, "profiles", {})
+    assert sorted(r["identity"] for r in everyone) == ["u1", "u2", "u3"]
+    # from/to without event_name: the profiles with any event on those days.
+    upload(seeded, event("u3", "Purchased", epoch(2024, 1, 20), n=6, amount=1, plan="x"))
+    query = {"from": 20240101, "to": 20240102}
+    # u1 bought on Jan 1 and 2; u2 viewed on Jan 2; u3's events are on Jan 4 and 20.
+    assert sorted(r["identity"] for r in download(seeded, "profiles", query)) == ["u1", "u2"]
+    query = {"from": 20240104, "to": 20240104}
+    assert [r["identity"] for r in download(seeded, "profiles", query)] == ["u3"]
+    assert count(seeded, "profiles", query) == 1
+
+
 def test_profiles_filtered_by_event_properties(seeded: Any) -> None:
     query = {**JANUARY, "event_properties": [{"name": "amount", "value": 10}]}
     assert sorted(r["identity"] for r in download(seeded, "profiles", query)) == ["u1", "u3"]
