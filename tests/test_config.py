@@ -79,7 +79,7 @@ def _clevertap(account: str, passcode: str, host: str | None = None) -> dict[str
     return headers
 
 
-UPLOAD = {"d": [{"type": "profile", "identity": "u1", "profileData": {"Name": "A"}}]}
+UPLOAD = {"d": [{"type": "event", "identity": "u1", "evtName": "Signed Up"}]}
 BATCH = {"events": [{"event_type": "custom_event", "data": {"event_name": "opened"}}]}
 
 
@@ -152,10 +152,11 @@ def test_clevertap_auth_works_for_both_accounts(configured: str) -> None:
         assert http.post("/1/upload", json=UPLOAD, headers=us).status_code == 200
         eu = _clevertap("ACME-US", "acme-us-pass", host="eu1.api.clevertap.com")
         assert http.post("/1/upload", json=UPLOAD, headers=eu).status_code == 401
-        # The stored records went to the right account.
+        # The stored events went to the right account.
         for account, count in [("ACME-1", 1), ("ACME-US", 2)]:
-            page = http.get(f"/_emulator/clevertap/{account}/records").json()
+            page = http.get(f"/_emulator/clevertap/{account}/events").json()
             assert page["total"] == count, account
+            assert {e["identity"] for e in page["events"]} == {"u1"}, account
 
 
 def test_the_default_tenants_are_not_there(configured: str) -> None:

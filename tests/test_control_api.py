@@ -95,7 +95,7 @@ def test_full_reset_forgets_journal_data_faults_and_clock(emulator: Any) -> None
     }
 
     assert emulator.client.count() == 0
-    assert rows(emulator, "/clevertap/EMU-TEST-0001/records")["total"] == 0
+    assert rows(emulator, "/clevertap/EMU-TEST-0001/events")["total"] == 0
     assert rows(emulator, "/mparticle/1000/batches")["total"] == 0
     assert emulator.client.http.get("/faults").json()["faults"] == []
     clock = emulator.client.clock()
@@ -121,11 +121,11 @@ def test_reset_of_one_tenant_forgets_only_its_journal_and_data(
     assert response.json() == {"scope": "tenant", "tenant": "ACCT-B", "journal_entries_removed": 2}
 
     assert emulator.client.count(tenant="ACCT-B") == 0
-    assert rows(emulator, "/clevertap/ACCT-B/records")["total"] == 0
+    assert rows(emulator, "/clevertap/ACCT-B/events")["total"] == 0
     assert emulator.client.count(tenant="EMU-TEST-0001") == 1
     assert emulator.client.count(tenant="1000") == 1
     assert emulator.client.count(platform="unknown") == 1
-    assert rows(emulator, "/clevertap/EMU-TEST-0001/records")["total"] == 1
+    assert rows(emulator, "/clevertap/EMU-TEST-0001/events")["total"] == 1
     assert rows(emulator, "/mparticle/1000/batches")["total"] == 1
     # The tenant stays, and a tenant reset leaves the clock alone.
     assert "ACCT-B" in [t["id"] for t in emulator.client.tenants()]
@@ -152,7 +152,7 @@ def test_state_is_a_versioned_tinydb_document(emulator: Any, tmp_path: Path) -> 
     assert meta["format"] == "ctmp-emulator-state"
     assert meta["version"] == 1
     assert meta["scope"] is None
-    assert {"tenants", "journal", "clevertap.records", "mparticle.batches"} <= set(doc)
+    assert {"tenants", "journal", "clevertap.accounts", "mparticle.batches"} <= set(doc)
     for name, table in doc.items():
         assert isinstance(table, dict)
         assert list(table) == [str(i) for i in range(1, len(table) + 1)], name
@@ -163,7 +163,9 @@ def test_state_is_a_versioned_tinydb_document(emulator: Any, tmp_path: Path) -> 
     try:
         assert db.table("tenants").all() == emulator.client.tenants()
         assert len(db.table("journal").all()) == 2
-        assert len(db.table("clevertap.records").all()) == 2
+        [account] = db.table("clevertap.accounts").all()
+        assert account["tenant"] == "EMU-TEST-0001"
+        assert len(account["events"]) == 2
         assert len(db.table("mparticle.batches").all()) == 1
     finally:
         db.close()
@@ -194,7 +196,7 @@ def test_state_round_trip_restores_into_a_reset_emulator(
     assert response.json()["tables"] == {
         "tenants": len(saved["tenants"]),
         "journal": 3,
-        "clevertap.records": 3,
+        "clevertap.accounts": 2,
         "mparticle.batches": 1,
     }
 
@@ -202,10 +204,10 @@ def test_state_round_trip_restores_into_a_reset_emulator(
     restored = [t["id"] for t in emulator.client.tenants()]
     assert restored == [t["id"] for t in saved["tenants"].values()]
     assert {"ACCT-B", "2000", "conn-b"} <= set(restored)
-    b_records = rows(emulator, "/clevertap/ACCT-B/records")
-    assert b_records["total"] == 1
-    assert b_records["records"][0]["received"] == 1_700_000_000
-    assert rows(emulator, "/clevertap/EMU-TEST-0001/records")["total"] == 2
+    b_events = rows(emulator, "/clevertap/ACCT-B/events")
+    assert b_events["total"] == 1
+    assert b_events["events"][0]["ts"] == 1_700_000_000
+    assert rows(emulator, "/clevertap/EMU-TEST-0001/events")["total"] == 2
     assert rows(emulator, "/mparticle/2000/batches")["total"] == 1
     assert emulator.client.clock()["now"] == 1_700_000_000
     assert emulator.client.clock()["frozen"] is True
@@ -234,7 +236,7 @@ def test_state_round_trip_restores_into_a_reset_emulator(
         },
         {
             "_meta": {"1": {"format": "ctmp-emulator-state", "version": 1}},
-            "clevertap.records": {"1": {"no": "tenant"}},
+            "clevertap.accounts": {"1": {"no": "tenant"}},
         },
         {
             "_meta": {"1": {"format": "ctmp-emulator-state", "version": 1}},
@@ -257,7 +259,7 @@ def test_state_round_trip_restores_into_a_reset_emulator(
         "row-not-object",
         "journal-row-without-seq",
         "journal-row-with-only-seq",
-        "record-without-tenant",
+        "account-without-tenant",
         "invalid-tenant",
         "dangling-connection",
     ],
@@ -273,7 +275,7 @@ def test_bad_state_documents_are_400_and_change_nothing(emulator: Any, document:
     after = emulator.client.state()
     assert after["tenants"] == before["tenants"]
     assert after["journal"] == before["journal"]
-    assert after["clevertap.records"] == before["clevertap.records"]
+    assert after["clevertap.accounts"] == before["clevertap.accounts"]
     assert upload(emulator, [EVENT]).status_code == 200
 
 
@@ -431,8 +433,8 @@ def test_delete_tenant_removes_it_and_its_data(
 
     # Added again, it starts empty.
     add_tenant(ACCOUNT_B)
-    assert rows(emulator, "/clevertap/ACCT-B/records")["total"] == 0
-    assert rows(emulator, "/clevertap/EMU-TEST-0001/records")["total"] == 1
+    assert rows(emulator, "/clevertap/ACCT-B/events")["total"] == 0
+    assert rows(emulator, "/clevertap/EMU-TEST-0001/events")["total"] == 1
 
 
 def test_a_tenant_in_use_by_a_connection_cannot_be_deleted(

@@ -164,8 +164,9 @@ def test_journal_and_stored_data_follow_the_frozen_clock(emulator: Any) -> None:
     first, second = emulator.client.requests()
     assert first["time"] == T0
     assert second["time"] == T0 + 10
-    records = emulator.client.http.get("/clevertap/EMU-TEST-0001/records").json()["records"]
-    assert records[0]["received"] == T0
+    # The event had no `ts` of its own: it is stamped with the emulator's (frozen) time.
+    events = emulator.client.http.get("/clevertap/EMU-TEST-0001/events").json()["events"]
+    assert events[0]["ts"] == T0
     batches = emulator.client.http.get("/mparticle/1000/batches").json()["batches"]
     assert batches[0]["received"] == T0 + 10
 
@@ -209,7 +210,7 @@ def test_clevertap_error_fault_in_clevertap_envelope_with_retry_after(emulator: 
     assert entry["fault"] == rule["id"]
     assert entry["status"] == 503
     # The request never reached the handler: nothing stored.
-    assert emulator.client.http.get("/clevertap/EMU-TEST-0001/records").json()["total"] == 0
+    assert emulator.client.http.get("/clevertap/EMU-TEST-0001/events").json()["total"] == 0
 
 
 def test_mparticle_error_fault_in_mparticle_envelope(emulator: Any) -> None:
@@ -258,7 +259,7 @@ def test_latency_fault_delays_and_then_answers_normally(emulator: Any) -> None:
     [entry] = emulator.client.requests()
     assert entry["fault"] == rule["id"]
     assert entry["duration_ms"] >= 300
-    assert emulator.client.http.get("/clevertap/EMU-TEST-0001/records").json()["total"] == 1
+    assert emulator.client.http.get("/clevertap/EMU-TEST-0001/events").json()["total"] == 1
 
 
 def test_latency_and_status_together(emulator: Any) -> None:

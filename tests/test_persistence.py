@@ -47,6 +47,11 @@ def _batch(name: str) -> dict[str, Any]:
     }
 
 
+def _events(document: dict[str, Any]) -> int:
+    """How many CleverTap events a state document holds, over all its accounts."""
+    return sum(len(row["events"]) for row in document.get("clevertap.accounts", {}).values())
+
+
 def _tables(document: dict[str, Any]) -> dict[str, Any]:
     return {name: table for name, table in document.items() if name != "_meta"}
 
@@ -75,7 +80,9 @@ def test_state_saved_at_shutdown_is_back_after_a_restart(
         (1, "/1/upload", 200),
         (2, "/v2/events", 202),
     ]
-    assert len(state_before["clevertap.records"]) == 2
+    [account] = state_before["clevertap.accounts"].values()
+    assert account["tenant"] == DEFAULT_ACCOUNT["id"]
+    assert len(account["events"]) == 2
     assert len(state_before["mparticle.batches"]) == 1
 
     # SIGTERM is a graceful shutdown: uvicorn stops, the lifespan saves the state. (uvicorn
@@ -99,8 +106,9 @@ def test_state_saved_at_shutdown_is_back_after_a_restart(
         assert http.get("/_emulator/requests").json()["requests"] == journal_before
         state_after = http.get("/_emulator/state").json()
         assert _tables(state_after) == _tables(state_before)
-        records = http.get(f"/_emulator/clevertap/{DEFAULT_ACCOUNT['id']}/records").json()
-        assert [r["record"]["identity"] for r in records["records"]] == ["user-1", "user-1"]
+        events = http.get(f"/_emulator/clevertap/{DEFAULT_ACCOUNT['id']}/events").json()
+        assert [e["identity"] for e in events["events"]] == ["user-1", "user-1"]
+        assert [e["evtData"]["Amount"] for e in events["events"]] == [0, 1]
         # The journal goes on from where it was: the next request is #3, not #1.
         again = http.post("/1/upload", json=_upload("user-2"), headers=clevertap_headers())
         assert again.status_code == 200
@@ -126,16 +134,16 @@ def test_save_on_demand_writes_the_file_at_once(
         assert saved.json()["bytes"] == data_file.stat().st_size
     document = read_document(data_file)
     assert document is not None
-    assert len(document["clevertap.records"]) == 1
+    assert _events(document) == 1
     emulator.stop(signal.SIGKILL)
 
 
 # -- a crash never leaves an unreadable file ---------------------------------------------------
 
 TRIALS = 50
-# Each upload adds 10 records of ~0.6 KB to the state (and a ~6 KB journal entry, of the last
+# Each upload adds 10 events of ~0.6 KB to the state (and a ~6 KB journal entry, of the last
 # 100 kept): within the first trial the file holds a few hundred KB, so a save takes long enough
-# for kills to land in the middle of one. Past RESET_ABOVE records a trial starts by resetting,
+# for kills to land in the middle of one. Past RESET_ABOVE events a trial starts by resetting,
 # which keeps the file (and the run time) bounded over the 50 trials.
 RECORDS_PER_UPLOAD = 10
 PAD = 500
@@ -200,7 +208,7 @@ def test_sigkill_while_saving_never_leaves_an_unreadable_data_file(
 
     absent = present = mid_write = 0
     restarts_checked = uploads = 0
-    expected_records: int | None = None
+    expected_events: int | None = None
     sizes: list[int] = []
     for trial in range(TRIALS):
         emulator: EmulatorProcess = spawn_emulator(
@@ -209,14 +217,14 @@ def test_sigkill_while_saving_never_leaves_an_unreadable_data_file(
         # The restart cleaned what the killed save left, and loaded the file as it was.
         assert not _temp_files(data_file), f"trial {trial}: temp files survived a restart"
         with httpx.Client(base_url=emulator.url, timeout=10) as http:
-            records = http.get(
-                f"/_emulator/clevertap/{DEFAULT_ACCOUNT['id']}/records", params={"limit": 1}
+            events = http.get(
+                f"/_emulator/clevertap/{DEFAULT_ACCOUNT['id']}/events", params={"limit": 1}
             ).json()["total"]
             assert http.get("/_emulator/health").json()["tenants"] == 3
-            if expected_records is not None:
-                assert records == expected_records, f"trial {trial}: restart lost the file"
+            if expected_events is not None:
+                assert events == expected_events, f"trial {trial}: restart lost the file"
                 restarts_checked += 1
-            if records > RESET_ABOVE:
+            if events > RESET_ABOVE:
                 assert http.post("/_emulator/reset").status_code == 200
 
         stop, sent = threading.Event(), [0]
@@ -239,11 +247,11 @@ def test_sigkill_while_saving_never_leaves_an_unreadable_data_file(
         document = _check_file(data_file)
         if document is None:
             absent += 1
-            expected_records = 0
+            expected_events = 0
         else:
             present += 1
             sizes.append(data_file.stat().st_size)
-            expected_records = len(document.get("clevertap.records", {}))
+            expected_events = _events(document)
 
     print(
         f"\nSIGKILL loop (seed {seed}): {TRIALS} trials; data file valid after {present} kills, "

@@ -28,8 +28,13 @@ def upload(emulator: Any, body: Any = None, **kwargs: Any) -> httpx.Response:
     return HTTP.post(f"{emulator.url}/1/upload", **kwargs)
 
 
-def records(emulator: Any) -> dict[str, Any]:
-    return emulator.client.http.get("/clevertap/EMU-TEST-0001/records").json()  # type: ignore[no-any-return]
+def ct_view(emulator: Any, view: str) -> dict[str, Any]:
+    return emulator.client.http.get(f"/clevertap/EMU-TEST-0001/{view}").json()  # type: ignore[no-any-return]
+
+
+def stored(emulator: Any) -> tuple[int, int]:
+    """How many events and profiles the default account holds."""
+    return ct_view(emulator, "events")["total"], ct_view(emulator, "profiles")["total"]
 
 
 def batches(emulator: Any) -> dict[str, Any]:
@@ -69,9 +74,12 @@ def test_clevertap_upload_succeeds_and_stores_the_records(emulator: Any) -> None
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("application/json")
     assert response.json() == {"status": "success", "processed": 2, "unprocessed": []}
-    stored = records(emulator)
-    assert stored["total"] == 2
-    assert [r["record"] for r in stored["records"]] == [EVENT, PROFILE]
+    [event] = ct_view(emulator, "events")["events"]
+    assert (event["identity"], event["evtName"], event["evtData"]) == ("user-1", "Charged", {})
+    [profile] = ct_view(emulator, "profiles")["profiles"]
+    assert profile["identities"] == ["user-1"]
+    assert profile["profileData"]["Name"] == "Ada"
+    assert profile["events"]["Charged"]["count"] == 1
 
 
 @pytest.mark.parametrize(
@@ -87,7 +95,7 @@ def test_clevertap_unknown_account_is_401(emulator: Any, headers: dict[str, str]
     response = upload(emulator, headers=headers)
     assert response.status_code == 401
     assert response.json() == ct_fail(401, "Account ID is not valid")
-    assert records(emulator)["total"] == 0
+    assert stored(emulator) == (0, 0)
 
 
 @pytest.mark.parametrize(
@@ -102,7 +110,7 @@ def test_clevertap_wrong_or_missing_passcode_is_401(emulator: Any, passcode: str
     response = upload(emulator, headers=headers)
     assert response.status_code == 401
     assert response.json() == ct_fail(401, "Invalid Credentials")
-    assert records(emulator)["total"] == 0
+    assert stored(emulator) == (0, 0)
 
 
 @pytest.mark.parametrize(
@@ -139,10 +147,10 @@ def test_clevertap_auth_is_checked_before_the_body(emulator: Any) -> None:
         ({}, "$"),
         ({"d": []}, "$.d"),
         ({"d": [EVENT] * 1001}, "$.d"),
-        ({"d": [EVENT, {"type": "nope"}]}, "$.d[1].type"),
         ([EVENT], "$"),
+        ({"d": "nope"}, "$.d"),
     ],
-    ids=["no-d", "empty", "over-1000", "bad-type", "not-an-object"],
+    ids=["no-d", "empty", "over-1000", "not-an-object", "d-not-an-array"],
 )
 def test_clevertap_invalid_upload_is_400_naming_the_path(
     emulator: Any, body: Any, path: str
@@ -152,13 +160,24 @@ def test_clevertap_invalid_upload_is_400_naming_the_path(
     answer = response.json()
     assert answer["status"] == "fail" and answer["code"] == 400
     assert answer["error"].startswith(f"{path}: ")
-    assert records(emulator)["total"] == 0
+    assert stored(emulator) == (0, 0)
+
+
+def test_clevertap_record_of_an_unknown_type_is_refused_on_its_own(emulator: Any) -> None:
+    response = upload(emulator, {"d": [EVENT, {"type": "nope"}]})
+    assert response.status_code == 200
+    answer = response.json()
+    assert (answer["status"], answer["processed"]) == ("partial", 1)
+    [refused] = answer["unprocessed"]
+    assert refused["code"] == 524
+    assert refused["error"].endswith("Skipped record number : 2")
+    assert stored(emulator) == (1, 1)
 
 
 def test_clevertap_accepts_1000_records(emulator: Any) -> None:
     response = upload(emulator, {"d": [EVENT] * 1000})
     assert response.json() == {"status": "success", "processed": 1000, "unprocessed": []}
-    assert records(emulator)["total"] == 1000
+    assert stored(emulator) == (1000, 1)
 
 
 def test_clevertap_region_host_must_match_the_account(emulator: Any) -> None:
@@ -171,7 +190,7 @@ def test_clevertap_region_host_must_match_the_account(emulator: Any) -> None:
     for host in ("eu1.api.clevertap.com", "EU1.api.clevertap.com:443", "api.clevertap.com"):
         headers = {**emulator.clevertap_headers, "Host": host}
         assert upload(emulator, headers=headers).status_code == 200, host
-    assert records(emulator)["total"] == 3
+    assert stored(emulator) == (3, 1)
 
 
 def test_clevertap_region_host_of_a_us1_account(emulator: Any) -> None:
@@ -192,11 +211,11 @@ def test_clevertap_region_host_of_a_us1_account(emulator: Any) -> None:
 
 
 def test_clevertap_unknown_path_under_1_is_a_clevertap_404(emulator: Any) -> None:
-    response = HTTP.get(f"{emulator.url}/1/profile.json", headers=emulator.clevertap_headers)
+    response = HTTP.get(f"{emulator.url}/1/no-such-thing.json", headers=emulator.clevertap_headers)
     assert response.status_code == 404
     body = response.json()
     assert body["status"] == "fail" and body["code"] == 404
-    assert "/1/profile.json" in body["error"]
+    assert "/1/no-such-thing.json" in body["error"]
     [entry] = emulator.client.requests()
     assert entry["platform"] == "clevertap"
 
@@ -213,14 +232,19 @@ def test_clevertap_wrong_method_is_a_clevertap_405(emulator: Any, method: str) -
 def test_clevertap_dry_run_validates_but_stores_nothing(emulator: Any) -> None:
     response = upload(emulator, {"d": [EVENT, PROFILE]}, params={"dryRun": "1"})
     assert response.json() == {"status": "success", "processed": 2, "unprocessed": []}
-    assert records(emulator)["total"] == 0
+    assert stored(emulator) == (0, 0)
     [entry] = emulator.client.requests()
     assert entry["query"] == {"dryRun": "1"}
     assert entry["valid"] is True
+    # A dry run still checks each record, and the envelope.
     bad = upload(emulator, {"d": [{"type": "nope"}]}, params={"dryRun": "1"})
-    assert bad.status_code == 400
+    assert bad.status_code == 200
+    assert bad.json()["status"] == "fail"
+    assert [u["code"] for u in bad.json()["unprocessed"]] == [524]
+    assert upload(emulator, {"d": []}, params={"dryRun": "1"}).status_code == 400
+    assert stored(emulator) == (0, 0)
     assert upload(emulator, {"d": [EVENT]}, params={"dryRun": "0"}).status_code == 200
-    assert records(emulator)["total"] == 1
+    assert stored(emulator) == (1, 1)
 
 
 # -- mParticle -------------------------------------------------------------------------------

@@ -46,7 +46,8 @@ def test_2_the_next_test_starts_empty(emulator: EmulatorHandle) -> None:
     assert emulator.client.count() == 0
     assert emulator.client.requests() == []
     control = emulator.client.http
-    assert control.get("/clevertap/EMU-TEST-0001/records").json()["total"] == 0
+    assert control.get("/clevertap/EMU-TEST-0001/events").json()["total"] == 0
+    assert control.get("/clevertap/EMU-TEST-0001/profiles").json()["total"] == 0
     assert control.get("/mparticle/1000/batches").json()["total"] == 0
     assert control.get("/faults").json()["faults"] == []
     assert emulator.client.clock()["frozen"] is False
