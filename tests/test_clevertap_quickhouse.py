@@ -163,6 +163,27 @@ def test_quickhouse_with_one_page(emulator: Any, tmp_path: Path) -> None:
     result = sync(emulator, tmp_path, batch_size=5000)
     assert result.rows_read == len(PURCHASES)
     assert len(read_table(tmp_path, "events")) == len(PURCHASES)
+    # quickhouse flags any one-page export as possibly cut short; the data is all there.
+    assert [w.kind for w in result.warnings] == ["incomplete_export"]
+
+
+def test_quickhouse_base_url_must_not_end_in_1(emulator: Any, tmp_path: Path) -> None:
+    # quickhouse adds /1 itself: a base URL with /1 reaches /1/1/events.json, a CleverTap 404.
+    seed(emulator)
+    src = quickhouse.CleverTap(
+        ACCOUNT,
+        PASSCODE,
+        "Purchased",
+        COLUMNS,
+        base_url=emulator.url + "/1",
+        from_date="2024-01-01",
+        to_date="2024-01-31",
+    )
+    with pytest.raises(Exception, match="404"):
+        quickhouse.sync(src, quickhouse.Csv(tmp_path), dest_table="events", mode="full")
+    (entry,) = emulator.client.requests(path="/1/1/events.json")
+    assert entry["status"] == 404
+    assert entry["response"]["status"] == "fail" and entry["response"]["code"] == 404
 
 
 def test_quickhouse_with_a_narrower_window(emulator: Any, tmp_path: Path) -> None:
