@@ -713,6 +713,38 @@ def test_report_polls_on_trends(polling: Any, method: str) -> None:
     }
 
 
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_report_polls_on_now_json(polling: Any, method: str) -> None:
+    now = epoch(2024, 6, 1, 12)
+    polling.client.freeze_clock(now)
+    upload(polling, event("n1", "Opened", now - 5, n=1), headers=POLL_HEADERS)
+    req_id = partial(polling, "/1/now.json", {})
+    answer = ok(ct(polling, method, f"/1/now.json?req_id={req_id}", headers=POLL_HEADERS))
+    assert answer == {"status": "success", "count": 1, "last_processed_ts": now}
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/1/counts/profiles.json", JANUARY),
+        ("/1/counts/top.json", {**JANUARY, "groups": {"g": {"name": "plan"}}}),
+    ],
+)
+def test_report_polls_on_the_other_counts(polling: Any, path: str, body: Any) -> None:
+    req_id = partial(polling, path, body)
+    answer = ok(ct(polling, "GET", f"{path}?req_id={req_id}", headers=POLL_HEADERS))
+    assert answer["status"] == "success"
+    assert set(answer) > {"status"}, answer
+
+
+def test_a_req_id_belongs_to_its_path(polling: Any) -> None:
+    req_id = partial(polling, "/1/counts/events.json", JANUARY)
+    other = ct(polling, "GET", f"/1/counts/profiles.json?req_id={req_id}", headers=POLL_HEADERS)
+    assert other.status_code < 500 and other.json()["status"] == "fail"
+    answer = ok(ct(polling, "GET", f"/1/counts/events.json?req_id={req_id}", headers=POLL_HEADERS))
+    assert answer == {"status": "success", "count": 4}
+
+
 def test_report_polls_zero_answers_at_once(seeded: Any) -> None:
     # The default account has no report_polls option: the first call carries the result.
     assert count(seeded, "events", JANUARY) == 4
