@@ -24,8 +24,11 @@ def audience(account: Account, body: dict[str, Any]) -> list[Profile]:
             return list(account.profiles.values())
         for seg in account.segments:
             if segment in (seg.get("id"), seg.get("name")):
+                # A member merged into another profile is that profile now.
                 members = set(seg.get("members", []))
-                return [p for p in account.profiles.values() if p.guid in members]
+                return [
+                    p for p in account.profiles.values() if any(o in members for o in p.object_ids)
+                ]
         raise CampaignError(f"Segment {segment!r} not found")
     return q.profiles(account, q.parse(body["where"], need_event=False))
 

@@ -166,6 +166,12 @@ class Account:
         self.segments: list[dict[str, Any]] = []
         self.campaigns: list[dict[str, Any]] = []
 
+    def empty(self) -> bool:
+        """Nothing stored yet (a read made the account): left out of state exports."""
+        return not (
+            self.profiles or self.events.pids or self.merges or self.segments or self.campaigns
+        )
+
     # -- lookups ---------------------------------------------------------------------------
     def resolve(self, pid: int) -> Profile | None:
         """The live profile a pid now belongs to (following merges), or None if deleted."""

@@ -668,14 +668,37 @@ class CleverTapSurface(Surface):
                 self._events_view,
                 [Param("event_name", "query", text), *lookups],
             ),
-            self._view("segments", "Segments", lambda acc, qp: list(acc.segments), []),
+            self._view(
+                "segments",
+                "Segments with their members' CleverTap IDs",
+                lambda acc, qp: [
+                    {**seg, "count": len(seg["members"])}
+                    for seg in acc.segments
+                    if qp.get("name") in (None, seg["name"])
+                    and qp.get("type") in (None, seg["type"])
+                ],
+                [Param("name", "query", text), Param("type", "query", text)],
+            ),
+            Operation(
+                "POST",
+                "/clevertap/{tenant}/segments",
+                self._add_segment,
+                "Make a custom list segment from identities and CleverTap IDs",
+                request="clevertap/segment",
+                params=[account_param],
+                responses={201: None, 400: "emulator/error", 404: "emulator/error"},
+            ),
             self._view(
                 "campaigns",
                 "Captured campaigns with their audience",
                 lambda acc, qp: [
-                    campaigns.view(c, self.emulator.clock.now()) for c in acc.campaigns
+                    view
+                    for c in acc.campaigns
+                    if (view := campaigns.view(c, self.emulator.clock.now()))
+                    and qp.get("name") in (None, c["name"])
+                    and qp.get("status") in (None, view["status"])
                 ],
-                [],
+                [Param("name", "query", text), Param("status", "query", text)],
             ),
             Operation(
                 "GET",
@@ -752,6 +775,34 @@ class CleverTapSurface(Surface):
             if (name is None or evt == name) and (picked is None or profile.pid in picked)
         ]
 
+    async def _add_segment(self, request: Request, qp: dict[str, Any], body: Any) -> Response:
+        tenant = request.path_params["tenant"]
+        if not self.owns(tenant):
+            raise ControlError(404, "not_found", f"no CleverTap account {tenant!r} here")
+        account = self.account(tenant)
+        members: list[str] = []
+        unknown: list[str] = []
+        for key, values in (
+            ("identity", body.get("identities", [])),
+            ("objectId", body.get("objectIds", [])),
+        ):
+            for value in values:
+                found = account.find(key, value)
+                if found is None:
+                    unknown.append(value)
+                elif found.guid not in members:
+                    members.append(found.guid)
+        segment = {
+            "id": max([0, *(seg["id"] for seg in account.segments)]) + 1,
+            "name": body["name"],
+            "type": body.get("type", "Custom List"),
+            "created": self.emulator.clock.now(),
+            "members": members,
+        }
+        account.segments.append(segment)
+        self.emulator.changes += 1
+        return JSONResponse({**segment, "count": len(members), "unknown": unknown}, status_code=201)
+
     async def _profile_view(self, request: Request, qp: dict[str, Any], body: Any) -> Response:
         tenant = request.path_params["tenant"]
         if not self.owns(tenant):
@@ -777,7 +828,7 @@ class CleverTapSurface(Surface):
             "accounts": [
                 {"tenant": tenant, **account.export()}
                 for tenant, account in self.data.items()
-                if tenants is None or tenant in tenants
+                if (tenants is None or tenant in tenants) and not account.empty()
             ]
         }
 
