@@ -133,10 +133,8 @@ async function objectIdOf(ct, identity) {
   return record.platformInfo[0].objectId;
 }
 
-const byTs = (a, b) => a.ts - b.ts;
-const sorted = (values) => [...values].sort();
-
-// 2024-01-01 and 2024-01-02 (UTC) as epoch seconds and as the packed yyyyMMddHHmmss of exports.
+// Instants of January 2024 in UTC, as epoch seconds: d1_1130 is 2024-01-01 11:30:00 (exported
+// events carry it packed as 20240101113000).
 const T = {
   d1_0800: 1704096000,
   d1_1000: 1704103200,
@@ -146,6 +144,24 @@ const T = {
   d2_0915: 1704186930,
   d5_0800: 1704441600,
 };
+
+/** Upload records: a profile (ts defaults to 2024-01-01 08:00 UTC) and an event. */
+const profileRec = (identity, profileData, ts = T.d1_0800) => ({
+  type: 'profile',
+  identity,
+  ts,
+  profileData,
+});
+const eventRec = (identity, evtName, ts, evtData = {}) => ({
+  type: 'event',
+  identity,
+  ts,
+  evtName,
+  evtData,
+});
+
+const byTs = (a, b) => a.ts - b.ts;
+const sorted = (values) => [...values].sort();
 
 // ---- upload ---------------------------------------------------------------------------------
 
@@ -213,7 +229,7 @@ describe('upload', () => {
     );
   });
 
-  it('fail: every record rejected (516 Phone, 513 restricted event, 525 ts), nothing stored', async () => {
+  it('fail: all records rejected (516 Phone, 513 restricted, 525 ts); nothing stored', async () => {
     const { id, ct } = await newAccount();
     const res = await ct.upload([
       { type: 'profile', identity: 'w-1', ts: T.d1_0800, profileData: { Phone: '0123' } },
@@ -279,9 +295,10 @@ describe('auth', () => {
       invalid,
     );
     assert.deepEqual(await ct.profile({ identity: 'x' }), invalid);
-    assert.deepEqual(await ct.getEventsCount({ event_name: 'E', from: 20240101, to: 20240101 }), invalid);
+    const query = { event_name: 'E', from: 20240101, to: 20240101 };
+    assert.deepEqual(await ct.getEventsCount(query), invalid);
     // cursor downloads resolve to the records they got: none
-    assert.deepEqual(await ct.events({ event_name: 'E', from: 20240101, to: 20240101 }), []);
+    assert.deepEqual(await ct.events(query), []);
     const entries = await journal(id, '/1/upload');
     assert.deepEqual(
       entries.map((e) => e.status),
@@ -291,7 +308,7 @@ describe('auth', () => {
 
   it('unknown account: 401 Account ID is not valid', async () => {
     const ct = client(`npm-${RUN_ID}-missing`, 'p');
-    assert.deepEqual(await ct.upload([{ type: 'event', identity: 'x', evtName: 'E', evtData: {} }]), {
+    assert.deepEqual(await ct.upload([eventRec('x', 'E', T.d1_1000)]), {
       status: 'fail',
       error: 'Account ID is not valid',
       code: 401,
@@ -336,11 +353,46 @@ describe('profile', () => {
     assert.deepEqual(await profileRecord(ct, { objectId }), byIdentity);
   });
 
+  it('a profile made by objectId (iOS id) gets an identity from profileData.identity', async () => {
+    const { ct } = await newAccount();
+    const objectId = '-1a063854f83a4c6484285039ecff87cb';
+    await uploadOk(ct, [
+      { type: 'event', objectId, ts: T.d1_1000, evtName: 'Opened', evtData: {} },
+    ]);
+    const anonymous = await profileRecord(ct, { objectId });
+    assert.deepEqual(anonymous.platformInfo, [{ platform: 'iOS', objectId }]);
+    assert.deepEqual(anonymous.identities, []);
+    assert.equal('identity' in anonymous, false, JSON.stringify(anonymous));
+
+    await uploadOk(ct, [
+      { type: 'profile', objectId, ts: T.d1_1200, profileData: { identity: 'login-1', Name: 'L' } },
+    ]);
+    const known = await profileRecord(ct, { identity: 'login-1' });
+    assert.deepEqual(known.platformInfo, [{ platform: 'iOS', objectId }]);
+    assert.deepEqual(known.identities, ['login-1']);
+    assert.deepEqual(known.profileData, { Name: 'L' });
+    assert.deepEqual(known.events, {
+      Opened: { count: 1, first_seen: T.d1_1000, last_seen: T.d1_1000 },
+    });
+    assert.deepEqual(await profileRecord(ct, { objectId }), known);
+  });
+
+  it('profile values: Gender and Age normalised, $incr/$decr, $add/$remove, $delete', async () => {
+    const { ct } = await newAccount();
+    const put = (profileData, ts) => uploadOk(ct, [profileRec('o1', profileData, ts)]);
+    await put({ Gender: 'Female', Age: '30', Score: 10, Tags: ['a', 'b'], Temp: 'x' }, T.d1_0800);
+    await put({ Score: { $incr: 5 }, Tags: { $add: ['c'] }, Temp: { $delete: true } }, T.d1_1000);
+    await put({ Score: { $decr: 2 }, Tags: { $remove: 'a' } }, T.d1_1200);
+    const record = await profileRecord(ct, { identity: 'o1' });
+    assert.deepEqual(record.profileData, { Gender: 'F', Age: 30, Score: 13, Tags: ['b', 'c'] });
+  });
+
   it('an unknown profile answers Profile not found', async () => {
     const { ct } = await newAccount();
     assert.deepEqual(await ct.profile({ identity: 'nobody' }), NOT_FOUND);
     assert.deepEqual(await ct.profile({ email: 'nobody@example.com' }), NOT_FOUND);
-    assert.deepEqual(await ct.profile({ objectId: '__00000000000000000000000000000000' }), NOT_FOUND);
+    const objectId = `__${'0'.repeat(32)}`;
+    assert.deepEqual(await ct.profile({ objectId }), NOT_FOUND);
   });
 
   it('identities and emails with + (the client sends + unencoded) are found', async () => {
@@ -390,11 +442,11 @@ describe('downloads and counts over one data set', () => {
   before(async () => {
     ({ id: account, ct } = await newAccount());
     await uploadOk(ct, [
-      { type: 'profile', identity: 'p1', ts: T.d1_0800, profileData: { Name: 'P1', Email: 'p1@example.com', Tier: 'gold' } },
-      { type: 'profile', identity: 'p2', ts: T.d1_0800, profileData: { Name: 'P2', Tier: 'silver' } },
-      { type: 'profile', identity: 'p3', ts: T.d1_0800, profileData: { Name: 'P3', Tier: 'gold' } },
-      ...played.map((e) => ({ type: 'event', identity: e.identity, ts: e.ts, evtName: 'Played', evtData: e.props })),
-      { type: 'event', identity: 'p2', ts: T.d1_1300, evtName: 'Paused', evtData: { level: 3 } },
+      profileRec('p1', { Name: 'P1', Email: 'p1@example.com', Tier: 'gold' }),
+      profileRec('p2', { Name: 'P2', Tier: 'silver' }),
+      profileRec('p3', { Name: 'P3', Tier: 'gold' }),
+      ...played.map((e) => eventRec(e.identity, 'Played', e.ts, e.props)),
+      eventRec('p2', 'Paused', T.d1_1300, { level: 3 }),
     ]);
   });
 
@@ -440,7 +492,7 @@ describe('downloads and counts over one data set', () => {
     assert.deepEqual(above2.map((r) => r.event_props.level).sort(), [3, 4]);
   });
 
-  it('profiles: cursor download returns the profile.json records of who did the event', async () => {
+  it('profiles: cursor download gives the profile.json records of who did the event', async () => {
     const records = await ct.profiles(JAN_1_2, { batchSize: 1 });
     assert.ok(Array.isArray(records), `profiles() resolved ${JSON.stringify(records)}`);
     const byIdentity = Object.fromEntries(records.map((r) => [r.identity, r]));
@@ -504,6 +556,44 @@ describe('downloads and counts over one data set', () => {
   });
 });
 
+describe('download pages not ready', () => {
+  it('cursor_not_ready_polls: the client stops at a code 2 page; a retry answers', async () => {
+    const { id, ct } = await newAccount({ cursor_not_ready_polls: 1 });
+    await uploadOk(ct, [
+      { type: 'event', identity: 'n1', ts: T.d1_1000, evtName: 'Played', evtData: { n: 1 } },
+      { type: 'event', identity: 'n2', ts: T.d1_1200, evtName: 'Played', evtData: { n: 2 } },
+    ]);
+    const query = { event_name: 'Played', from: 20240101, to: 20240101 };
+    // The client ends its loop on a page without a cursor, so it resolves what it had: nothing.
+    assert.deepEqual(await ct.events(query, { batchSize: 1 }), []);
+    const [create, page] = await journal(id, '/1/events.json');
+    assert.equal(create.response.status, 'success', JSON.stringify(create.response));
+    assert.deepEqual(page.response, {
+      status: 'fail',
+      error: 'Request still in progress, please retry later',
+      code: 2,
+    });
+    assert.equal(page.query.cursor, create.response.cursor);
+
+    // Retrying the same cursor: each page is "not ready" once, then answers.
+    const get = async (cursor) => {
+      const response = await fetch(`${EMULATOR_URL}/1/events.json?cursor=${cursor}`, {
+        headers: { 'X-CleverTap-Account-Id': id, 'X-CleverTap-Passcode': 'p' },
+      });
+      assert.equal(response.status, 200);
+      return response.json();
+    };
+    const first = await get(create.response.cursor);
+    assert.equal(first.status, 'success', JSON.stringify(first));
+    assert.deepEqual(first.records.map((r) => r.event_props), [{ n: 1 }]);
+    assert.equal((await get(first.next_cursor)).code, 2);
+    const last = await get(first.next_cursor);
+    assert.deepEqual(last.records.map((r) => r.event_props), [{ n: 2 }]);
+    assert.equal('next_cursor' in last, false, JSON.stringify(last));
+    assert.equal('cursor' in last, false, JSON.stringify(last));
+  });
+});
+
 describe('reports', () => {
   it('realTimeCounts counts the users active in the last minutes', async () => {
     const { ct } = await newAccount();
@@ -522,22 +612,33 @@ describe('reports', () => {
     assert.ok(Math.abs(res.last_processed_ts - now) <= 300, `${res.last_processed_ts} vs ${now}`);
   });
 
-  it('report_polls: the client gets partial + req_id, polling the same path gives the result', async () => {
-    const { id, ct } = await newAccount({ report_polls: 1 });
+  it('report_polls: counts answer partial + req_id; polling the same path answers', async () => {
+    const { id, ct } = await newAccount({ report_polls: 2 });
     await uploadOk(ct, [
       { type: 'event', identity: 'q1', ts: T.d1_1000, evtName: 'Played', evtData: {} },
     ]);
     const query = { event_name: 'Played', from: 20240101, to: 20240101 };
+    // The client does not poll: it resolves the partial answer as it is.
     const first = await ct.getEventsCount(query);
     assert.equal(first.status, 'partial', JSON.stringify(first));
     assert.deepEqual(Object.keys(first).sort(), ['req_id', 'status']);
-    const poll = await fetch(`${EMULATOR_URL}/1/counts/events.json?req_id=${first.req_id}`, {
-      headers: { 'X-CleverTap-Account-Id': id, 'X-CleverTap-Passcode': 'p' },
-    });
-    assert.equal(poll.status, 200);
-    assert.deepEqual(await poll.json(), { status: 'success', count: 1 });
-    // only the first call was deferred
-    assert.deepEqual(await ct.getEventsCount(query), { status: 'success', count: 1 });
+    assert.ok(Number.isInteger(first.req_id), JSON.stringify(first));
+
+    const poll = async (method) => {
+      const url = `${EMULATOR_URL}/1/counts/events.json?req_id=${first.req_id}`;
+      const headers = { 'X-CleverTap-Account-Id': id, 'X-CleverTap-Passcode': 'p' };
+      const response = await fetch(url, { method, headers });
+      assert.equal(response.status, 200);
+      return response.json();
+    };
+    // report_polls 2: the first call and the first poll are partial, the second poll answers.
+    assert.deepEqual(await poll('GET'), { status: 'partial', req_id: first.req_id });
+    assert.deepEqual(await poll('POST'), { status: 'success', count: 1 });
+
+    // Every new count is deferred the same way.
+    const again = await ct.getProfilesCount(query);
+    assert.equal(again.status, 'partial', JSON.stringify(again));
+    assert.notEqual(again.req_id, first.req_id);
   });
 });
 
@@ -604,12 +705,12 @@ describe('profile management', () => {
     assert.equal((await view(id, 'profiles')).total, 2);
   });
 
-  it('subscribe: Unsubscribe and Resubscribe set MSG-* on every profile with the value', async () => {
+  it('subscribe: Unsubscribe/Resubscribe set MSG-* on every profile with the value', async () => {
     const { ct } = await newAccount();
     await uploadOk(ct, [
-      { type: 'profile', identity: 's1', ts: T.d1_0800, profileData: { Email: 'shared@example.com', Phone: '+14155550101' } },
-      { type: 'profile', identity: 's2', ts: T.d1_0800, profileData: { Email: 'shared@example.com' } },
-      { type: 'profile', identity: 's3', ts: T.d1_0800, profileData: { Email: 'other@example.com' } },
+      profileRec('s1', { Email: 'shared@example.com', Phone: '+14155550101' }),
+      profileRec('s2', { Email: 'shared@example.com' }),
+      profileRec('s3', { Email: 'other@example.com' }),
     ]);
     const res = await ct.subscribe({
       d: [
@@ -627,7 +728,9 @@ describe('profile management', () => {
     assert.equal(s3.profileData['MSG-email'], undefined);
 
     assert.deepEqual(
-      await ct.subscribe({ d: [{ type: 'email', value: 'shared@example.com', status: 'Resubscribe' }] }),
+      await ct.subscribe({
+        d: [{ type: 'email', value: 'shared@example.com', status: 'Resubscribe' }],
+      }),
       SUCCESS(1),
     );
     assert.equal((await profileRecord(ct, { identity: 's1' })).profileData['MSG-email'], true);
@@ -637,23 +740,23 @@ describe('profile management', () => {
   it('disassociate removes the phone from the profile', async () => {
     const { ct } = await newAccount();
     await uploadOk(ct, [
-      { type: 'profile', identity: 'x1', ts: T.d1_0800, profileData: { Name: 'X', Phone: '+14155550102' } },
+      profileRec('x1', { Name: 'X', Phone: '+14155550102' }),
     ]);
     const before = await profileRecord(ct, { identity: 'x1' });
-    assert.ok('Phone' in before.profileData, JSON.stringify(before));
-    assert.ok(before.phone !== undefined && before.phone !== null, JSON.stringify(before));
+    assert.equal(before.phone, '+14155550102');
+    assert.equal(before.profileData.Phone, '+14155550102');
 
     const res = await ct.disassociate({ d: [{ type: 'phone', value: '+14155550102' }] });
     assert.deepEqual(res, SUCCESS(1));
     const afterwards = await profileRecord(ct, { identity: 'x1' });
     assert.equal('Phone' in afterwards.profileData, false, JSON.stringify(afterwards));
-    assert.ok(afterwards.phone === undefined || afterwards.phone === null, JSON.stringify(afterwards));
+    assert.equal('phone' in afterwards, false, JSON.stringify(afterwards));
     assert.equal(afterwards.profileData.Name, 'X');
   });
 
   it('uploadDeviceTokens: an fcm token on an Android id; apns on it is 534', async () => {
     const { ct } = await newAccount();
-    await uploadOk(ct, [{ type: 'profile', identity: 't1', ts: T.d1_0800, profileData: { Name: 'T' } }]);
+    await uploadOk(ct, [profileRec('t1', { Name: 'T' })]);
     const objectId = await objectIdOf(ct, 't1');
     assert.match(objectId, /^__/);
 
@@ -669,6 +772,11 @@ describe('profile management', () => {
 
     const bad = { type: 'token', objectId, tokenData: { id: 'apns-token-1', type: 'apns' } };
     const res = await ct.uploadDeviceTokens([bad]);
+    // The echoed record is the normalised copy: the defaulted ts is filled in.
+    const echoedTs = res.unprocessed?.[0]?.record?.ts;
+    assert.ok(Number.isInteger(echoedTs), JSON.stringify(res));
+    const { now } = await controlOk('GET', '/clock');
+    assert.ok(Math.abs(echoedTs - now) <= 300, `${echoedTs} vs ${now}`);
     assert.deepEqual(res, {
       status: 'fail',
       processed: 0,
@@ -677,7 +785,7 @@ describe('profile management', () => {
           status: 'fail',
           code: 534,
           error: 'Token type is not valid for objectId.Skipped record number : 1',
-          record: bad,
+          record: { ...bad, ts: echoedTs },
         },
       ],
     });
@@ -687,89 +795,107 @@ describe('profile management', () => {
 // ---- campaigns --------------------------------------------------------------------------------
 
 describe('campaigns', () => {
-  it('targets estimate / create / list / result / stop, message reports, captured audiences', async () => {
+  it('targets estimate/create/list/result/stop, message reports, captured audiences', async () => {
     const { id, ct } = await newAccount();
+    // Push reaches profiles with a push token, email those with an Email.
     await uploadOk(ct, [
-      { type: 'profile', identity: 'c1', ts: T.d1_0800, profileData: { Name: 'C1' } },
+      { type: 'profile', identity: 'c1', ts: T.d1_0800, profileData: { Email: 'c1@example.com' } },
       { type: 'profile', identity: 'c2', ts: T.d1_0800, profileData: { Name: 'C2' } },
-      { type: 'profile', identity: 'c3', ts: T.d1_0800, profileData: { Name: 'C3' } },
-      { type: 'event', identity: 'c1', ts: T.d1_1000, evtName: 'Played', evtData: {} },
-      { type: 'event', identity: 'c2', ts: T.d1_1000, evtName: 'Played', evtData: {} },
+      { type: 'profile', identity: 'c3', ts: T.d1_0800, profileData: { Email: 'c3@example.com' } },
+      { type: 'profile', identity: 'c4', ts: T.d1_0800, profileData: { Name: 'C4' } },
+      ...['c1', 'c2', 'c3'].map((identity) => ({
+        type: 'event',
+        identity,
+        ts: T.d1_1000,
+        evtName: 'Played',
+        evtData: {},
+      })),
     ]);
+    const tokens = [];
+    for (const identity of ['c1', 'c2']) {
+      const objectId = await objectIdOf(ct, identity);
+      tokens.push({ type: 'token', objectId, tokenData: { id: `fcm-${identity}`, type: 'fcm' } });
+    }
+    assert.deepEqual(await ct.uploadDeviceTokens(tokens), SUCCESS(2));
+
     const content = { title: 'Hello', body: 'Come back' };
     const where = { event_name: 'Played', from: 20240101, to: 20240101 };
+    const push = { target_mode: 'push', where, content, devices: ['android', 'ios'] };
 
-    const estimate = await ct.targets(ct.TARGET_ESTIMATE, {
-      name: 'estimate only',
-      target_mode: 'push',
-      where,
-      content,
-      devices: ['android', 'ios'],
-    });
-    assert.equal(estimate.status, 'success', JSON.stringify(estimate));
-    assert.equal('id' in estimate, false, JSON.stringify(estimate));
-    assert.equal(typeof estimate.estimates, 'object');
+    const estimate = await ct.targets(ct.TARGET_ESTIMATE, { name: 'estimate only', ...push });
+    assert.deepEqual(estimate, { status: 'success', estimates: { android: 2, ios: 0 } });
     assert.equal((await view(id, 'campaigns')).total, 0, 'an estimate captures nothing');
 
-    const created = await ct.targets(ct.TARGET_CREATE, {
-      name: 'players push',
-      target_mode: 'push',
-      where,
-      content,
-      devices: ['android', 'ios'],
-      when: 'now',
-    });
-    assert.equal(created.status, 'success', JSON.stringify(created));
-    assert.ok(Number.isInteger(created.id), JSON.stringify(created));
-    assert.equal(typeof created.estimates, 'object');
+    const now = await ct.targets(ct.TARGET_CREATE, { name: 'players push', ...push, when: 'now' });
+    assert.equal(now.status, 'success', JSON.stringify(now));
+    assert.ok(Number.isInteger(now.id), JSON.stringify(now));
+    assert.deepEqual(now.estimates, { android: 2, ios: 0 });
 
-    const scheduled = await ct.targets(ct.TARGET_CREATE, {
+    const later = await ct.targets(ct.TARGET_CREATE, {
       name: 'everyone later',
-      target_mode: 'push',
+      target_mode: 'email',
       segment: 'all',
       content,
       devices: ['android'],
       when: '20991231 10:00',
     });
-    assert.equal(scheduled.status, 'success', JSON.stringify(scheduled));
-    assert.ok(Number.isInteger(scheduled.id));
-    assert.notEqual(scheduled.id, created.id);
+    assert.equal(later.status, 'success', JSON.stringify(later));
+    assert.ok(Number.isInteger(later.id), JSON.stringify(later));
+    assert.notEqual(later.id, now.id);
 
-    // Captured, with the audience resolved.
+    // Captured (never sent), each with its resolved audience.
     const { campaigns, total } = await view(id, 'campaigns');
     assert.equal(total, 2);
-    const capturedById = Object.fromEntries(campaigns.map((c) => [c.id, c]));
-    assert.deepEqual(audienceIdentities(capturedById[created.id]), ['c1', 'c2']);
-    assert.deepEqual(audienceIdentities(capturedById[scheduled.id]), ['c1', 'c2', 'c3']);
-    assert.equal(capturedById[created.id].name, 'players push');
+    const captured = Object.fromEntries(campaigns.map((c) => [c.id, c]));
+    assert.equal(captured[now.id].name, 'players push');
+    assert.deepEqual(audienceIdentities(captured[now.id]), ['c1', 'c2']);
+    assert.equal(captured[later.id].name, 'everyone later');
+    assert.deepEqual(audienceIdentities(captured[later.id]), ['c1', 'c3']);
 
-    const list = await ct.targets(ct.TARGET_LIST, { from: 20000101, to: 20991231 });
-    assert.equal(list.status, 'success', JSON.stringify(list));
-    assert.deepEqual(
-      list.targets.map((t) => [t.id, t.name]).sort((a, b) => a[0] - b[0]),
-      [
-        [created.id, 'players push'],
-        [scheduled.id, 'everyone later'],
-      ].sort((a, b) => a[0] - b[0]),
-    );
+    const listed = async () => {
+      const list = await ct.targets(ct.TARGET_LIST, { from: 20000101, to: 20991231 });
+      assert.equal(list.status, 'success', JSON.stringify(list));
+      return list.targets
+        .map((t) => [t.id, t.name, t.status])
+        .sort((a, b) => a[0] - b[0]);
+    };
+    assert.deepEqual(await listed(), [
+      [now.id, 'players push', 'completed'],
+      [later.id, 'everyone later', 'scheduled'],
+    ]);
 
-    const result = await ct.targets(ct.TARGET_RESULT, { id: created.id });
+    const result = await ct.targets(ct.TARGET_RESULT, { id: now.id });
     assert.equal(result.status, 'success', JSON.stringify(result));
+    assert.equal(result.result.sent, 2, JSON.stringify(result));
+    assert.deepEqual(await ct.targets(ct.TARGET_RESULT, { id: later.id }), {
+      status: 'fail',
+      error: "This target hasn't been completed",
+    });
 
-    assert.deepEqual(await ct.targets(ct.TARGET_STOP, { id: scheduled.id }), { status: 'success' });
+    assert.deepEqual(await ct.targets(ct.TARGET_STOP, { id: later.id }), { status: 'success' });
+    assert.deepEqual(await listed(), [
+      [now.id, 'players push', 'completed'],
+      [later.id, 'everyone later', 'stopped'],
+    ]);
 
     const reports = await ct.getMessageReports({ from: 20000101, to: 20991231 });
     assert.equal(reports.status, 'success', JSON.stringify(reports));
-    assert.ok(Array.isArray(reports.messages), JSON.stringify(reports));
+    assert.deepEqual(
+      reports.messages
+        .map((m) => [m['message id'], m['message name'], m.channel, m.status])
+        .sort((a, b) => a[0] - b[0]),
+      [
+        [now.id, 'players push', 'push', 'completed'],
+        [later.id, 'everyone later', 'email', 'stopped'],
+      ],
+    );
   });
 });
 
 /** The identities of a captured campaign's audience, sorted. */
 function audienceIdentities(campaign) {
   assert.ok(campaign, 'campaign not captured');
-  const audience = campaign.audience;
+  const { audience } = campaign;
   assert.ok(Array.isArray(audience), `no audience array: ${JSON.stringify(campaign)}`);
-  return sorted(
-    audience.map((member) => (typeof member === 'string' ? member : member.identity)),
-  );
+  return sorted(audience.map((member) => member.identity));
 }
