@@ -195,25 +195,25 @@ class Account:
 
     def apply(self, rec: Accepted, now: int) -> None:
         """Apply one accepted record: find or create its profile, then the event/profile/token."""
-        key, value = rec.ids[0]
+        ids = rec.ids
+        key, value = ids[0]
         pid = self._indexes[key].get(value)
         profile = None if pid is None else self.profiles.get(pid)
         if profile is None:
             profile = self._create(key, value, now)
-        if len(rec.ids) > 1:
-            for other_key, other_value in rec.ids[1:]:
+        if len(ids) > 1:
+            for other_key, other_value in ids[1:]:
                 profile = self._attach(
                     profile, other_key, other_value, f"{other_key} {other_value}"
                 )
         profile.updated = now
-        if rec.kind == "event":
+        kind = rec.kind
+        if kind == "event":
             self._event(profile, rec.name, rec.ts, rec.data)
-        elif rec.kind == "profile":
-            profile = self._profile_data(profile, rec.data)
-        else:
-            object_id = rec.ids[0][1] if rec.ids[0][0] == "objectId" else None
-            if object_id is not None:
-                profile.tokens[object_id] = rec.data
+        elif kind == "profile":
+            self._profile_data(profile, rec.data)
+        else:  # a token, kept under the CleverTap ID it was registered for
+            profile.tokens[rec.name] = rec.data
 
     def _create(self, key: str, value: str, now: int) -> Profile:
         pid = self.next_pid

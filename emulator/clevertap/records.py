@@ -20,6 +20,8 @@ DATE = re.compile(r"\$D_-?[0-9]{1,12}\Z")
 MAX_EPOCH_SECONDS = 9_999_999_999  # larger is milliseconds, which CleverTap refuses
 MAX_KEY = 120
 MAX_VALUE_BYTES = 512
+# Strings longer than this many characters may be over MAX_VALUE_BYTES once UTF-8 encoded.
+LONG_TEXT = MAX_VALUE_BYTES // 4
 TOKEN_TYPES = frozenset({"apns", "gcm", "fcm", "wns", "mpns", "chrome"})
 OPERATORS = frozenset({"$add", "$remove", "$incr", "$decr", "$delete"})
 MSG_KEYS = frozenset({"MSG-email", "MSG-push", "MSG-sms", "MSG-whatsapp"})
@@ -99,7 +101,7 @@ class Accepted:
     kind: str  # "event" | "profile" | "token"
     ids: list[tuple[str, str]]  # identifiers in priority order, values as strings
     ts: int
-    name: str = ""
+    name: str = ""  # the event name; for a token, the CleverTap ID it belongs to
     data: dict[str, Any] = field(default_factory=dict)
 
 
@@ -126,7 +128,8 @@ def check(record: Any, now: int, limits: Limits) -> Accepted:
             object_id = record.get("objectId")
             if not isinstance(object_id, str) or not OBJECT_ID.match(object_id):
                 raise Rejected(530, "Invalid objectId")
-            return Accepted("token", ids, _ts(record, now), data=_token(record, object_id))
+            ts = _ts(record, now)
+            return Accepted("token", ids, ts, object_id, _token(record, object_id))
         if not ids:
             raise Rejected(523, "Identity is missing")
         if "objectId" in record and not OBJECT_ID.match(record["objectId"]):
@@ -172,7 +175,7 @@ def _event(record: dict[str, Any], limits: Limits) -> tuple[str, dict[str, Any]]
     name = record.get("evtName")
     if type(name) is not str or not name.strip():
         raise Rejected(509, "Event name is mandatory")
-    if len(name) > MAX_VALUE_BYTES // 4 and len(name.encode()) > MAX_VALUE_BYTES:
+    if len(name) > LONG_TEXT and len(name.encode()) > MAX_VALUE_BYTES:
         raise Rejected(512, f"{EVENT_BAD} Event name is longer than {MAX_VALUE_BYTES} bytes")
     if name in limits.discarded_events:
         raise Rejected(528, f"Discarded event is raised : {name}")
@@ -184,12 +187,12 @@ def _event(record: dict[str, Any], limits: Limits) -> tuple[str, dict[str, Any]]
     if len(data) > limits.max_event_properties:
         raise Rejected(522, "Event properties limit exceeded")
     for key, value in data.items():
-        if not key or len(key) > MAX_KEY:
+        if not 0 < len(key) <= MAX_KEY:
             _key(key, EVENT_BAD)
         kind = type(value)
         if kind is str:
             # Only long strings can be over the limit, only `$`-strings can be bad dates.
-            if len(value) > MAX_VALUE_BYTES // 4 or value[:1] == "$":
+            if len(value) > LONG_TEXT or value[:1] == "$":
                 _string(key, value, EVENT_BAD)
         elif kind is int or kind is float or kind is bool or value is None:
             continue
@@ -221,7 +224,7 @@ def _key(key: str, prefix: str) -> None:
 
 def _string(key: str, value: str, prefix: str) -> None:
     # Cheap length test first: only long strings can be over 512 bytes.
-    if len(value) > MAX_VALUE_BYTES // 4 and len(value.encode()) > MAX_VALUE_BYTES:
+    if len(value) > LONG_TEXT and len(value.encode()) > MAX_VALUE_BYTES:
         raise Rejected(512, f"{prefix} Value of {key!r} is longer than {MAX_VALUE_BYTES} bytes")
     if value.startswith("$D_") and not DATE.match(value):
         raise Rejected(512, f"{prefix} Value of {key!r} is not a valid $D_ date")
@@ -239,11 +242,11 @@ def _profile(data: Any, limits: Limits) -> dict[str, Any]:
             out[key] = checker(value)
             continue
         custom += 1
-        if not key or len(key) > MAX_KEY:
+        if not 0 < len(key) <= MAX_KEY:
             _key(key, PROFILE_BAD)
         kind = type(value)
         if kind is str:
-            if len(value) > MAX_VALUE_BYTES // 4 or value[:1] == "$":
+            if len(value) > LONG_TEXT or value[:1] == "$":
                 _string(key, value, PROFILE_BAD)
             out[key] = value
         elif kind is int or kind is float or kind is bool or value is None:
@@ -354,7 +357,7 @@ def _flag(value: Any) -> bool:
 
 def _text(value: Any) -> str:
     if type(value) is str:
-        if len(value) > MAX_VALUE_BYTES // 4 or value[:1] == "$":
+        if len(value) > LONG_TEXT or value[:1] == "$":
             _string("Name", value, PROFILE_BAD)
         return value
     raise Rejected(512, f"{PROFILE_BAD} Name and Photo must be strings")
