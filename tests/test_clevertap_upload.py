@@ -509,6 +509,7 @@ def test_rejected_record(emulator: Any, case: Case) -> None:
         ({"type": "event", "objectId": "x" * 64, "ts": TS, "evtName": "E"}, {}),
         (profile_rec(Age="18", Employed="N", Married="Y", Education="College"), {}),
         (profile_rec(**{"MSG-sms": False, "MSG-push": True, "MSG-whatsapp": False}), {}),
+        ({**profile_rec(Name="S"), "source": "Segment", "$source": "x"}, {}),
     ],
     ids=[
         "key-120",
@@ -526,6 +527,7 @@ def test_rejected_record(emulator: Any, case: Case) -> None:
         "objectId-64",
         "profile-specials",
         "msg-flags",
+        "unknown-top-level-keys",
     ],
 )
 def test_accepted_at_the_limits(emulator: Any, record: dict[str, Any], options: Any) -> None:
