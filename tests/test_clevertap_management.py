@@ -710,6 +710,21 @@ def test_state_export_import_round_trip(emulator: Any) -> None:
     assert clevertap_tables(document), "the export has no CleverTap tables"
 
 
+def test_one_account_export_carries_its_clevertap_data(emulator: Any) -> None:
+    emulator.client.add_tenant(OTHER)
+    seed_three(emulator)
+    upload(emulator, profile("o1", Name="Other"), headers=OTHER_HEADERS)
+    before = lookup(emulator, identity="u2")
+
+    document = emulator.client.state(tenant=ACCOUNT)
+    assert mentions(document, "u2") and not mentions(document, "o1")
+    emulator.client.load_state(document)  # the account alone: EMU-OTHER-01 is gone
+
+    assert lookup(emulator, identity="u2") == before
+    assert view(emulator, "events")["total"] == 4
+    assert all(t["id"] != "EMU-OTHER-01" for t in emulator.client.tenants())
+
+
 def test_state_round_trip_of_a_merge(emulator: Any) -> None:
     upload(emulator, profile("a1"), profile("b1"))
     upload(emulator, {"type": "profile", "identity": "a1", "profileData": {"identity": "b1"}})
