@@ -404,7 +404,8 @@ describe('profile', () => {
         ts: T.d1_0800,
         profileData: { Email: 'bob+news@example.com' },
       },
-      { type: 'profile', identity: '+4915112345678', ts: T.d1_0800, profileData: { Name: 'Ph' } },
+      profileRec('+4915112345678', { Name: 'Ph' }),
+      profileRec('Jane Doe', { Name: 'Jane' }),
     ]);
     const byIdentity = await profileRecord(ct, { identity: 'bob+tag@example.com' });
     assert.equal(byIdentity.identity, 'bob+tag@example.com');
@@ -412,6 +413,8 @@ describe('profile', () => {
     assert.deepEqual(await profileRecord(ct, { email: 'bob+news@example.com' }), byIdentity);
     const phone = await profileRecord(ct, { identity: '+4915112345678' });
     assert.equal(phone.identity, '+4915112345678');
+    // A space goes out as %20 and stays a space.
+    assert.equal((await profileRecord(ct, { identity: 'Jane Doe' })).identity, 'Jane Doe');
 
     // What arrived: a standard query parser turned each + into a space.
     const sent = (await journal(id, '/1/profile.json')).map((e) => e.query);
@@ -419,6 +422,7 @@ describe('profile', () => {
       { identity: 'bob tag@example.com' },
       { email: 'bob news@example.com' },
       { identity: ' 4915112345678' },
+      { identity: 'Jane Doe' },
     ]);
   });
 });
