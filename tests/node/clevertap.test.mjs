@@ -273,6 +273,34 @@ describe('upload', () => {
     assert.equal((await view(id, 'events', { event_name: 'Batched' })).total, 5);
   });
 
+  it('150 records go as 100 + 50; a skipped record is numbered within its request', async () => {
+    const { id, ct } = await newAccount();
+    const records = Array.from({ length: 150 }, (_, i) =>
+      eventRec('bulk-1', 'Bulk', T.d1_1000 + i, { i }),
+    );
+    records[120] = { ...records[120], evtName: '' };
+    const res = await ct.upload(records, { batchSize: 1000 });
+    assert.deepEqual(res, [
+      SUCCESS(100),
+      {
+        status: 'partial',
+        processed: 49,
+        unprocessed: [
+          {
+            status: 'fail',
+            code: 509,
+            error: 'Event name is mandatory.Skipped record number : 21',
+            record: records[120],
+          },
+        ],
+      },
+    ]);
+    const sizes = (await journal(id, '/1/upload')).map((e) => e.body.d.length);
+    assert.deepEqual(sizes, [100, 50]);
+    const count = { event_name: 'Bulk', from: 20240101, to: 20240101 };
+    assert.deepEqual(await ct.getEventsCount(count), { status: 'success', count: 149 });
+  });
+
   it('the client rejects a record without an identifier and sends nothing', async () => {
     const { id, ct } = await newAccount();
     await assert.rejects(
