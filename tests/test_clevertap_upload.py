@@ -681,6 +681,28 @@ def test_ts_defaults_to_the_emulator_clock(emulator: Any) -> None:
         "first_seen": TS + 42,
         "last_seen": TS + 42,
     }
+    emulator.client.advance_clock(100)
+    ok(emulator, [{"type": "event", "identity": "u", "evtName": "Opened"}])
+    emulator.client.set_clock(TS - 1000)
+    ok(emulator, [{"type": "event", "identity": "u", "evtName": "Opened"}])
+    assert [e["ts"] for e in view(emulator, "events")["events"]] == [TS + 42, TS + 142, TS - 1000]
+    assert profile(emulator, identity="u")["events"]["Opened"] == {
+        "count": 3,
+        "first_seen": TS - 1000,
+        "last_seen": TS + 142,
+    }
+
+
+def test_dry_run_merge_changes_nothing(emulator: Any) -> None:
+    ok(emulator, [profile_rec(Name="A"), {**profile_rec(Name="B"), "identity": "user-2"}])
+    merge = {"type": "profile", "identity": "user-2", "profileData": {"identity": "user-1"}}
+    ok(emulator, [merge], params={"dryRun": "1"})
+    assert view(emulator, "merges")["total"] == 0
+    assert view(emulator, "profiles")["total"] == 2
+    assert profile(emulator, identity="user-2")["identities"] == ["user-2"]
+    ok(emulator, [merge])
+    assert view(emulator, "merges")["total"] == 1
+    assert view(emulator, "profiles")["total"] == 1
 
 
 def test_identity_number_is_stored_as_a_string(emulator: Any) -> None:
