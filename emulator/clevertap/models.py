@@ -5,19 +5,20 @@ number (`pid`) that never changes; CleverTap IDs, identities and other identifie
 Events keep the pid they were raised on; a merge leaves an alias from the absorbed pid to the
 survivor, so events follow the profile they now belong to without being rewritten.
 
-Events are stored in columns (pids, names, times, properties), not as one tuple each: the
-properties dict is the one parsed from the request, and validation admits only scalar values (and
-`Charged` `Items`), so CPython leaves those dicts untracked by the garbage collector. A store of
-millions of events is then a handful of lists for a collection to walk, not millions of tuples.
+Events are stored in columns: numbers in arrays, names and properties (serialised, orjson bytes)
+in tuples of a few thousand. Neither arrays nor tuples of strings and bytes are tracked by the
+garbage collector, so a store of millions of events adds nothing to a collection's walk.
 """
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from emulator.clevertap.records import Accepted, Limits, Rejected, platform_of
+from emulator.core.jsonresp import dumps, loads, tight
 
 MAX_EVENT_NAMES = 512
 # Profile properties that are identifiers rather than data.
@@ -110,30 +111,57 @@ class Profile:
 
 
 class Events:
-    """An account's events, column by column, in arrival order."""
+    """An account's events, column by column, in arrival order.
 
-    __slots__ = ("data", "names", "pids", "times")
+    Names and properties go in short lists sealed into tuples every CHUNK events. Properties are
+    kept as bytes: a container of dicts is walked item by item by every full collection even when
+    the dicts themselves are untracked (measured: 28 ms per collection at 670k events, 7 ms with
+    bytes; and 510 MB against 314 MB of RSS after a 5 s upload benchmark).
+    """
+
+    CHUNK = 4096
+    __slots__ = ("_data", "_names", "_sealed", "pids", "times")
 
     def __init__(self) -> None:
-        self.pids: list[int] = []
-        self.names: list[str] = []
-        self.times: list[int] = []
-        self.data: list[dict[str, Any]] = []
+        self.pids = array("q")
+        self.times = array("q")
+        self._sealed: list[tuple[tuple[str, ...], tuple[dict[str, Any], ...]]] = []
+        self._names: list[str] = []
+        self._data: list[dict[str, Any]] = []
 
     def __len__(self) -> int:
         return len(self.pids)
 
+    def append(self, pid: int, name: str, ts: int, data: dict[str, Any]) -> None:
+        self.pids.append(pid)
+        self.times.append(ts)
+        names = self._names
+        names.append(name)
+        self._data.append(tight(dumps(data)))
+        if len(names) >= self.CHUNK:
+            self._sealed.append((tuple(names), tuple(self._data)))
+            self._names, self._data = [], []
+
+    def names(self) -> Iterator[str]:
+        for sealed_names, _ in self._sealed:
+            yield from sealed_names
+        yield from self._names
+
+    def _data_column(self) -> Iterator[dict[str, Any]]:  # parsed again on the way out
+        for _, sealed_data in self._sealed:
+            for raw in sealed_data:
+                yield loads(raw)
+        for raw in self._data:
+            yield loads(raw)
+
     def rows(self) -> Iterator[tuple[int, str, int, dict[str, Any]]]:
-        return zip(self.pids, self.names, self.times, self.data, strict=True)
+        return zip(self.pids, self.names(), self.times, self._data_column(), strict=True)
 
     def without(self, pids: set[int]) -> Events:
         kept = Events()
         for pid, name, ts, data in self.rows():
             if pid not in pids:
-                kept.pids.append(pid)
-                kept.names.append(name)
-                kept.times.append(ts)
-                kept.data.append(data)
+                kept.append(pid, name, ts, data)
         return kept
 
 
@@ -147,8 +175,6 @@ class Account:
         self.profiles: dict[int, Profile] = {}
         self.by_object: dict[str, int] = {}
         self.by_identity: dict[str, int] = {}
-        self.by_email: dict[str, int] = {}
-        self.by_phone: dict[str, int] = {}
         self.by_fbid: dict[str, int] = {}
         self.by_gpid: dict[str, int] = {}
         self._indexes = {
@@ -156,8 +182,6 @@ class Account:
             "objectId": self.by_object,
             "FBID": self.by_fbid,
             "GPID": self.by_gpid,
-            "email": self.by_email,
-            "phone": self.by_phone,
         }
         self.alias: dict[int, int] = {}  # absorbed pid -> pid it merged into
         self.events = Events()
@@ -183,15 +207,32 @@ class Account:
         return self.profiles[pid]
 
     def find(self, key: str, value: str) -> Profile | None:
-        pid = self._indexes[key].get(value.lower() if key == "email" else value)
+        """The profile an identifier names; for an email or phone (which several profiles may
+        share), the one updated last."""
+        if key in ("email", "phone"):
+            found = self.with_contact(key, value, identities=False)
+            return max(found, key=lambda p: p.updated) if found else None
+        pid = self._indexes[key].get(value)
         return None if pid is None else self.profiles.get(pid)
 
+    def find_all(self, key: str, value: str) -> list[Profile]:
+        if key in ("email", "phone"):
+            return self.with_contact(key, value, identities=False)
+        found = self.find(key, value)
+        return [] if found is None else [found]
+
     # -- upload ----------------------------------------------------------------------------
-    def check_event_name(self, name: str) -> None:
-        if name not in self.event_names and len(self.event_names) >= MAX_EVENT_NAMES:
+    def check_event_name(self, name: str, dry_names: set[str] | None = None) -> None:
+        """512 for an event name beyond the account's 512; `dry_names` are the new names a dry
+        run has seen so far (it stores none)."""
+        if name in self.event_names or (dry_names is not None and name in dry_names):
+            return
+        if len(self.event_names) + len(dry_names or ()) >= MAX_EVENT_NAMES:
             raise Rejected(
                 512, f"Invalid event structure. The account already has {MAX_EVENT_NAMES} events"
             )
+        if dry_names is not None:
+            dry_names.add(name)
 
     def apply(self, rec: Accepted, now: int) -> None:
         """Apply one accepted record: find or create its profile, then the event/profile/token."""
@@ -274,11 +315,7 @@ class Account:
                 summary[1] = ts
             if ts > summary[2]:
                 summary[2] = ts
-        events = self.events
-        events.pids.append(profile.pid)
-        events.names.append(name)
-        events.times.append(ts)
-        events.data.append(data)
+        self.events.append(profile.pid, name, ts, data)
 
     def _profile_data(self, profile: Profile, data: dict[str, Any]) -> Profile:
         for key, value in data.items():
@@ -293,17 +330,7 @@ class Account:
                 _operate(props, key, op, operand)
             else:
                 props[key] = value
-            if key == "Email" or key == "Phone":
-                self._reindex_contact(profile, key)
         return profile
-
-    def _reindex_contact(self, profile: Profile, key: str) -> None:
-        index = self.by_email if key == "Email" else self.by_phone
-        for k in [k for k, pid in index.items() if pid == profile.pid]:
-            del index[k]
-        value = profile.data.get(key)
-        if isinstance(value, str):
-            index[value.lower() if key == "Email" else value] = profile.pid
 
     # -- merges ----------------------------------------------------------------------------
     def merge(self, absorbed: Profile, into: Profile, reason: str) -> Profile:
@@ -346,29 +373,28 @@ class Account:
         for object_id, token in absorbed.tokens.items():
             into.tokens.setdefault(object_id, token)
         into.created = min(into.created, absorbed.created)
-        for index in (self.by_email, self.by_phone):
-            for key in [k for k, v in index.items() if v == absorbed.pid]:
-                index[key] = pid
-        self._reindex_contact(into, "Email")
-        self._reindex_contact(into, "Phone")
         self.alias[absorbed.pid] = pid
         del self.profiles[absorbed.pid]
         return into
 
     def demerge(self, identity: str) -> bool:
-        """Split `identity` (with the CleverTap IDs it came with) off its merged profile into a
-        new one. Events stay where they are, as CleverTap warns. False when nothing to split."""
+        """Undo the merge that joined `identity` to other identities: the side that was absorbed
+        (its identities and CleverTap IDs) leaves for a new profile, whichever side `identity` was
+        on. Without such a merge, `identity` leaves alone with a new CleverTap ID. Events stay
+        where they are, as CleverTap warns. False when there is nothing to split."""
         profile = self.find("identity", identity)
         if profile is None or len(profile.identities) < 2:
             return False
-        object_ids: list[str] = []
+        identities, object_ids = [identity], []
         for merge in reversed(self.merges):
-            if (
-                merge["type"] == "merge"
-                and identity in merge["identities"]
-                and not merge.get("demerged")
-            ):
+            if merge["type"] != "merge" or merge.get("demerged"):
+                continue
+            absorbed = [i for i in merge["identities"] if i in profile.identities]
+            if not absorbed or len(absorbed) == len(profile.identities):
+                continue
+            if identity in absorbed or merge["into"] in profile.object_ids:
                 merge["demerged"] = True
+                identities = absorbed
                 object_ids = [o for o in merge["objectIds"] if o in profile.object_ids]
                 break
         if len(object_ids) >= len(profile.object_ids):
@@ -382,9 +408,10 @@ class Account:
             if object_id in profile.object_ids:
                 profile.object_ids.remove(object_id)
             self.by_object[object_id] = pid
-        profile.identities.remove(identity)
-        split.identities.append(identity)
-        self.by_identity[identity] = pid
+        for moving in identities:
+            profile.identities.remove(moving)
+            split.identities.append(moving)
+            self.by_identity[moving] = pid
         for object_id in list(profile.tokens):
             if object_id in split.object_ids:
                 split.tokens[object_id] = profile.tokens.pop(object_id)
@@ -396,7 +423,7 @@ class Account:
                 "into": split.guid,
                 "from": profile.guid,
                 "objectIds": list(split.object_ids),
-                "identities": [identity],
+                "identities": list(identities),
                 "reason": f"demerge {identity}",
             }
         )
@@ -415,28 +442,28 @@ class Account:
             if a in gone:
                 del self.alias[a]
         self.event_names = {}
-        for name in self.events.names:
+        for name in self.events.names():
             self.event_names[name] = self.event_names.get(name, 0) + 1
 
     def _all_indexes(self) -> tuple[dict[str, int], ...]:
         return (
             self.by_object,
             self.by_identity,
-            self.by_email,
-            self.by_phone,
             self.by_fbid,
             self.by_gpid,
         )
 
-    def with_contact(self, kind: str, value: str) -> list[Profile]:
-        """Profiles holding an email or phone (as property or identity)."""
+    def with_contact(self, kind: str, value: str, *, identities: bool = True) -> list[Profile]:
+        """Profiles holding an email (any case) or phone, as a property or (optionally) as an
+        identity."""
         found = []
+        wanted = value.lower() if kind == "email" else value
+        prop = "Email" if kind == "email" else "Phone"
         for profile in self.profiles.values():
-            if kind == "email":
-                held = str(profile.data.get("Email", "")).lower() == value.lower()
-            else:
-                held = profile.data.get("Phone") == value
-            if held or value in profile.identities:
+            held = profile.data.get(prop)
+            if isinstance(held, str) and kind == "email":
+                held = held.lower()
+            if held == wanted or (identities and value in profile.identities):
                 found.append(profile)
         return found
 
@@ -449,7 +476,6 @@ class Account:
                 self.by_identity.pop(phone, None)
             if profile.data.get("Phone") == phone:
                 del profile.data["Phone"]
-                self._reindex_contact(profile, "Phone")
             hits += 1
         return hits
 
@@ -499,15 +525,10 @@ class Account:
                 self.by_fbid[profile.fbid] = profile.pid
             if profile.gpid:
                 self.by_gpid[profile.gpid] = profile.pid
-            self._reindex_contact(profile, "Email")
-            self._reindex_contact(profile, "Phone")
             self.next_pid = max(self.next_pid, profile.pid + 1)
         self.alias = {int(a): int(b) for a, b in doc.get("alias", [])}
         for row in doc.get("events", []):
-            self.events.pids.append(row["pid"])
-            self.events.names.append(row["name"])
-            self.events.times.append(row["ts"])
-            self.events.data.append(dict(row.get("data") or {}))
+            self.events.append(row["pid"], row["name"], row["ts"], dict(row.get("data") or {}))
             self.event_names[row["name"]] = self.event_names.get(row["name"], 0) + 1
         self.merges = list(doc.get("merges", []))
         self.segments = list(doc.get("segments", []))

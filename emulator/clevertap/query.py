@@ -187,15 +187,12 @@ def events(account: Account, query: Query) -> Iterator[tuple[Profile, str, int, 
 
 def profiles(account: Account, query: Query) -> list[Profile]:
     """Profiles that did the query's event (if any) in range, with matching properties."""
-    if query.event_name is None and not query.event_filters:
+    no_days = query.day_from is None and query.day_to is None
+    if query.event_name is None and not query.event_filters and no_days:
         return [
             p
             for p in account.profiles.values()
             if all(f.matches(p.data) for f in query.profile_filters)
-            and (
-                (query.day_from is None and query.day_to is None)
-                or any(query.day_ok(last) for _, _, last in p.events.values())
-            )
         ]
     seen: dict[int, Profile] = {}
     for profile, _, _, _ in events(account, query):

@@ -8,6 +8,8 @@ from real recordings (515-520, 525) are verbatim, the others follow the document
 
 from __future__ import annotations
 
+import contextlib
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -124,15 +126,16 @@ def check(record: Any, now: int, limits: Limits) -> Accepted:
         ids = [("identity", identity)]
     else:
         ids = identifiers(record)
+        if not ids:
+            raise Rejected(523, "Identity is missing")
         if kind == "token":
             object_id = record.get("objectId")
             if not isinstance(object_id, str) or not OBJECT_ID.match(object_id):
                 raise Rejected(530, "Invalid objectId")
             ts = _ts(record, now)
             return Accepted("token", ids, ts, object_id, _token(record, object_id))
-        if not ids:
-            raise Rejected(523, "Identity is missing")
-        if "objectId" in record and not OBJECT_ID.match(record["objectId"]):
+        object_id = record.get("objectId")
+        if object_id is not None and (type(object_id) is not str or not OBJECT_ID.match(object_id)):
             raise Rejected(526, "objectId is invalid")
     if kind == "token":
         raise Rejected(530, "Invalid objectId")
@@ -202,6 +205,8 @@ def _event(record: dict[str, Any], limits: Limits) -> tuple[str, dict[str, Any]]
             _items(value)
         elif isinstance(value, dict):
             raise Rejected(512, f"{EVENT_BAD} Property {key!r} cannot be an object")
+    if name == "Charged" and "Items" in data and not isinstance(data["Items"], list):
+        raise Rejected(512, f"{EVENT_BAD} Items must be an array of objects")
     return name, data
 
 
@@ -332,14 +337,16 @@ def _education(value: Any) -> str:
 
 def _age(value: Any) -> int | float:
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str):
+        if math.isfinite(value):
+            return value
+    elif isinstance(value, str):
         try:
             number = float(value)
         except ValueError:
             pass
         else:
-            return int(number) if number.is_integer() else number
+            if math.isfinite(number):
+                return int(number) if number.is_integer() else number
     raise Rejected(520, f"{PROFILE_BAD} Age is invalid")
 
 
@@ -440,5 +447,8 @@ def echo(record: Any, ts: int | None) -> Any:
         phone = data.get("Phone")
         if isinstance(phone, str) and PHONE.match(phone):
             data["Phone"] = int(phone[1:])
+        if isinstance(data.get("Age"), str):
+            with contextlib.suppress(Rejected):  # a bad Age is echoed as sent
+                data["Age"] = _age(data["Age"])
         out["profileData"] = data
     return out

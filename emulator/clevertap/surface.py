@@ -156,6 +156,8 @@ class CleverTapSurface(Surface):
         account = self._enter(call)
         body = self._body(call, "clevertap/upload")
         dry_run = call.request.query_params.get("dryRun") == "1"
+        # A dry run stores nothing, but new event names still count towards the account's limit.
+        dry_names: set[str] | None = set() if dry_run else None
         limits = self._limits[call.tenant or ""]
         now = int(self.emulator.clock.now())
         processed = 0
@@ -164,8 +166,8 @@ class CleverTapSurface(Surface):
             try:
                 accepted = check(record, now, limits)
                 if accepted.kind == "event" and accepted.name not in account.event_names:
-                    account.check_event_name(accepted.name)
-                if not dry_run:
+                    account.check_event_name(accepted.name, dry_names)
+                if dry_names is None:
                     account.apply(accepted, now)
             except Rejected as rejected:
                 unprocessed.append(
@@ -751,8 +753,7 @@ class CleverTapSurface(Surface):
         picked: set[int] | None = None
         for key in ("identity", "email", "objectId"):
             if key in qp:
-                found = account.find(key, qp[key])
-                ids = {found.pid} if found is not None else set()
+                ids = {p.pid for p in account.find_all(key, qp[key])}
                 picked = ids if picked is None else picked & ids
         return picked
 
