@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import sys
 from pathlib import Path
@@ -61,5 +62,10 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, StateError, TenantError) as exc:
         print(f"ctmp-emulator: {exc}", file=sys.stderr)
         return 2
+    # What start-up made (modules, routes, contracts, a loaded data file) lives as long as the
+    # process: moving it out of the collector's generations keeps full collections short (a
+    # 10 ms pause before, under 1 ms after, with 670k stored events; bench/README.md).
+    gc.collect()
+    gc.freeze()
     server.run()  # uvicorn's own loop choice: uvloop when installed
     return 0 if server.started else 1

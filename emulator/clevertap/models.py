@@ -113,10 +113,12 @@ class Profile:
 class Events:
     """An account's events, column by column, in arrival order.
 
-    Names and properties go in short lists sealed into tuples every CHUNK events. Properties are
-    kept as bytes: a container of dicts is walked item by item by every full collection even when
-    the dicts themselves are untracked (measured: 28 ms per collection at 670k events, 7 ms with
-    bytes; and 510 MB against 314 MB of RSS after a 5 s upload benchmark).
+    Names and properties go in short lists, sealed every CHUNK events: the names into a tuple,
+    the properties into one JSON document (orjson bytes). A container of dicts is walked item by
+    item by every full collection even when the dicts themselves are untracked; tuples of strings
+    and bytes are untracked. Measured at 670k events: 28 ms per full collection with dicts, 7 ms
+    sealed; 510 MB against 314 MB RSS after a 5 s upload benchmark. Sealing a chunk at once also
+    costs less than serialising each event.
     """
 
     CHUNK = 4096
@@ -125,7 +127,7 @@ class Events:
     def __init__(self) -> None:
         self.pids = array("q")
         self.times = array("q")
-        self._sealed: list[tuple[tuple[str, ...], tuple[dict[str, Any], ...]]] = []
+        self._sealed: list[tuple[tuple[str, ...], bytes]] = []
         self._names: list[str] = []
         self._data: list[dict[str, Any]] = []
 
@@ -137,9 +139,9 @@ class Events:
         self.times.append(ts)
         names = self._names
         names.append(name)
-        self._data.append(tight(dumps(data)))
+        self._data.append(data)
         if len(names) >= self.CHUNK:
-            self._sealed.append((tuple(names), tuple(self._data)))
+            self._sealed.append((tuple(names), tight(dumps(self._data))))
             self._names, self._data = [], []
 
     def names(self) -> Iterator[str]:
@@ -147,12 +149,10 @@ class Events:
             yield from sealed_names
         yield from self._names
 
-    def _data_column(self) -> Iterator[dict[str, Any]]:  # parsed again on the way out
+    def _data_column(self) -> Iterator[dict[str, Any]]:
         for _, sealed_data in self._sealed:
-            for raw in sealed_data:
-                yield loads(raw)
-        for raw in self._data:
-            yield loads(raw)
+            yield from loads(sealed_data)
+        yield from self._data
 
     def rows(self) -> Iterator[tuple[int, str, int, dict[str, Any]]]:
         return zip(self.pids, self.names(), self.times, self._data_column(), strict=True)
@@ -318,18 +318,19 @@ class Account:
         self.events.append(profile.pid, name, ts, data)
 
     def _profile_data(self, profile: Profile, data: dict[str, Any]) -> Profile:
-        for key, value in data.items():
-            if key in IDENTITY_KEYS:
-                profile = self._attach(profile, "identity", value, f"identity {value}")
+        named = [data[k] for k in IDENTITY_KEYS if k in data]
+        for identity in named:
+            profile = self._attach(profile, "identity", identity, f"identity {identity}")
         props = profile.data
         for key, value in data.items():
-            if key in IDENTITY_KEYS:
-                continue
-            if isinstance(value, dict):
+            if type(value) is dict:
                 ((op, operand),) = value.items()
                 _operate(props, key, op, operand)
             else:
                 props[key] = value
+        if named:  # identities are identifiers, not properties
+            for key in IDENTITY_KEYS:
+                props.pop(key, None)
         return profile
 
     # -- merges ----------------------------------------------------------------------------
