@@ -143,7 +143,7 @@ def check(record: Any, now: int, limits: Limits) -> Accepted:
     if type(ts) is not int or not 0 < ts <= MAX_EPOCH_SECONDS:
         raise Rejected(525, "Timestamp should be present in the Unix Epoch format")
     if kind == "event":
-        return Accepted("event", ids, ts, *_event(record, limits))
+        return _event(record, ids, ts, limits)
     return Accepted("profile", ids, ts, "", _profile(record.get("profileData"), limits))
 
 
@@ -174,7 +174,7 @@ def _ts(record: dict[str, Any], now: int) -> int:
     return ts
 
 
-def _event(record: dict[str, Any], limits: Limits) -> tuple[str, dict[str, Any]]:
+def _event(record: dict[str, Any], ids: list[tuple[str, str]], ts: int, limits: Limits) -> Accepted:
     name = record.get("evtName")
     if type(name) is not str or not name.strip():
         raise Rejected(509, "Event name is mandatory")
@@ -207,7 +207,7 @@ def _event(record: dict[str, Any], limits: Limits) -> tuple[str, dict[str, Any]]
             raise Rejected(512, f"{EVENT_BAD} Property {key!r} cannot be an object")
     if name == "Charged" and "Items" in data and not isinstance(data["Items"], list):
         raise Rejected(512, f"{EVENT_BAD} Items must be an array of objects")
-    return name, data
+    return Accepted("event", ids, ts, name, data)
 
 
 def _items(items: list[Any]) -> None:

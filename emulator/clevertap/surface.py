@@ -160,21 +160,21 @@ class CleverTapSurface(Surface):
         dry_names: set[str] | None = set() if dry_run else None
         limits = self._limits[call.tenant or ""]
         now = int(self.emulator.clock.now())
-        processed = 0
         unprocessed: list[dict[str, Any]] = []
-        for number, record in enumerate(body["d"], 1):
+        records = body["d"]
+        known_names, apply = account.event_names, account.apply  # the hot loop's lookups
+        for number, record in enumerate(records, 1):
             try:
                 accepted = check(record, now, limits)
-                if accepted.kind == "event" and accepted.name not in account.event_names:
+                if accepted.kind == "event" and accepted.name not in known_names:
                     account.check_event_name(accepted.name, dry_names)
                 if dry_names is None:
-                    account.apply(accepted, now)
+                    apply(accepted, now)
             except Rejected as rejected:
                 unprocessed.append(
                     {"index": number - 1, **self._unprocessed(rejected, number, record, now)}
                 )
-                continue
-            processed += 1
+        processed = len(records) - len(unprocessed)
         if not dry_run and processed:
             self.emulator.changes += 1
         if unprocessed and call.verdict is not None:
