@@ -249,8 +249,20 @@ class Account:
                 )
         profile.updated = now
         kind = rec.kind
-        if kind == "event":
-            self._event(profile, rec.name, rec.ts, rec.data)
+        if kind == "event":  # inline: the hot path (an event: counts, summary, store)
+            name, ts = rec.name, rec.ts
+            names = self.event_names
+            names[name] = names.get(name, 0) + 1
+            summary = profile.events.get(name)
+            if summary is None:
+                profile.events[name] = [1, ts, ts]
+            else:
+                summary[0] += 1
+                if ts < summary[1]:
+                    summary[1] = ts
+                if ts > summary[2]:
+                    summary[2] = ts
+            self.events.append(profile.pid, name, ts, rec.data)
         elif kind == "profile":
             self._profile_data(profile, rec.data)
         else:  # a token, kept under the CleverTap ID it was registered for
@@ -303,19 +315,6 @@ class Account:
             profile.gpid = value
             self.by_gpid[value] = profile.pid
         return profile
-
-    def _event(self, profile: Profile, name: str, ts: int, data: dict[str, Any]) -> None:
-        self.event_names[name] = self.event_names.get(name, 0) + 1
-        summary = profile.events.get(name)
-        if summary is None:
-            profile.events[name] = [1, ts, ts]
-        else:
-            summary[0] += 1
-            if ts < summary[1]:
-                summary[1] = ts
-            if ts > summary[2]:
-                summary[2] = ts
-        self.events.append(profile.pid, name, ts, data)
 
     def _profile_data(self, profile: Profile, data: dict[str, Any]) -> Profile:
         named = [data[k] for k in IDENTITY_KEYS if k in data]
