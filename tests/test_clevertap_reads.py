@@ -887,3 +887,40 @@ def test_odd_query_strings_never_answer_500(seeded: Any, endpoint: str) -> None:
     for query in ODD_QUERY_STRINGS:
         for method in ("GET", "POST"):
             never_500(ct(seeded, method, f"/1/{endpoint}.json?{query}", json=JANUARY))
+
+
+# -- volume ----------------------------------------------------------------------------------
+
+
+def test_five_thousand_events_download_count_delete_and_restore(emulator: Any) -> None:
+    # More events than one upload (1000) and than one internal storage block: every read
+    # still sees each event once, a delete drops a profile's events everywhere, and the
+    # state document carries them all.
+    total = 5000
+    for block in range(total // 1000):
+        upload(
+            emulator,
+            *[
+                event(f"v{i % 7}", "Tick", epoch(2024, 1, 1) + i, i=i)
+                for i in range(block * 1000, block * 1000 + 1000)
+            ],
+        )
+    tick = {"event_name": "Tick", "from": 20240101, "to": 20240101}
+    assert count(emulator, "events", tick) == total
+    found = pages(emulator, "events", create_cursor(emulator, "events", tick, batch_size=2000))
+    assert [len(p["records"]) for p in found] == [2000, 2000, 1000]
+    records = [r for p in found for r in p["records"]]
+    assert sorted(r["event_props"]["i"] for r in records) == list(range(total))
+    by_i = {r["event_props"]["i"]: r for r in records}
+    assert by_i[4500]["ts"] == 20240101011500  # 4500 s after midnight
+    assert by_i[4500]["profile"]["identity"] == "v6"
+
+    assert ok(ct(emulator, "POST", "/1/delete/profiles.json", json={"identity": "v3"}))
+    kept = total - len([i for i in range(total) if i % 7 == 3])
+    assert count(emulator, "events", tick) == kept
+
+    document = emulator.client.state()
+    emulator.client.reset()
+    emulator.client.load_state(document)
+    assert count(emulator, "events", tick) == kept
+    assert count(emulator, "profiles", tick) == 6
