@@ -249,24 +249,37 @@ class Account:
                 )
         profile.updated = now
         kind = rec.kind
-        if kind == "event":  # inline: the hot path (an event: counts, summary, store)
-            name, ts = rec.name, rec.ts
-            names = self.event_names
-            names[name] = names.get(name, 0) + 1
-            summary = profile.events.get(name)
-            if summary is None:
-                profile.events[name] = [1, ts, ts]
-            else:
-                summary[0] += 1
-                if ts < summary[1]:
-                    summary[1] = ts
-                if ts > summary[2]:
-                    summary[2] = ts
-            self.events.append(profile.pid, name, ts, rec.data)
+        if kind == "event":
+            self._event(profile, rec.name, rec.ts, rec.data)
         elif kind == "profile":
             self._profile_data(profile, rec.data)
         else:  # a token, kept under the CleverTap ID it was registered for
             profile.tokens[rec.name] = rec.data
+
+    def apply_event(
+        self, identity: str, ts: int, name: str, data: dict[str, Any], now: int
+    ) -> None:
+        """`apply` for the commonest record: an event named by an identity alone."""
+        pid = self.by_identity.get(identity)
+        profile = None if pid is None else self.profiles.get(pid)
+        if profile is None:
+            profile = self._create("identity", identity, now)
+        profile.updated = now
+        self._event(profile, name, ts, data)
+
+    def _event(self, profile: Profile, name: str, ts: int, data: dict[str, Any]) -> None:
+        names = self.event_names
+        names[name] = names.get(name, 0) + 1
+        summary = profile.events.get(name)
+        if summary is None:
+            profile.events[name] = [1, ts, ts]
+        else:
+            summary[0] += 1
+            if ts < summary[1]:
+                summary[1] = ts
+            if ts > summary[2]:
+                summary[2] = ts
+        self.events.append(profile.pid, name, ts, data)
 
     def _create(self, key: str, value: str, now: int) -> Profile:
         pid = self.next_pid

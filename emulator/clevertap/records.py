@@ -147,6 +147,59 @@ def check(record: Any, now: int, limits: Limits) -> Accepted:
     return Accepted("profile", ids, ts, "", _profile(record.get("profileData"), limits))
 
 
+def simple_event(
+    record: Any, now: int, limits: Limits
+) -> tuple[str, int, str, dict[str, Any]] | None:
+    """The commonest record in one pass: an event identified by a string identity alone, with
+    short plain properties. Answers (identity, ts, name, evtData), or None for anything else, which
+    `check` then decides. It accepts only records `check` accepts, with the same result
+    (tests/test_clevertap_records.py checks that on generated records)."""
+    if type(record) is not dict or record.get("type") != "event":
+        return None
+    identity = record.get("identity")
+    if (
+        type(identity) is not str
+        or "objectId" in record
+        or "FBID" in record
+        or "GPID" in record
+        or not identity.strip()
+    ):
+        return None
+    ts = record.get("ts", now)
+    if type(ts) is not int or not 0 < ts <= MAX_EPOCH_SECONDS:
+        return None
+    name = record.get("evtName")
+    if (
+        type(name) is not str
+        or len(name) > LONG_TEXT
+        or not name.strip()
+        or name in limits.discarded_events
+        or name in limits.restricted_events
+        or name == "Charged"  # its Items have rules of their own
+    ):
+        return None
+    data = record.get("evtData", _EMPTY)
+    if type(data) is not dict or len(data) > limits.max_event_properties or not plain(data):
+        return None
+    return identity, ts, name, data
+
+
+def plain(data: dict[str, Any]) -> bool:
+    """Every property fine at a glance: a 1-120 char name and a number, boolean, null or a short
+    string that is not a `$` value. False means look closer (which may still accept)."""
+    for key, value in data.items():
+        if not 0 < len(key) <= MAX_KEY:
+            return False
+        kind = type(value)
+        if kind is str:
+            # Only long strings can be over 512 bytes, only `$`-strings can be bad dates.
+            if len(value) > LONG_TEXT or value[:1] == "$":
+                return False
+        elif not (kind is int or kind is float or kind is bool or value is None):
+            return False
+    return True
+
+
 def identifiers(record: dict[str, Any]) -> list[tuple[str, str]]:
     """The record's usable identifiers, in priority order; numbers become strings."""
     found: list[tuple[str, str]] = []
@@ -189,12 +242,15 @@ def _event(record: dict[str, Any], ids: list[tuple[str, str]], ts: int, limits: 
         raise Rejected(512, f"{EVENT_BAD} evtData must be an object")
     if len(data) > limits.max_event_properties:
         raise Rejected(522, "Event properties limit exceeded")
+    if name == "Charged" and "Items" in data and not isinstance(data["Items"], list):
+        raise Rejected(512, f"{EVENT_BAD} Items must be an array of objects")
+    if plain(data):
+        return Accepted("event", ids, ts, name, data)
     for key, value in data.items():
         if not 0 < len(key) <= MAX_KEY:
             _key(key, EVENT_BAD)
         kind = type(value)
         if kind is str:
-            # Only long strings can be over the limit, only `$`-strings can be bad dates.
             if len(value) > LONG_TEXT or value[:1] == "$":
                 _string(key, value, EVENT_BAD)
         elif kind is int or kind is float or kind is bool or value is None:
@@ -205,8 +261,6 @@ def _event(record: dict[str, Any], ids: list[tuple[str, str]], ts: int, limits: 
             _items(value)
         elif isinstance(value, dict):
             raise Rejected(512, f"{EVENT_BAD} Property {key!r} cannot be an object")
-    if name == "Charged" and "Items" in data and not isinstance(data["Items"], list):
-        raise Rejected(512, f"{EVENT_BAD} Items must be an array of objects")
     return Accepted("event", ids, ts, name, data)
 
 

@@ -21,7 +21,7 @@ from emulator.admin.views import PAGE_PARAMS
 from emulator.clevertap import campaigns, reports
 from emulator.clevertap import query as q
 from emulator.clevertap.models import Account, Profile
-from emulator.clevertap.records import Accepted, Limits, Rejected, check, echo
+from emulator.clevertap.records import Accepted, Limits, Rejected, check, echo, simple_event
 from emulator.core.contracts import ContractError
 from emulator.core.jsonresp import JSONResponse, loads
 from emulator.core.reaper import dispose
@@ -162,14 +162,19 @@ class CleverTapSurface(Surface):
         now = int(self.emulator.clock.now())
         unprocessed: list[dict[str, Any]] = []
         records = body["d"]
-        known_names, apply = account.event_names, account.apply  # the hot loop's lookups
+        known_names, apply_event = account.event_names, account.apply_event
         for number, record in enumerate(records, 1):
+            simple = simple_event(record, now, limits)
+            if simple is not None and simple[2] in known_names:
+                if dry_names is None:
+                    apply_event(*simple, now)
+                continue
             try:
                 accepted = check(record, now, limits)
                 if accepted.kind == "event" and accepted.name not in known_names:
                     account.check_event_name(accepted.name, dry_names)
                 if dry_names is None:
-                    apply(accepted, now)
+                    account.apply(accepted, now)
             except Rejected as rejected:
                 unprocessed.append(
                     {"index": number - 1, **self._unprocessed(rejected, number, record, now)}
