@@ -15,6 +15,7 @@ from emulator.clevertap.records import (
     Rejected,
     check,
     simple_event,
+    simple_profile,
 )
 
 NOW = 1_763_900_000
@@ -41,6 +42,9 @@ timestamps = st.one_of(
 )
 
 
+PROFILE_KEYS = ["Name", "Photo", "Email", "Phone", "Gender", "Age", "identity", "MSG-sms", "DOB"]
+
+
 @st.composite
 def records(draw: st.DrawFn) -> Any:
     record: dict[str, Any] = {"type": draw(st.sampled_from(["event", "event", "profile", "x"]))}
@@ -53,6 +57,13 @@ def records(draw: st.DrawFn) -> Any:
         record["ts"] = draw(timestamps)
     if draw(st.integers(0, 5)):
         record["evtName"] = draw(event_names)
+    if draw(st.integers(0, 3)) == 0:
+        record["profileData"] = draw(
+            st.one_of(
+                st.dictionaries(st.one_of(keys, st.sampled_from(PROFILE_KEYS)), values, max_size=4),
+                st.sampled_from([[], "x", None]),
+            )
+        )
     if draw(st.integers(0, 5)):
         record["evtData"] = draw(
             st.one_of(st.dictionaries(keys, values, max_size=4), st.sampled_from([[], "x", None]))
@@ -60,8 +71,42 @@ def records(draw: st.DrawFn) -> Any:
     return record
 
 
+plain_keys = st.sampled_from(["a", "b", "k" * 120, "Name", "Photo"])
+plain_values = st.sampled_from([1, 1.5, True, None, "x", "x" * 128, "é" * 128, 10**20])
+edge_keys = st.sampled_from(["k" * 121, "", "Items", "Email", "Gender", "identity"])
+edge_values = st.sampled_from(["x" * 129, "$x", "$D_1", [], {}, ["a"], {"$add": ["a"]}, 7])
+# Mostly plain entries, with an edge now and then: both sides of every fast-path rule.
+entries = st.one_of(
+    st.tuples(plain_keys, plain_values),
+    st.tuples(plain_keys, plain_values),
+    st.tuples(plain_keys, plain_values),
+    st.tuples(st.one_of(plain_keys, edge_keys), st.one_of(plain_values, edge_values)),
+)
+
+
+@st.composite
+def near_plain(draw: st.DrawFn) -> Any:
+    """Records one edge away from the fast paths, so both sides of every rule are drawn."""
+    kind = draw(st.sampled_from(["event", "profile"]))
+    record: dict[str, Any] = {"type": kind, "identity": draw(st.sampled_from(["u1", "u1", " "]))}
+    if draw(st.booleans()):
+        record["ts"] = draw(st.sampled_from([1_700_000_000, 0, 10_000_000_000, 1.5]))
+    data = dict(draw(st.lists(entries, max_size=4)))
+    if kind == "event":
+        record["evtName"] = draw(
+            st.sampled_from(["Viewed", "Viewed", "Charged", "Debug", "x" * 129])
+        )
+        record["evtData"] = data
+    else:
+        record["profileData"] = data
+    return record
+
+
+all_records = st.one_of(records(), near_plain())
+
+
 @settings(max_examples=3000, deadline=None)
-@given(records())
+@given(all_records)
 def test_simple_event_accepts_only_what_check_accepts_alike(record: Any) -> None:
     simple = simple_event(record, NOW, LIMITS)
     if simple is None:
@@ -74,6 +119,22 @@ def test_simple_event_accepts_only_what_check_accepts_alike(record: Any) -> None
     assert accepted.kind == "event"
     assert accepted.ids == [("identity", identity)]
     assert (accepted.ts, accepted.name, accepted.data) == (ts, name, data)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(all_records)
+def test_simple_profile_accepts_only_what_check_accepts_alike(record: Any) -> None:
+    simple = simple_profile(record, LIMITS)
+    if simple is None:
+        return
+    try:
+        accepted = check(record, NOW, LIMITS)
+    except Rejected as rejected:  # the failure this test exists for
+        raise AssertionError(f"fast path took a record check refuses: {rejected.code}") from None
+    identity, data = simple
+    assert accepted.kind == "profile"
+    assert accepted.ids == [("identity", identity)]
+    assert accepted.data == data
 
 
 def test_the_common_event_takes_the_fast_path() -> None:

@@ -267,6 +267,15 @@ class Account:
         profile.updated = now
         self._event(profile, name, ts, data)
 
+    def apply_profile(self, identity: str, data: dict[str, Any], now: int) -> None:
+        """`apply` for the commonest profile record: plain properties for an identity alone."""
+        pid = self.by_identity.get(identity)
+        profile = None if pid is None else self.profiles.get(pid)
+        if profile is None:
+            profile = self._create("identity", identity, now)
+        profile.updated = now
+        profile.data.update(data)
+
     def _event(self, profile: Profile, name: str, ts: int, data: dict[str, Any]) -> None:
         names = self.event_names
         names[name] = names.get(name, 0) + 1

@@ -184,6 +184,37 @@ def simple_event(
     return identity, ts, name, data
 
 
+def simple_profile(record: Any, limits: Limits) -> tuple[str, dict[str, Any]] | None:
+    """`simple_event`'s twin for the commonest profile record: a string identity alone, and
+    properties that need no normalising (plain custom values, a text Name or Photo). Answers
+    (identity, profileData) or None; `check` decides the rest."""
+    if type(record) is not dict or record.get("type") != "profile":
+        return None
+    identity = record.get("identity")
+    if (
+        type(identity) is not str
+        or "objectId" in record
+        or "FBID" in record
+        or "GPID" in record
+        or not identity.strip()
+    ):
+        return None
+    if "ts" in record:
+        ts = record["ts"]
+        if type(ts) is not int or not 0 < ts <= MAX_EPOCH_SECONDS:
+            return None
+    data = record.get("profileData")
+    if (
+        type(data) is not dict
+        or len(data) > limits.max_profile_properties
+        or not _NORMALISED.isdisjoint(data)
+        or not plain(data)
+        or any(type(data.get(k, "")) is not str for k in _TEXTS)
+    ):
+        return None
+    return identity, data
+
+
 def plain(data: dict[str, Any]) -> bool:
     """Every property fine at a glance: a 1-120 char name and a number, boolean, null or a short
     string that is not a `$` value. False means look closer (which may still accept)."""
@@ -439,6 +470,11 @@ _SPECIAL: dict[str, Any] = {
     "Photo": _text,
     **dict.fromkeys(MSG_KEYS, _flag),
 }
+
+
+# Special profile keys `simple_profile` leaves to `check`: all but the two plain text ones.
+_TEXTS = ("Name", "Photo")
+_NORMALISED = frozenset(_SPECIAL) - set(_TEXTS)
 
 
 def _token(record: dict[str, Any], object_id: str) -> dict[str, Any]:

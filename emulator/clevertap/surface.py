@@ -21,7 +21,15 @@ from emulator.admin.views import PAGE_PARAMS
 from emulator.clevertap import campaigns, reports
 from emulator.clevertap import query as q
 from emulator.clevertap.models import Account, Profile
-from emulator.clevertap.records import Accepted, Limits, Rejected, check, echo, simple_event
+from emulator.clevertap.records import (
+    Accepted,
+    Limits,
+    Rejected,
+    check,
+    echo,
+    simple_event,
+    simple_profile,
+)
 from emulator.core.contracts import ContractError
 from emulator.core.jsonresp import JSONResponse, loads
 from emulator.core.reaper import dispose
@@ -164,10 +172,15 @@ class CleverTapSurface(Surface):
         records = body["d"]
         known_names, apply_event = account.event_names, account.apply_event
         for number, record in enumerate(records, 1):
+            # One-pass paths for the commonest records; anything else goes through `check`.
             simple = simple_event(record, now, limits)
             if simple is not None and simple[2] in known_names:
                 if dry_names is None:
                     apply_event(*simple, now)
+                continue
+            if simple is None and (plain_profile := simple_profile(record, limits)) is not None:
+                if dry_names is None:
+                    account.apply_profile(*plain_profile, now)
                 continue
             try:
                 accepted = check(record, now, limits)
