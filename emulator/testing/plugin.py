@@ -70,12 +70,19 @@ def emulator_server() -> Iterator[str]:
         server.stop()
 
 
-@pytest.fixture
-def emulator(emulator_server: str) -> Iterator[EmulatorHandle]:
-    """The session's emulator, freshly reset (tenants too), with its credentials and a client."""
+@pytest.fixture(scope="session")
+def emulator_client(emulator_server: str) -> Iterator[EmulatorClient]:
+    """One control client for the session: building an httpx client costs ~25 ms (its TLS
+    context), which per test would dominate a fast suite."""
     client = EmulatorClient(emulator_server)
-    client.reset(tenants=True)
     try:
-        yield EmulatorHandle(url=emulator_server, client=client)
+        yield client
     finally:
         client.close()
+
+
+@pytest.fixture
+def emulator(emulator_server: str, emulator_client: EmulatorClient) -> Iterator[EmulatorHandle]:
+    """The session's emulator, freshly reset (tenants too), with its credentials and a client."""
+    emulator_client.reset(tenants=True)
+    yield EmulatorHandle(url=emulator_server, client=emulator_client)
