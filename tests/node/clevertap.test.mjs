@@ -642,6 +642,10 @@ describe('reports', () => {
     assert.ok(Number.isInteger(res.last_processed_ts), JSON.stringify(res));
     const { now } = await controlOk('GET', '/clock');
     assert.ok(Math.abs(res.last_processed_ts - now) <= 300, `${res.last_processed_ts} vs ${now}`);
+    // r1 and r2 were created by those events: both new.
+    const split = await ct.realTimeCounts({ user_type: true });
+    assert.equal(split.count, 2, JSON.stringify(split));
+    assert.deepEqual(split.user_type, { New: 2, Returning: 0 });
   });
 
   it('report_polls: counts answer partial + req_id; polling the same path answers', async () => {
@@ -734,7 +738,11 @@ describe('profile management', () => {
     assert.deepEqual(m2.identities, ['m2']);
     assert.deepEqual(m2.platformInfo.map((p) => p.objectId), [m2ObjectId]);
     assert.deepEqual(m1.platformInfo.map((p) => p.objectId), [m1ObjectId]);
+    // Properties stay with the survivor.
+    assert.deepEqual(m1.profileData, { Name: 'M', City: 'Oslo' });
+    assert.deepEqual(m2.profileData, {});
     assert.equal((await view(id, 'profiles')).total, 2);
+    assert.equal((await view(id, 'merges')).total, 2, 'the merge and the demerge are recorded');
   });
 
   it('subscribe: Unsubscribe/Resubscribe set MSG-* on every profile with the value', async () => {
