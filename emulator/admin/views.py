@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from starlette.requests import Request
@@ -21,16 +21,22 @@ PAGE_PARAMS = [
 ]
 
 
-def rows_view(
-    path: str, rows: TenantRows, key: str, exists: Callable[[str], bool], summary: str
+def page_view(
+    path: str,
+    key: str,
+    produce: Callable[[str, dict[str, Any]], list[Any]],
+    exists: Callable[[str], bool],
+    summary: str,
+    params: Iterable[Param] = (),
 ) -> Operation:
-    """GET `path` (with a `{tenant}` segment): a page of a tenant's rows, oldest first."""
+    """GET `path` (with a `{tenant}` segment): a page of the rows `produce(tenant, query)` gives,
+    as `{key: [...], total, limit, offset}`; 404 for a tenant `exists` does not know."""
 
     async def view(request: Request, q: dict[str, Any], body: Any) -> Response:
         tenant = request.path_params["tenant"]
         if not exists(tenant):
             raise ControlError(404, "not_found", f"no tenant {tenant!r} here")
-        found = rows.rows(tenant)
+        found = produce(tenant, q)
         limit, offset = q.get("limit", 100), q.get("offset", 0)
         return JSONResponse(
             {
@@ -46,6 +52,17 @@ def rows_view(
         path,
         view,
         summary,
-        params=[Param("tenant", "path", {"type": "string"}, required=True), *PAGE_PARAMS],
+        params=[
+            Param("tenant", "path", {"type": "string"}, required=True),
+            *params,
+            *PAGE_PARAMS,
+        ],
         responses={200: "emulator/rows-page", 400: "emulator/error", 404: "emulator/error"},
     )
+
+
+def rows_view(
+    path: str, rows: TenantRows, key: str, exists: Callable[[str], bool], summary: str
+) -> Operation:
+    """A page of a tenant's stored rows, oldest first."""
+    return page_view(path, key, lambda tenant, q: rows.rows(tenant), exists, summary)

@@ -114,15 +114,8 @@ def check(record: Any, now: int, limits: Limits) -> Accepted:
     kind = record.get("type")
     if kind != "event" and kind != "profile" and kind != "token":
         raise Rejected(524, "Data is neither event nor profile")
-    identity = record.get("identity")
-    # Fast path, the common record: a string identity and no other identifier.
-    if (
-        type(identity) is str
-        and "objectId" not in record
-        and "FBID" not in record
-        and "GPID" not in record
-        and identity.strip()
-    ):
+    identity = lone_identity(record)
+    if identity is not None:  # the common record: no other identifier to weigh
         ids = [("identity", identity)]
     else:
         ids = identifiers(record)
@@ -147,6 +140,20 @@ def check(record: Any, now: int, limits: Limits) -> Accepted:
     return Accepted("profile", ids, ts, "", _profile(record.get("profileData"), limits))
 
 
+def lone_identity(record: dict[str, Any]) -> str | None:
+    """The record's identity when it is a non-blank string and the only identifier."""
+    identity = record.get("identity")
+    if (
+        type(identity) is not str
+        or "objectId" in record
+        or "FBID" in record
+        or "GPID" in record
+        or not identity.strip()
+    ):
+        return None
+    return identity
+
+
 def simple_event(
     record: Any, now: int, limits: Limits
 ) -> tuple[str, int, str, dict[str, Any]] | None:
@@ -156,14 +163,8 @@ def simple_event(
     (tests/test_clevertap_records.py checks that on generated records)."""
     if type(record) is not dict or record.get("type") != "event":
         return None
-    identity = record.get("identity")
-    if (
-        type(identity) is not str
-        or "objectId" in record
-        or "FBID" in record
-        or "GPID" in record
-        or not identity.strip()
-    ):
+    identity = lone_identity(record)
+    if identity is None:
         return None
     ts = record.get("ts", now)
     if type(ts) is not int or not 0 < ts <= MAX_EPOCH_SECONDS:
@@ -190,14 +191,8 @@ def simple_profile(record: Any, limits: Limits) -> tuple[str, dict[str, Any]] | 
     (identity, profileData) or None; `check` decides the rest."""
     if type(record) is not dict or record.get("type") != "profile":
         return None
-    identity = record.get("identity")
-    if (
-        type(identity) is not str
-        or "objectId" in record
-        or "FBID" in record
-        or "GPID" in record
-        or not identity.strip()
-    ):
+    identity = lone_identity(record)
+    if identity is None:
         return None
     if "ts" in record:
         ts = record["ts"]

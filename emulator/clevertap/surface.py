@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from emulator.admin.errors import ControlError
-from emulator.admin.views import PAGE_PARAMS
+from emulator.admin.views import page_view
 from emulator.clevertap import campaigns, reports
 from emulator.clevertap import query as q
 from emulator.clevertap.models import Account, Profile
@@ -737,32 +737,13 @@ class CleverTapSurface(Surface):
         produce: Callable[[Account, dict[str, Any]], list[dict[str, Any]]],
         params: list[Param],
     ) -> Operation:
-        async def view(request: Request, qp: dict[str, Any], body: Any) -> Response:
-            tenant = request.path_params["tenant"]
-            if not self.owns(tenant):
-                raise ControlError(404, "not_found", f"no CleverTap account {tenant!r} here")
-            rows = produce(self.account(tenant), qp)
-            limit, offset = qp.get("limit", 100), qp.get("offset", 0)
-            return JSONResponse(
-                {
-                    key: rows[offset : offset + limit],
-                    "total": len(rows),
-                    "limit": limit,
-                    "offset": offset,
-                }
-            )
-
-        return Operation(
-            "GET",
+        return page_view(
             f"/clevertap/{{tenant}}/{key}",
-            view,
+            key,
+            lambda tenant, qp: produce(self.account(tenant), qp),
+            self.owns,
             summary,
-            params=[
-                Param("tenant", "path", {"type": "string"}, required=True),
-                *params,
-                *PAGE_PARAMS,
-            ],
-            responses={200: "emulator/rows-page", 400: "emulator/error", 404: "emulator/error"},
+            params,
         )
 
     @staticmethod
