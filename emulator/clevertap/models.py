@@ -21,6 +21,7 @@ from emulator.clevertap.records import Accepted, Limits, Rejected, platform_of
 from emulator.core.jsonresp import dumps, loads, tight
 
 MAX_EVENT_NAMES = 512
+CHUNK = 4096  # events per sealed chunk (see Events)
 # Profile properties that are identifiers rather than data.
 IDENTITY_KEYS = ("identity", "Identity")
 
@@ -121,7 +122,6 @@ class Events:
     costs less than serialising each event.
     """
 
-    CHUNK = 4096
     __slots__ = ("_data", "_names", "_sealed", "pids", "times")
 
     def __init__(self) -> None:
@@ -140,7 +140,7 @@ class Events:
         names = self._names
         names.append(name)
         self._data.append(data)
-        if len(names) >= self.CHUNK:
+        if len(names) >= CHUNK:
             self._sealed.append((tuple(names), tight(dumps(self._data))))
             self._names, self._data = [], []
 

@@ -170,18 +170,23 @@ class CleverTapSurface(Surface):
         now = int(self.emulator.clock.now())
         unprocessed: list[dict[str, Any]] = []
         records = body["d"]
-        known_names, apply_event = account.event_names, account.apply_event
+        known_names = account.event_names
+        apply_event, apply_profile = account.apply_event, account.apply_profile
         for number, record in enumerate(records, 1):
             # One-pass paths for the commonest records; anything else goes through `check`.
-            simple = simple_event(record, now, limits)
-            if simple is not None and simple[2] in known_names:
-                if dry_names is None:
-                    apply_event(*simple, now)
-                continue
-            if simple is None and (plain_profile := simple_profile(record, limits)) is not None:
-                if dry_names is None:
-                    account.apply_profile(*plain_profile, now)
-                continue
+            kind = record.get("type") if type(record) is dict else None
+            if kind == "event":
+                event = simple_event(record, now, limits)
+                if event is not None and event[2] in known_names:
+                    if dry_names is None:
+                        apply_event(*event, now)
+                    continue
+            elif kind == "profile":
+                profile = simple_profile(record, limits)
+                if profile is not None:
+                    if dry_names is None:
+                        apply_profile(*profile, now)
+                    continue
             try:
                 accepted = check(record, now, limits)
                 if accepted.kind == "event" and accepted.name not in known_names:
