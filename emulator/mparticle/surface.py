@@ -1,9 +1,15 @@
-"""mParticle HTTP handlers (thin) for the Events API.
+"""mParticle HTTP handlers (thin): the Events API and IDSync.
 
-Per `shared/reference/mparticle-api.md` §1: HTTP Basic with an input's key and secret (missing
-→ 401, present but wrong → 403), 202 on success, `{"errors": [{"code", "message"}]}` on 400,
-request over 256 KB or a batch over 128 KB → 413, at most 100 batches in a bulk upload. The same
-operations answer under `/s2s/v2/...`, as partner feeds call them.
+Events API, per `shared/reference/mparticle-api.md` §1: HTTP Basic with an input's key and secret
+(missing → 401, present but wrong → 403), 202 on success, `{"errors": [{"code", "message"}]}` on
+400, request over 256 KB or a batch over 128 KB → 413, at most 100 batches in a bulk upload. The
+same operations answer under `/s2s/v2/...`, as partner feeds call them. Each accepted batch is
+resolved to a user (its `mpid`, else IDSync's identify over its identities) and applied to it.
+
+IDSync (§4): `/v1/identify|login|logout|search` and `/v1/{mpid}/modify`, also under
+`/identity/v1/`, authenticated by `x-mp-key` (any input's key, as the Web SDK sends it) or by Basic
+key and secret; errors in the `{"Errors": [...], "ErrorCode", "StatusCode"}` shape the Web SDK
+reads. The strategy is in `models.py`.
 """
 
 from __future__ import annotations
@@ -16,11 +22,21 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from emulator.admin.views import rows_view
+from emulator.admin.errors import ControlError
+from emulator.admin.views import page_view, rows_view
 from emulator.core.contracts import ContractError, Verdict
 from emulator.core.jsonresp import JSONResponse, dumps, fragment
+from emulator.core.reaper import dispose
 from emulator.core.rows import TenantRows
-from emulator.core.surface import NO_BODY, BadJSON, Call, Operation, Surface
+from emulator.core.surface import NO_BODY, BadJSON, Call, Operation, Param, Surface
+from emulator.mparticle.models import (
+    LOGIN_ID,
+    IdentityError,
+    Resolution,
+    Workspace,
+    idsync_key,
+    parse_mpid,
+)
 from emulator.runtime import Emulator
 
 MAX_REQUEST_BYTES = 256 * 1024
@@ -57,16 +73,29 @@ def basic_credentials(request: Request) -> tuple[str, str] | None:
     return (key, secret) if sep else (key, "")
 
 
+def identity_error(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse(
+        {
+            "Errors": [{"code": code, "message": message}],
+            "ErrorCode": code,
+            "StatusCode": status,
+            "RequestId": None,
+        },
+        status_code=status,
+    )
+
+
 class MParticleSurface(Surface):
     name = "mparticle"
     tenant_kind = "mparticle_workspace"
     tenant_contract = "mparticle/workspace"
-    path_prefixes = ("/v2/", "/s2s/")
+    path_prefixes = ("/v2/", "/s2s/", "/v1/", "/identity/")
 
     def __init__(self, emulator: Emulator) -> None:
         super().__init__(emulator)
-        # Accepted batches as received; users, IDSync and audiences build on them (issue 4).
+        # Accepted batches: as received, and what they resolved to.
         self.batches = TenantRows()
+        self.data: dict[str, Workspace] = {}
         # input key -> (workspace id, input)
         self._inputs: dict[str, tuple[str, dict[str, Any]]] = {}
 
@@ -88,10 +117,19 @@ class MParticleSurface(Surface):
                 problems.append(f"input key {key!r} already belongs to workspace {owner[0]!r}")
         return problems
 
+    def workspace(self, workspace_id: str) -> Workspace:
+        found = self.data.get(workspace_id)
+        if found is None:
+            found = self.data[workspace_id] = Workspace(
+                self.emulator.ids.mpid, self.emulator.clock.now
+            )
+        return found
+
     # -- pipeline hooks --------------------------------------------------------------------
     def resolve_tenant(self, request: Request) -> str | None:
         creds = basic_credentials(request)
-        owner = self._inputs.get(creds[0]) if creds else None
+        key = creds[0] if creds else request.headers.get("x-mp-key")
+        owner = self._inputs.get(key) if key else None
         return owner[0] if owner else None
 
     def error_response(self, status: int, message: str, retry_after: int | None = None) -> Response:
@@ -125,6 +163,8 @@ class MParticleSurface(Surface):
         batches = self._checked_batches(call, body, bulk)
         if isinstance(batches, Response):
             return batches
+        if owner[1]["kind"] != "feed" and any(b.get("partner_identities") for b in batches):
+            return errors(400, "partner_identities are accepted only from a feed input.")
         self._store(owner, batches, historical)
         return Response(status_code=202)
 
@@ -155,18 +195,30 @@ class MParticleSurface(Surface):
         self, owner: tuple[str, dict[str, Any]], batches: list[Any], historical: bool
     ) -> None:
         workspace_id, source = owner
+        workspace = self.workspace(workspace_id)
         received = self.emulator.clock.now()
+        received_ms = int(received * 1000)
         for batch in batches:
+            as_received = fragment(batch)  # before resolution stamps missing timestamps
+            resolution = workspace.resolve_batch(batch, parse_mpid(batch.get("mpid")))
+            stamped = workspace.apply_batch(resolution.user, batch, received_ms)
             self.batches.add(
                 workspace_id,
                 {
                     "received": received,
                     "input": source["key"],
                     "historical": historical,
-                    # Kept serialised until users and IDSync build on them.
-                    "batch": fragment(batch),
+                    "batch": as_received,
+                    "resolved": {
+                        "mpid": str(resolution.user.mpid),
+                        "user_created": resolution.created,
+                        "matched_identities": resolution.matched,
+                        "events": len(batch.get("events") or ()),
+                        "timestamps_stamped": stamped,
+                    },
                 },
             )
+        self.emulator.changes += 1
 
     async def events(self, call: Call) -> Response:
         return await self._accept(call, bulk=False)
@@ -176,6 +228,122 @@ class MParticleSurface(Surface):
 
     async def historical(self, call: Call) -> Response:
         return await self._accept(call, bulk=True, historical=True)
+
+    # -- IDSync ----------------------------------------------------------------------------
+    def _identity_caller(self, call: Call) -> str | Response:
+        """The workspace an IDSync request belongs to: `x-mp-key` names any input, Basic needs
+        a server input's secret. 401 otherwise (IDSync answers bad keys so)."""
+        creds = basic_credentials(call.request)
+        if creds is not None:
+            owner = self._inputs.get(creds[0])
+            if owner is None or not secrets.compare_digest(
+                creds[1].encode(), owner[1].get("secret", "").encode()
+            ):
+                return identity_error(401, "UNAUTHORIZED", "The API key and secret are not valid.")
+            return owner[0]
+        key = call.request.headers.get("x-mp-key")
+        if not key:
+            return identity_error(401, "UNAUTHORIZED", "x-mp-key or Basic credentials needed.")
+        owner = self._inputs.get(key)
+        if owner is None:
+            return identity_error(401, "UNAUTHORIZED", f"Unknown API key {key!r}.")
+        return owner[0]
+
+    def _identity_body(self, call: Call, contract: str) -> Any:
+        try:
+            body = call.json()
+        except BadJSON:
+            return identity_error(400, "BAD_REQUEST", "Request body is not valid JSON.")
+        verdict = call.validate(contract, body)
+        if not verdict.valid:
+            first = verdict.errors[0]
+            return identity_error(400, "BAD_REQUEST", f"{first.path}: {first.message}")
+        return body
+
+    async def _identity(self, call: Call, action: str) -> Response:
+        workspace_id = self._identity_caller(call)
+        if isinstance(workspace_id, Response):
+            return workspace_id
+        body = self._identity_body(call, "mparticle/identity-request")
+        if isinstance(body, Response):
+            return body
+        spelled: dict[str, str] = {}  # our key -> the request's spelling, for matched_identities
+        known: dict[str, str] = {}
+        for key, value in body["known_identities"].items():
+            name = idsync_key(key)
+            if name is not None and isinstance(value, str) and value:
+                known[name] = value
+                spelled[name] = key
+        if not known and action != "logout":
+            return identity_error(400, "LOOKUP_ERROR", "knownIdentities is empty.")
+        workspace = self.workspace(workspace_id)
+        try:
+            if action == "identify":
+                resolution = workspace.identify(known)
+            elif action == "login":
+                resolution = workspace.login(known, parse_mpid(body.get("previous_mpid")))
+            elif action == "logout":
+                resolution = workspace.logout(known)
+            else:
+                resolution = workspace.search(known)
+        except IdentityError as exc:
+            return identity_error(exc.status, exc.code, str(exc))
+        self.emulator.changes += 1
+        return JSONResponse(self._identity_answer(resolution, known, spelled))
+
+    @staticmethod
+    def _identity_answer(
+        resolution: Resolution, known: dict[str, str], spelled: dict[str, str]
+    ) -> dict[str, Any]:
+        user = resolution.user
+        return {
+            "context": None,
+            "mpid": str(user.mpid),
+            "matched_identities": {spelled[k]: v for k, v in resolution.matched.items()},
+            "is_ephemeral": False,
+            "is_logged_in": user.known and known.get(LOGIN_ID) == user.identities[LOGIN_ID],
+        }
+
+    async def identify(self, call: Call) -> Response:
+        return await self._identity(call, "identify")
+
+    async def login(self, call: Call) -> Response:
+        return await self._identity(call, "login")
+
+    async def logout(self, call: Call) -> Response:
+        return await self._identity(call, "logout")
+
+    async def search(self, call: Call) -> Response:
+        return await self._identity(call, "search")
+
+    async def modify(self, call: Call) -> Response:
+        workspace_id = self._identity_caller(call)
+        if isinstance(workspace_id, Response):
+            return workspace_id
+        body = self._identity_body(call, "mparticle/identity-modify")
+        if isinstance(body, Response):
+            return body
+        mpid = parse_mpid(call.request.path_params.get("mpid"))
+        if mpid is None:
+            return identity_error(400, "BAD_REQUEST", "The MPID in the path is not a number.")
+        changes = []
+        for change in body["identity_changes"]:
+            name = idsync_key(change["identity_type"])
+            if name is not None:
+                changes.append((name, change.get("old_value"), change.get("new_value")))
+        try:
+            user = self.workspace(workspace_id).modify(mpid, changes)
+        except IdentityError as exc:
+            return identity_error(exc.status, exc.code, str(exc))
+        self.emulator.changes += 1
+        return JSONResponse(
+            {
+                "change_results": [
+                    {"identity_type": c["identity_type"], "modified_mpid": str(user.mpid)}
+                    for c in body["identity_changes"]
+                ]
+            }
+        )
 
     # -- declaration -----------------------------------------------------------------------
     def operations(self) -> list[Operation]:
@@ -212,6 +380,43 @@ class MParticleSurface(Surface):
                     security=["mparticleBasic"],
                 ),
             ]
+        id_err = "mparticle/identity-error"
+        id_answers: dict[int, str | None] = {
+            200: "mparticle/identity-response",
+            400: id_err,
+            401: id_err,
+            404: id_err,
+        }
+        for prefix in ("", "/identity"):
+            for action, handler, summary in (
+                ("identify", self.identify, "IDSync identify: the MPID of known identities"),
+                ("login", self.login, "IDSync login"),
+                ("logout", self.logout, "IDSync logout: a new anonymous user"),
+                ("search", self.search, "IDSync search: like identify, never creates"),
+            ):
+                ops.append(
+                    Operation(
+                        "POST",
+                        f"{prefix}/v1/{action}",
+                        handler,
+                        summary,
+                        request="mparticle/identity-request",
+                        responses=id_answers,
+                        tags=["mParticle IDSync"],
+                    )
+                )
+            ops.append(
+                Operation(
+                    "POST",
+                    prefix + "/v1/{mpid}/modify",
+                    self.modify,
+                    "IDSync modify: change an existing user's identities",
+                    request="mparticle/identity-modify",
+                    params=[Param("mpid", "path", {"type": "string"}, required=True)],
+                    responses={**id_answers, 200: "mparticle/identity-modify-response"},
+                    tags=["mParticle IDSync"],
+                )
+            )
         return ops
 
     def control_operations(self) -> list[Operation]:
@@ -221,22 +426,81 @@ class MParticleSurface(Surface):
                 self.batches,
                 "batches",
                 self.owns,
-                "Batches a workspace accepted, as received, oldest first",
-            )
+                "Batches a workspace accepted, as received and as resolved, oldest first",
+            ),
+            page_view(
+                "/mparticle/{tenant}/users",
+                "users",
+                self._users_view,
+                self.owns,
+                "Users: identities, attributes, event counts, MPID history",
+                [
+                    Param("mpid", "query", {"type": "string"}),
+                    Param("identity", "query", {"type": "string"}, description="any identity"),
+                ],
+            ),
+            Operation(
+                "GET",
+                "/mparticle/{tenant}/users/{mpid}",
+                self._user_view,
+                "One user by MPID",
+                params=[
+                    Param("tenant", "path", {"type": "string"}, required=True),
+                    Param("mpid", "path", {"type": "string"}, required=True),
+                ],
+                responses={200: None, 404: "emulator/error"},
+            ),
         ]
+
+    def _users_view(self, tenant: str, q: dict[str, Any]) -> list[dict[str, Any]]:
+        users = self.workspace(tenant).users.values()
+        wanted_mpid = parse_mpid(q.get("mpid")) if "mpid" in q else None
+        return [
+            user.view()
+            for user in users
+            if ("mpid" not in q or user.mpid == wanted_mpid)
+            and ("identity" not in q or q["identity"] in user.identities.values())
+        ]
+
+    async def _user_view(self, request: Request, q: dict[str, Any], body: Any) -> Response:
+        tenant = request.path_params["tenant"]
+        if not self.owns(tenant):
+            raise ControlError(404, "not_found", f"no tenant {tenant!r} here")
+        mpid = parse_mpid(request.path_params["mpid"])
+        user = self.workspace(tenant).user(mpid) if mpid is not None else None
+        if user is None:
+            raise ControlError(404, "not_found", "no user with that MPID")
+        return JSONResponse(user.view())
 
     def security_schemes(self) -> dict[str, Any]:
         return {"mparticleBasic": {"type": "http", "scheme": "basic"}}
 
     # -- state -----------------------------------------------------------------------------
     def export_state(self, tenants: set[str] | None) -> dict[str, list[dict[str, Any]]]:
-        return {"batches": self.batches.export(tenants)}
+        return {
+            "batches": self.batches.export(tenants),
+            "users": [
+                {"tenant": tenant, **workspace.export()}
+                for tenant, workspace in self.data.items()
+                if (tenants is None or tenant in tenants) and not workspace.empty()
+            ],
+        }
 
     def import_state(self, tables: dict[str, list[dict[str, Any]]]) -> None:
         self.batches.load(tables.get("batches", []))
+        old, self.data = self.data, {}
+        dispose(old)
+        for row in tables.get("users", []):
+            self.workspace(row["tenant"]).load(row)
 
     def reset(self, tenants: Any) -> None:
         self.batches.reset(tenants)
+        if tenants is None:
+            old, self.data = self.data, {}
+            dispose(old)
+        else:
+            for tenant in tenants:
+                dispose(self.data.pop(tenant, None))
 
 
 def _repath(error: ContractError, prefix: str) -> ContractError:

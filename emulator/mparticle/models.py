@@ -1,0 +1,433 @@
+"""One mParticle workspace's users: MPIDs, identities, attributes, and the IDSync default strategy.
+
+Plain Python state, no HTTP. Identities are kept under the Events API's names (`customer_id`,
+`email`, `other_id_2`, ...) for user identities and IDSync's names (`ios_idfa`,
+`device_application_stamp`, ...) for device identities; `idsync_key` and `batch_identities`
+translate the clients' spellings (`customerid`, `other2`, `mp_deviceid`, ...).
+
+The default IDSync strategy (shared/reference/mparticle-api.md §4.4): `customer_id` is the unique
+login identity; a known identity returns its MPID; a profile holding a customer id is returned only
+to a request carrying that customer id; an unknown user gets a new MPID from the seeded generator;
+login with an unseen customer id converts the current anonymous profile (Profile Conversion);
+logout answers a new anonymous user; `modify` changes the identities of an existing user and takes
+a unique identity away from whoever held it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+LOGIN_ID = "customer_id"
+USER_IDENTITIES = (
+    "customer_id",
+    "email",
+    "other",
+    "other_id_2",
+    "other_id_3",
+    "other_id_4",
+    "other_id_5",
+    "other_id_6",
+    "other_id_7",
+    "other_id_8",
+    "other_id_9",
+    "other_id_10",
+    "mobile_number",
+    "phone_number_2",
+    "phone_number_3",
+    "facebook",
+    "facebook_custom_audience_id",
+    "google",
+    "microsoft",
+    "twitter",
+    "yahoo",
+    "alias",
+)
+DEVICE_IDENTITIES = (
+    "ios_idfa",
+    "ios_idfv",
+    "android_aaid",
+    "android_uuid",
+    "push_token",
+    "roku_aid",
+    "roku_publisher_id",
+    "fire_aid",
+    "amp_id",
+    "device_application_stamp",
+)
+# Look-up order of the default strategy: the highest-priority identifier that matches wins.
+PRIORITY = (
+    "customer_id",
+    "mobile_number",
+    "email",
+    "other",
+    "facebook",
+    "google",
+    "twitter",
+    "microsoft",
+    "yahoo",
+    "ios_idfa",
+    "ios_idfv",
+    "android_aaid",
+    "android_uuid",
+    "roku_aid",
+    "roku_publisher_id",
+    "fire_aid",
+    "amp_id",
+    "device_application_stamp",
+)
+_OTHER_N = re.compile(r"other([2-9]|10)\Z")
+_IDSYNC_ALIASES = {
+    "customerid": "customer_id",
+    "facebookcustomaudienceid": "facebook_custom_audience_id",
+}
+# Events API batch fields that carry device identities.
+_DEVICE_INFO = {
+    "ios_advertising_id": "ios_idfa",
+    "ios_idfv": "ios_idfv",
+    "android_advertising_id": "android_aaid",
+    "android_uuid": "android_uuid",
+    "push_token": "push_token",
+    "roku_advertising_id": "roku_aid",
+    "roku_publisher_id": "roku_publisher_id",
+    "fire_advertising_id": "fire_aid",
+    "amp_id": "amp_id",
+}
+
+
+def idsync_key(key: str) -> str | None:
+    """An IDSync `known_identities` / `identity_type` key under the emulator's name, or None."""
+    key = _IDSYNC_ALIASES.get(key, key)
+    if match := _OTHER_N.match(key):
+        return f"other_id_{match.group(1)}"
+    return key if key in USER_IDENTITIES or key in DEVICE_IDENTITIES else None
+
+
+def batch_identities(batch: dict[str, Any]) -> dict[str, str]:
+    """The identities an Events API batch names (user identities, device info, mp_deviceid)."""
+    found: dict[str, str] = {}
+    for key, value in (batch.get("user_identities") or {}).items():
+        name = "customer_id" if key == "customerid" else key
+        if name in USER_IDENTITIES and isinstance(value, str) and value:
+            found[name] = value
+    for key, name in _DEVICE_INFO.items():
+        value = (batch.get("device_info") or {}).get(key)
+        if isinstance(value, str) and value:
+            found[name] = value
+    if isinstance(batch.get("mp_deviceid"), str) and batch["mp_deviceid"]:
+        found["device_application_stamp"] = batch["mp_deviceid"]
+    return found
+
+
+class IdentityError(ValueError):
+    """A request IDSync refuses: `code` is what the Web SDK reads (LOOKUP_ERROR, ...)."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+@dataclass(slots=True)
+class User:
+    mpid: int
+    identities: dict[str, str] = field(default_factory=dict)
+    attributes: dict[str, Any] = field(default_factory=dict)
+    consent: dict[str, Any] = field(default_factory=dict)
+    created: float = 0.0
+    updated: float = 0.0
+    # event name -> [count, first_ms, last_ms]
+    events: dict[str, list[int]] = field(default_factory=dict)
+    # What happened to this MPID, oldest first: created, identities added/removed, logins.
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def known(self) -> bool:
+        return LOGIN_ID in self.identities
+
+    def view(self) -> dict[str, Any]:
+        return {
+            "mpid": str(self.mpid),
+            "user_identities": {k: v for k, v in self.identities.items() if k in USER_IDENTITIES},
+            "device_identities": {
+                k: v for k, v in self.identities.items() if k in DEVICE_IDENTITIES
+            },
+            "user_attributes": dict(self.attributes),
+            "consent_state": dict(self.consent),
+            "events": {
+                name: {"count": c, "first_ms": first, "last_ms": last}
+                for name, (c, first, last) in self.events.items()
+            },
+            "created": self.created,
+            "updated": self.updated,
+            "history": list(self.history),
+        }
+
+    def export(self) -> dict[str, Any]:
+        return {
+            "mpid": self.mpid,
+            "identities": self.identities,
+            "attributes": self.attributes,
+            "consent": self.consent,
+            "created": self.created,
+            "updated": self.updated,
+            "events": self.events,
+            "history": self.history,
+        }
+
+
+@dataclass(slots=True)
+class Resolution:
+    """Which user an identity request or a batch resolved to, and how."""
+
+    user: User
+    matched: dict[str, str]
+    created: bool
+
+
+class Workspace:
+    """The users of one mParticle workspace."""
+
+    def __init__(self, new_mpid: Callable[[], int], clock: Callable[[], float]) -> None:
+        self._new_mpid = new_mpid
+        self._clock = clock
+        self.users: dict[int, User] = {}
+        # (identity type, value) -> mpid; device identities point at the user seen last.
+        self.index: dict[tuple[str, str], int] = {}
+
+    # -- users -----------------------------------------------------------------------------
+    def user(self, mpid: int) -> User | None:
+        return self.users.get(mpid)
+
+    def _mint(self, reason: str, mpid: int | None = None) -> User:
+        while mpid is None or mpid in self.users:
+            mpid = self._new_mpid()
+        now = self._clock()
+        user = User(mpid, created=now, updated=now)
+        user.history.append({"time": now, "change": "created", "reason": reason})
+        self.users[mpid] = user
+        return user
+
+    def ensure(self, mpid: int, reason: str) -> tuple[User, bool]:
+        found = self.users.get(mpid)
+        return (found, False) if found is not None else (self._mint(reason, mpid), True)
+
+    def add_identity(self, user: User, key: str, value: str, reason: str) -> None:
+        """Give `user` an identity. A user identity another user holds stays with that user
+        unless it is the unique login id, which moves (the other user is left without it)."""
+        holder = self.index.get((key, value))
+        if holder is not None and holder != user.mpid and key in USER_IDENTITIES:
+            if key != LOGIN_ID:
+                return
+            self.remove_identity(self.users[holder], key, f"taken by MPID {user.mpid}")
+        old = user.identities.get(key)
+        if old == value:
+            self.index[(key, value)] = user.mpid
+            return
+        if old is not None and self.index.get((key, old)) == user.mpid:
+            del self.index[(key, old)]
+        user.identities[key] = value
+        self.index[(key, value)] = user.mpid
+        user.updated = self._clock()
+        user.history.append(
+            {
+                "time": user.updated,
+                "change": "identity",
+                "type": key,
+                "old": old,
+                "new": value,
+                "reason": reason,
+            }
+        )
+
+    def remove_identity(self, user: User, key: str, reason: str) -> None:
+        old = user.identities.pop(key, None)
+        if old is None:
+            return
+        if self.index.get((key, old)) == user.mpid:
+            del self.index[(key, old)]
+        user.updated = self._clock()
+        user.history.append(
+            {
+                "time": user.updated,
+                "change": "identity",
+                "type": key,
+                "old": old,
+                "new": None,
+                "reason": reason,
+            }
+        )
+
+    # -- IDSync ----------------------------------------------------------------------------
+    def lookup(self, known: dict[str, str]) -> tuple[User | None, dict[str, str]]:
+        """The default strategy's look-up: by priority; a known user only for its customer id."""
+        for key in PRIORITY:
+            value = known.get(key)
+            if value is None:
+                continue
+            mpid = self.index.get((key, value))
+            if mpid is None:
+                continue
+            user = self.users[mpid]
+            if user.known and known.get(LOGIN_ID) != user.identities[LOGIN_ID]:
+                continue  # a known profile answers only to its own login id
+            matched = {k: v for k, v in known.items() if user.identities.get(k) == v}
+            return user, matched
+        return None, {}
+
+    def identify(self, known: dict[str, str], reason: str = "identify") -> Resolution:
+        user, matched = self.lookup(known)
+        created = user is None
+        if user is None:
+            user = self._mint(reason)
+        self._absorb(user, known, reason)
+        return Resolution(user, matched, created)
+
+    def login(self, known: dict[str, str], previous: int | None) -> Resolution:
+        user, matched = self.lookup(known)
+        if user is not None:
+            self._absorb(user, known, "login")
+            user.history.append({"time": self._clock(), "change": "login"})
+            return Resolution(user, matched, False)
+        current = self.users.get(previous) if previous is not None else None
+        if current is not None and not current.known and LOGIN_ID in known:
+            # Profile Conversion: the anonymous profile becomes the known one, MPID kept.
+            self._absorb(current, known, "login")
+            current.history.append({"time": self._clock(), "change": "login"})
+            return Resolution(current, {}, False)
+        return self.identify(known, "login")
+
+    def logout(self, known: dict[str, str]) -> Resolution:
+        """A new anonymous user, carrying the device identities of the request."""
+        user = self._mint("logout")
+        self._absorb(user, {k: v for k, v in known.items() if k in DEVICE_IDENTITIES}, "logout")
+        return Resolution(user, {}, True)
+
+    def search(self, known: dict[str, str]) -> Resolution:
+        user, matched = self.lookup(known)
+        if user is None:
+            raise IdentityError(404, "NOT_FOUND_ERROR", "No user matches the known identities.")
+        return Resolution(user, matched, False)
+
+    def modify(self, mpid: int, changes: Iterable[tuple[str, str | None, str | None]]) -> User:
+        user = self.users.get(mpid)
+        if user is None:
+            raise IdentityError(404, "NOT_FOUND_ERROR", f"MPID {mpid} does not exist.")
+        for key, old, new in changes:
+            if new is None:
+                if old is None or user.identities.get(key) == old:
+                    self.remove_identity(user, key, "modify")
+            else:
+                self.add_identity(user, key, new, "modify")
+        return user
+
+    def _absorb(self, user: User, known: dict[str, str], reason: str) -> None:
+        for key, value in known.items():
+            self.add_identity(user, key, value, reason)
+
+    # -- Events API ------------------------------------------------------------------------
+    def resolve_batch(self, batch: dict[str, Any], mpid: int | None) -> Resolution:
+        """The user a batch belongs to: its `mpid`, else IDSync's identify over its identities."""
+        known = batch_identities(batch)
+        if mpid is not None:
+            user, created = self.ensure(mpid, "batch mpid")
+            matched = {k: v for k, v in known.items() if user.identities.get(k) == v}
+            self._absorb(user, known, "batch")
+            return Resolution(user, matched, created)
+        return self.identify(known, "batch")
+
+    def apply_batch(self, user: User, batch: dict[str, Any], received_ms: int) -> int:
+        """Attributes, attribute/identity change events and event counts; answers how many events
+        were stamped with the receipt time for want of their own."""
+        attributes = user.attributes
+        for key, value in (batch.get("user_attributes") or {}).items():
+            attributes[key] = value
+        for key in batch.get("deleted_user_attributes") or ():
+            attributes.pop(key, None)
+        if isinstance(batch.get("consent_state"), dict):
+            user.consent = batch["consent_state"]
+        stamped = 0
+        for event in batch.get("events") or ():
+            data = event.get("data")
+            if not isinstance(data, dict):
+                data = event["data"] = {}
+            if not isinstance(data.get("timestamp_unixtime_ms"), int):
+                data["timestamp_unixtime_ms"] = received_ms
+                stamped += 1
+            kind = event.get("event_type")
+            if kind == "user_attribute_change":
+                name = data.get("user_attribute_name")
+                if isinstance(name, str):
+                    if data.get("deleted"):
+                        attributes.pop(name, None)
+                    else:
+                        attributes[name] = data.get("new")
+            elif kind == "user_identity_change":
+                new = data.get("new") or {}
+                key = idsync_key(str(new.get("identity_type", ""))) or new.get("identity_type")
+                if key in USER_IDENTITIES and isinstance(new.get("identity"), str):
+                    self.add_identity(user, key, new["identity"], "user_identity_change")
+            name = event_name(kind, data)
+            ts = data["timestamp_unixtime_ms"]
+            summary = user.events.get(name)
+            if summary is None:
+                user.events[name] = [1, ts, ts]
+            else:
+                summary[0] += 1
+                summary[1] = min(summary[1], ts)
+                summary[2] = max(summary[2], ts)
+        user.updated = self._clock()
+        return stamped
+
+    # -- state -----------------------------------------------------------------------------
+    def export(self) -> dict[str, Any]:
+        return {"users": [u.export() for u in self.users.values()]}
+
+    def load(self, doc: dict[str, Any]) -> None:
+        for row in doc.get("users", []):
+            user = User(
+                int(row["mpid"]),
+                dict(row.get("identities", {})),
+                dict(row.get("attributes", {})),
+                dict(row.get("consent", {})),
+                row.get("created", 0.0),
+                row.get("updated", 0.0),
+                {k: list(v) for k, v in row.get("events", {}).items()},
+                list(row.get("history", [])),
+            )
+            self.users[user.mpid] = user
+            for key, value in user.identities.items():
+                self.index[(key, value)] = user.mpid
+
+    def empty(self) -> bool:
+        return not self.users
+
+
+def event_name(kind: Any, data: dict[str, Any]) -> str:
+    """The name an event is counted under: custom events and screens by their own name, commerce
+    events by their action, everything else by its type."""
+    if kind == "custom_event" and isinstance(data.get("event_name"), str):
+        return str(data["event_name"])
+    if kind == "screen_view" and isinstance(data.get("screen_name"), str):
+        return str(data["screen_name"])
+    if kind == "commerce_event":
+        action = (data.get("product_action") or {}).get("action") or (
+            data.get("promotion_action") or {}
+        ).get("action")
+        return f"commerce:{action or 'impression'}"
+    return str(kind)
+
+
+def parse_mpid(value: Any) -> int | None:
+    """An MPID sent as a JSON number or a numeric string (the Web SDK), or None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        mpid = value
+    elif isinstance(value, str) and re.fullmatch(r"-?[0-9]{1,20}", value):
+        mpid = int(value)
+    else:
+        return None
+    return mpid if mpid != 0 and -(2**63) <= mpid < 2**63 else None
