@@ -50,6 +50,8 @@ def create_app(config: Config, surfaces: Sequence[type[Surface]] = SURFACES) -> 
             emulator.import_state(saved)
         emulator.mark_started()
         persister = Persister(emulator, config.data_file, config.persist_interval)
+        if saved is not None:
+            persister.mark_saved()  # the file holds exactly this state: no rewrite at start
 
     control = ControlAPI(emulator, persister)
     pipeline = Pipeline(emulator)

@@ -27,6 +27,10 @@ class Persister:
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
 
+    def mark_saved(self) -> None:
+        """The file already holds the current state (it was just loaded from it)."""
+        self._saved_at_change = self.emulator.changes
+
     async def save(self) -> tuple[int, dict[str, int]]:
         """Write the state now; answer the bytes written and the rows per table."""
         async with self._lock:

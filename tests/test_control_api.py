@@ -198,6 +198,7 @@ def test_state_round_trip_restores_into_a_reset_emulator(
         "journal": 3,
         "clevertap.accounts": 2,
         "mparticle.batches": 1,
+        "mparticle.users": 1,  # the batch's user
     }
 
     assert emulator.client.requests() == journal_before
