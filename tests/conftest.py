@@ -1,10 +1,13 @@
-"""Shared fixtures for tests that run the emulator as a separate process (`serve`), and the
-hypothesis profile for CI."""
+"""Shared fixtures for tests that run the emulator as a separate process (`serve`), the runner
+for the npm client suites in tests/node/, and the hypothesis profile for CI."""
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import select
+import shutil
 import signal
 import subprocess
 import sys
@@ -138,5 +141,90 @@ def run_emulator(tmp_path: Path) -> RunEmulator:
             timeout=EXIT_TIMEOUT,
             check=False,
         )
+
+    return run
+
+
+# ---- npm client suites (tests/node/) ------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+# A suite takes a few seconds; a hang (a cursor loop, a request that never answers) fails.
+NODE_TIMEOUT = 120.0
+
+
+def _npm_package_version(package: str) -> str | None:
+    manifest = ROOT / "node_modules" / package / "package.json"
+    try:
+        return str(json.loads(manifest.read_text(encoding="utf-8"))["version"])
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def _node_version(node: str) -> tuple[int, int]:
+    out = subprocess.run([node, "--version"], capture_output=True, text=True, check=True).stdout
+    match = re.match(r"v(\d+)\.(\d+)", out.strip())
+    assert match, f"unexpected `node --version` output {out!r}"
+    return int(match[1]), int(match[2])
+
+
+def _run_node(command: list[str], env: dict[str, str]) -> tuple[int | None, str]:
+    """Run `command` in its own process group; on a timeout, kill the group (node --test runs
+    each file in a child process). Answers the exit code (None on a timeout) and the output."""
+    proc = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        out, _ = proc.communicate(timeout=NODE_TIMEOUT)
+        return proc.returncode, out
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, _ = proc.communicate()
+        return None, out
+
+
+RunNodeSuite = Callable[[str, str, str, str], None]
+
+
+@pytest.fixture
+def run_node_suite() -> RunNodeSuite:
+    """`run(emulator_url, test_file, package, version)`: run one `tests/node/` file with node's
+    test runner against the emulator (`EMULATOR_URL`), after checking that `node_modules` holds
+    exactly `package@version` (from package.json / package-lock.json: `npm ci`). Anything
+    missing or any failing node test fails the pytest test; nothing here skips."""
+
+    def run(emulator_url: str, test_file: str, package: str, version: str) -> None:
+        node = shutil.which("node")
+        if node is None:
+            pytest.fail("node is not on PATH: install Node.js, then run `npm ci`", pytrace=False)
+        found = _npm_package_version(package)
+        if found != version:
+            state = "is not installed" if found is None else f"is {found}"
+            pytest.fail(
+                f"the npm package {package} {state} in {ROOT / 'node_modules'} "
+                f"(want {version}): run `npm ci` in {ROOT}",
+                pytrace=False,
+            )
+        path = ROOT / "tests" / "node" / test_file
+        assert path.is_file(), f"no node test file {path}"
+
+        command = [node, "--test", "--test-reporter=spec"]
+        if _node_version(node) >= (20, 14):
+            # End the run when the tests are done, even if a request is still pending.
+            command.append("--test-force-exit")
+        command.append(str(path.relative_to(ROOT)))
+        env = {**os.environ, "EMULATOR_URL": emulator_url, "NO_COLOR": "1"}
+        code, output = _run_node(command, env)
+        if code is None:
+            pytest.fail(
+                f"node --test did not finish within {NODE_TIMEOUT} s:\n{output}", pytrace=False
+            )
+        if code != 0:
+            pytest.fail(f"node --test failed (exit {code}):\n{output}", pytrace=False)
 
     return run
