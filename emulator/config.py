@@ -65,6 +65,7 @@ DEFAULT_WORKSPACE: dict[str, Any] = {
             "secret": "emu-feed-secret",
         },
     ],
+    "api_clients": [{"client_id": "emu-client-id", "client_secret": "emu-client-secret"}],
 }
 
 DEFAULT_CONNECTION: dict[str, Any] = {

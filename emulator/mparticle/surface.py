@@ -29,6 +29,7 @@ from emulator.core.jsonresp import JSONResponse, dumps, fragment
 from emulator.core.reaper import dispose
 from emulator.core.rows import TenantRows
 from emulator.core.surface import NO_BODY, BadJSON, Call, Operation, Param, Surface
+from emulator.mparticle import profiles
 from emulator.mparticle.models import (
     LOGIN_ID,
     IdentityError,
@@ -89,17 +90,26 @@ class MParticleSurface(Surface):
     name = "mparticle"
     tenant_kind = "mparticle_workspace"
     tenant_contract = "mparticle/workspace"
-    path_prefixes = ("/v2/", "/s2s/", "/v1/", "/identity/")
+    path_prefixes = ("/v2/", "/s2s/", "/v1/", "/identity/", "/oauth/", "/userprofile/")
 
     def __init__(self, emulator: Emulator) -> None:
         super().__init__(emulator)
         # Accepted batches: as received, and what they resolved to.
         self.batches = TenantRows()
         self.data: dict[str, Workspace] = {}
+        # Profile API bearer tokens (transient: a reset forgets them, as a restart would).
+        self._tokens: dict[str, profiles.Token] = {}
+        self._clients: dict[str, tuple[str, str]] = {}  # client id -> (workspace, secret)
         # input key -> (workspace id, input)
         self._inputs: dict[str, tuple[str, dict[str, Any]]] = {}
 
     def tenants_changed(self) -> None:
+        workspaces = self.emulator.tenants.of_kind(self.tenant_kind)
+        self._clients = {
+            c["client_id"]: (ws["id"], c["client_secret"])
+            for ws in workspaces
+            for c in ws.get("api_clients", [])
+        }
         self._inputs = {
             item["key"]: (ws["id"], item)
             for ws in self.emulator.tenants.of_kind(self.tenant_kind)
@@ -130,7 +140,13 @@ class MParticleSurface(Surface):
         creds = basic_credentials(request)
         key = creds[0] if creds else request.headers.get("x-mp-key")
         owner = self._inputs.get(key) if key else None
-        return owner[0] if owner else None
+        if owner is not None:
+            return owner[0]
+        parts = request.url.path.split("/")  # /userprofile/v1/[resolve/]{org}/{acct}/{ws}/...
+        if len(parts) > 5 and parts[1] == "userprofile":
+            workspace = parts[6] if parts[3] == "resolve" else parts[5]
+            return workspace if self.owns(workspace) else None
+        return None
 
     def error_response(self, status: int, message: str, retry_after: int | None = None) -> Response:
         return errors(status, message, retry_after=retry_after)
@@ -345,6 +361,83 @@ class MParticleSurface(Surface):
             }
         )
 
+    # -- Profile API -----------------------------------------------------------------------
+    async def oauth_token(self, call: Call) -> Response:
+        try:
+            body = call.json()
+        except BadJSON:
+            return _oauth_error(400, "invalid_request", "The body is not valid JSON.")
+        verdict = call.validate("mparticle/oauth-token-request", body)
+        if not verdict.valid:
+            first = verdict.errors[0]
+            return _oauth_error(400, "invalid_request", f"{first.path}: {first.message}")
+        client = self._clients.get(body["client_id"])
+        if client is None or not secrets.compare_digest(
+            body["client_secret"].encode(), client[1].encode()
+        ):
+            return _oauth_error(401, "access_denied", "Unauthorized")
+        token = self.emulator.ids.token(32)
+        now = self.emulator.clock.now()
+        self._tokens[token] = profiles.Token(client[0], now + profiles.TOKEN_SECONDS)
+        call.tenant = client[0]
+        return JSONResponse(
+            {"access_token": token, "expires_in": profiles.TOKEN_SECONDS, "token_type": "Bearer"}
+        )
+
+    def _profile_caller(self, call: Call) -> str:
+        """The workspace the path names, once the bearer token may read it."""
+        scheme, _, token = call.request.headers.get("authorization", "").partition(" ")
+        found = self._tokens.get(token) if scheme.lower() == "bearer" else None
+        if found is None or found.expires <= self.emulator.clock.now():
+            raise profiles.ProfileError(401, "UNAUTHORIZED", "A valid bearer token is needed.")
+        params = call.request.path_params
+        doc = self.emulator.tenants.get(params["workspace"])
+        if doc is None or doc["kind"] != self.tenant_kind:
+            raise profiles.ProfileError(404, "NOT_FOUND", f"No workspace {params['workspace']}.")
+        if found.workspace != doc["id"]:
+            raise profiles.ProfileError(403, "FORBIDDEN", "The token is for another workspace.")
+        if params["org"] != doc.get("org_id", params["org"]) or params["account"] != doc.get(
+            "account_id", params["account"]
+        ):
+            raise profiles.ProfileError(404, "NOT_FOUND", "The org or account does not match.")
+        return str(doc["id"])
+
+    async def profile_by_mpid(self, call: Call) -> Response:
+        try:
+            workspace_id = self._profile_caller(call)
+            fields = profiles.parse_fields(call.request.query_params.get("fields"))
+            mpid = parse_mpid(call.request.path_params["mpid"])
+            user = self.workspace(workspace_id).user(mpid) if mpid is not None else None
+            if user is None:
+                raise profiles.ProfileError(404, "NOT_FOUND", "No user with that MPID.")
+        except profiles.ProfileError as exc:
+            return _platform_error(exc)
+        return JSONResponse(profiles.profile(user, fields, []))
+
+    async def profile_resolve(self, call: Call) -> Response:
+        try:
+            workspace_id = self._profile_caller(call)
+            fields = profiles.parse_fields(call.request.query_params.get("fields"))
+            try:
+                body = call.json()
+            except BadJSON:
+                raise profiles.ProfileError(400, "BAD_REQUEST", "Not valid JSON.") from None
+            verdict = call.validate("mparticle/profile-resolve", body)
+            if not verdict.valid:
+                first = verdict.errors[0]
+                raise profiles.ProfileError(
+                    400, "VALIDATION_ERROR", f"{first.path}: {first.message}"
+                )
+            kind = idsync_key(body["identity"]["type"]) or body["identity"]["type"]
+            workspace = self.workspace(workspace_id)
+            mpid = workspace.index.get((kind, body["identity"]["value"]))
+            user = workspace.user(mpid) if mpid is not None else None
+            if user is None:
+                raise profiles.ProfileError(404, "NOT_FOUND", "No user with that identity.")
+        except profiles.ProfileError as exc:
+            return _platform_error(exc)
+        return JSONResponse(profiles.profile(user, fields, []))
+
     # -- declaration -----------------------------------------------------------------------
     def operations(self) -> list[Operation]:
         err = "mparticle/error"
@@ -380,6 +473,61 @@ class MParticleSurface(Surface):
                     security=["mparticleBasic"],
                 ),
             ]
+        fields = Param(
+            "fields",
+            "query",
+            {"type": "string"},
+            required=True,
+            description="comma list of " + ", ".join(profiles.FIELDS),
+        )
+        place = [
+            Param(name, "path", {"type": "string"}, required=True)
+            for name in ("org", "account", "workspace")
+        ]
+        pf_answers: dict[int, str | None] = {
+            200: "mparticle/profile",
+            400: "mparticle/platform-error",
+            401: "mparticle/platform-error",
+            403: "mparticle/platform-error",
+            404: "mparticle/platform-error",
+        }
+        ops += [
+            Operation(
+                "POST",
+                "/oauth/token",
+                self.oauth_token,
+                "OAuth client credentials: a bearer token for the Profile API (8 h)",
+                request="mparticle/oauth-token-request",
+                responses={
+                    200: "mparticle/oauth-token",
+                    400: "mparticle/oauth-error",
+                    401: "mparticle/oauth-error",
+                },
+                tags=["mParticle Profile API"],
+            ),
+            # resolve first: the by-MPID path would also match it (org = "resolve")
+            Operation(
+                "POST",
+                "/userprofile/v1/resolve/{org}/{account}/{workspace}",
+                self.profile_resolve,
+                "A user profile by an identity",
+                request="mparticle/profile-resolve",
+                params=[*place, fields],
+                responses=pf_answers,
+                security=["mparticleBearer"],
+                tags=["mParticle Profile API"],
+            ),
+            Operation(
+                "GET",
+                "/userprofile/v1/{org}/{account}/{workspace}/{mpid}",
+                self.profile_by_mpid,
+                "A user profile by MPID",
+                params=[*place, Param("mpid", "path", {"type": "string"}, required=True), fields],
+                responses=pf_answers,
+                security=["mparticleBearer"],
+                tags=["mParticle Profile API"],
+            ),
+        ]
         id_err = "mparticle/identity-error"
         id_answers: dict[int, str | None] = {
             200: "mparticle/identity-response",
@@ -473,7 +621,10 @@ class MParticleSurface(Surface):
         return JSONResponse(user.view())
 
     def security_schemes(self) -> dict[str, Any]:
-        return {"mparticleBasic": {"type": "http", "scheme": "basic"}}
+        return {
+            "mparticleBasic": {"type": "http", "scheme": "basic"},
+            "mparticleBearer": {"type": "http", "scheme": "bearer"},
+        }
 
     # -- state -----------------------------------------------------------------------------
     def export_state(self, tenants: set[str] | None) -> dict[str, list[dict[str, Any]]]:
@@ -496,11 +647,22 @@ class MParticleSurface(Surface):
     def reset(self, tenants: Any) -> None:
         self.batches.reset(tenants)
         if tenants is None:
+            self._tokens.clear()
             old, self.data = self.data, {}
             dispose(old)
         else:
             for tenant in tenants:
                 dispose(self.data.pop(tenant, None))
+
+
+def _oauth_error(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse({"error": code, "error_description": message}, status_code=status)
+
+
+def _platform_error(exc: profiles.ProfileError) -> JSONResponse:
+    return JSONResponse(
+        {"errors": [{"code": exc.code, "message": str(exc)}]}, status_code=exc.status
+    )
 
 
 def _repath(error: ContractError, prefix: str) -> ContractError:
