@@ -196,6 +196,7 @@ class Workspace:
         self.users: dict[int, User] = {}
         # (identity type, value) -> mpid; device identities point at the user seen last.
         self.index: dict[tuple[str, str], int] = {}
+        self.aliases: list[dict[str, Any]] = []  # Web SDK alias requests, as received
 
     # -- users -----------------------------------------------------------------------------
     def user(self, mpid: int) -> User | None:
@@ -383,9 +384,10 @@ class Workspace:
 
     # -- state -----------------------------------------------------------------------------
     def export(self) -> dict[str, Any]:
-        return {"users": [u.export() for u in self.users.values()]}
+        return {"users": [u.export() for u in self.users.values()], "aliases": self.aliases}
 
     def load(self, doc: dict[str, Any]) -> None:
+        self.aliases = list(doc.get("aliases", []))
         for row in doc.get("users", []):
             user = User(
                 int(row["mpid"]),
@@ -402,7 +404,7 @@ class Workspace:
                 self.index[(key, value)] = user.mpid
 
     def empty(self) -> bool:
-        return not self.users
+        return not self.users and not self.aliases
 
 
 def event_name(kind: Any, data: dict[str, Any]) -> str:

@@ -90,7 +90,18 @@ class MParticleSurface(Surface):
     name = "mparticle"
     tenant_kind = "mparticle_workspace"
     tenant_contract = "mparticle/workspace"
-    path_prefixes = ("/v2/", "/s2s/", "/v1/", "/identity/", "/oauth/", "/userprofile/")
+    path_prefixes = (
+        "/v2/",
+        "/s2s/",
+        "/v1/",
+        "/identity/",
+        "/oauth/",
+        "/userprofile/",
+        "/v3/",
+        "/JS/",
+        "/webevents/",
+        "/tags/",
+    )
 
     def __init__(self, emulator: Emulator) -> None:
         super().__init__(emulator)
@@ -138,7 +149,9 @@ class MParticleSurface(Surface):
     # -- pipeline hooks --------------------------------------------------------------------
     def resolve_tenant(self, request: Request) -> str | None:
         creds = basic_credentials(request)
-        key = creds[0] if creds else request.headers.get("x-mp-key")
+        key = request.path_params.get("key") or (
+            creds[0] if creds else request.headers.get("x-mp-key")
+        )
         owner = self._inputs.get(key) if key else None
         if owner is not None:
             return owner[0]
@@ -361,6 +374,101 @@ class MParticleSurface(Surface):
             }
         )
 
+    # -- Web SDK ---------------------------------------------------------------------------
+    def _web_input(self, call: Call) -> tuple[str, dict[str, Any]] | Response:
+        """The web input the path's API key names (the Web SDK sends no credentials)."""
+        owner = self._inputs.get(call.request.path_params.get("key", ""))
+        if owner is None or owner[1]["kind"] != "web":
+            return errors(401, "Unknown web API key.")
+        return owner
+
+    async def web_events(self, call: Call) -> Response:
+        owner = self._web_input(call)
+        if isinstance(owner, Response):
+            return owner
+        if len(call.body) > MAX_REQUEST_BYTES:
+            return errors(413, f"Request body exceeds {MAX_REQUEST_BYTES} bytes.")
+        try:
+            body = call.json()  # sent as text/plain on purpose (no CORS preflight)
+        except BadJSON:
+            return errors(400, "Request body is not valid JSON.")
+        batches = self._checked_batches(call, body, bulk=False)
+        if isinstance(batches, Response):
+            return batches
+        for batch in batches:
+            if batch.get("partner_identities"):
+                del batch["partner_identities"]
+                call.notes.append("partner_identities dropped: accepted only from a feed input")
+        self._store(owner, batches, False)
+        return Response(status_code=202)
+
+    async def web_config(self, call: Call) -> Response:
+        owner = self._web_input(call)
+        if isinstance(owner, Response):
+            return errors(404, "Unknown web API key.")
+        doc = self.emulator.tenants.get(owner[0]) or {}
+        return JSONResponse(
+            {
+                "appName": doc.get("name", owner[0]),
+                "kitConfigs": [],
+                "pixelConfigs": [],
+                "workspaceToken": f"EMU{owner[0]}",
+                "flags": {},
+            }
+        )
+
+    async def web_alias(self, call: Call) -> Response:
+        owner = self._web_input(call)
+        if isinstance(owner, Response):
+            return owner
+        try:
+            body = call.json()
+        except BadJSON:
+            return JSONResponse({"code": "BAD_REQUEST", "message": "Not valid JSON."}, 400)
+        verdict = call.validate("mparticle/alias", body)
+        if not verdict.valid:
+            first = verdict.errors[0]
+            message = f"{first.path}: {first.message}"
+            return JSONResponse({"code": "BAD_REQUEST", "message": message}, 400)
+        data = body["data"]
+        if str(data["source_mpid"]) == str(data["destination_mpid"]):
+            return JSONResponse(
+                {"code": "BAD_REQUEST", "message": "source and destination are the same"}, 400
+            )
+        self.workspace(owner[0]).aliases.append(
+            {"time": self.emulator.clock.now(), "input": owner[1]["key"], **data}
+        )
+        self.emulator.changes += 1
+        return Response(status_code=202)
+
+    async def web_audience(self, call: Call) -> Response:
+        owner = self._web_input(call)
+        if isinstance(owner, Response):
+            return owner
+        mpid = parse_mpid(call.request.query_params.get("mpid"))
+        if mpid is None:
+            return errors(400, "mpid is required.")
+        return JSONResponse({"audience_memberships": []})
+
+    async def preflight(self, call: Call) -> Response:
+        return Response(status_code=204)
+
+    def _cors(self, handler: Any) -> Any:
+        """The Web SDK calls from pages on other origins: echo the origin on every answer."""
+
+        async def with_cors(call: Call) -> Response:
+            response: Response = await handler(call)
+            origin = call.request.headers.get("origin")
+            response.headers["Access-Control-Allow-Origin"] = origin or "*"
+            response.headers["Access-Control-Allow-Headers"] = "content-type, x-mp-key"
+            response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
+            response.headers["Access-Control-Expose-Headers"] = "x-mp-max-age"
+            if origin:
+                response.headers["Vary"] = "Origin"
+            return response
+
+        return with_cors
+
     # -- Profile API -----------------------------------------------------------------------
     async def oauth_token(self, call: Call) -> Response:
         try:
@@ -546,7 +654,7 @@ class MParticleSurface(Surface):
                     Operation(
                         "POST",
                         f"{prefix}/v1/{action}",
-                        handler,
+                        self._cors(handler),
                         summary,
                         request="mparticle/identity-request",
                         responses=id_answers,
@@ -557,7 +665,7 @@ class MParticleSurface(Surface):
                 Operation(
                     "POST",
                     prefix + "/v1/{mpid}/modify",
-                    self.modify,
+                    self._cors(self.modify),
                     "IDSync modify: change an existing user's identities",
                     request="mparticle/identity-modify",
                     params=[Param("mpid", "path", {"type": "string"}, required=True)],
@@ -565,6 +673,77 @@ class MParticleSurface(Surface):
                     tags=["mParticle IDSync"],
                 )
             )
+        ops += self._web_operations()
+        # CORS preflight for every path a browser calls.
+        for path in sorted({op.path for op in ops if "mparticleBasic" not in op.security}):
+            if path.startswith(("/oauth/", "/userprofile/")):
+                continue
+            ops.append(
+                Operation(
+                    "OPTIONS",
+                    path,
+                    self._cors(self.preflight),
+                    "CORS preflight",
+                    request_required=False,
+                    params=_path_params(path),
+                    responses={204: NO_BODY},
+                    tags=["mParticle Web SDK"],
+                )
+            )
+        return ops
+
+    def _web_operations(self) -> list[Operation]:
+        key = Param("key", "path", {"type": "string"}, required=True)
+        err = "mparticle/error"
+        ops = []
+        # The default hosts' paths, and the `domain` (CNAME) layout of the same calls.
+        for events_base, config_base, alias_base in (
+            ("/v3/JS", "/JS/v2", "/v1/identity"),
+            ("/webevents/v3/JS", "/tags/JS/v2", "/webevents/v1/identity"),
+        ):
+            ops += [
+                Operation(
+                    "POST",
+                    events_base + "/{key}/events",
+                    self._cors(self.web_events),
+                    "Web SDK batch (JSON sent as text/plain)",
+                    request="mparticle/batch",
+                    request_media="text/plain",
+                    params=[key],
+                    responses={202: NO_BODY, 400: err, 401: err, 413: err},
+                    tags=["mParticle Web SDK"],
+                ),
+                Operation(
+                    "GET",
+                    config_base + "/{key}/config",
+                    self._cors(self.web_config),
+                    "Web SDK configuration",
+                    params=[key, Param("env", "query", {"type": "string"})],
+                    responses={200: "mparticle/web-config", 404: err},
+                    tags=["mParticle Web SDK"],
+                ),
+                Operation(
+                    "POST",
+                    alias_base + "/{key}/Alias",
+                    self._cors(self.web_alias),
+                    "Web SDK alias request (recorded)",
+                    request="mparticle/alias",
+                    params=[key],
+                    responses={202: NO_BODY, 400: None, 401: err},
+                    tags=["mParticle Web SDK"],
+                ),
+            ]
+        ops.append(
+            Operation(
+                "GET",
+                "/v1/{key}/audience",
+                self._cors(self.web_audience),
+                "Web SDK: a user's audience memberships",
+                params=[key, Param("mpid", "query", {"type": "string"}, required=True)],
+                responses={200: "mparticle/audience-memberships", 400: err, 401: err},
+                tags=["mParticle Web SDK"],
+            )
+        )
         return ops
 
     def control_operations(self) -> list[Operation]:
@@ -586,6 +765,13 @@ class MParticleSurface(Surface):
                     Param("mpid", "query", {"type": "string"}),
                     Param("identity", "query", {"type": "string"}, description="any identity"),
                 ],
+            ),
+            page_view(
+                "/mparticle/{tenant}/aliases",
+                "aliases",
+                lambda tenant, q: list(self.workspace(tenant).aliases),
+                self.owns,
+                "Alias requests the Web SDK sent, oldest first (recorded; no data moves)",
             ),
             Operation(
                 "GET",
@@ -653,6 +839,11 @@ class MParticleSurface(Surface):
         else:
             for tenant in tenants:
                 dispose(self.data.pop(tenant, None))
+
+
+def _path_params(path: str) -> list[Param]:
+    names = [part[1:-1] for part in path.split("/") if part.startswith("{")]
+    return [Param(name, "path", {"type": "string"}, required=True) for name in names]
 
 
 def _oauth_error(status: int, code: str, message: str) -> JSONResponse:
