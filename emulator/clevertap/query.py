@@ -128,7 +128,7 @@ def parse_day(body: dict[str, Any], key: str) -> int | None:
     if value is None:
         return None
     text = str(value) if isinstance(value, int | str) and not isinstance(value, bool) else ""
-    if len(text) != 8 or not text.isdigit():
+    if len(text) != 8 or not (text.isascii() and text.isdigit()):
         raise QueryError(f"{key} must be a date as yyyymmdd")
     month, day = int(text[4:6]), int(text[6:])
     if not (1 <= month <= 12 and 1 <= day <= 31):

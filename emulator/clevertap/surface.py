@@ -306,7 +306,7 @@ class CleverTapSurface(Surface):
         pending = self._reports.setdefault(tenant, {})
         req_id = call.request.query_params.get("req_id")
         if req_id is not None:
-            entry = pending.get(int(req_id)) if req_id.isdigit() else None
+            entry = pending.get(int(req_id)) if req_id.isascii() and req_id.isdigit() else None
             if entry is None or entry["path"] != call.request.url.path:
                 raise Refused(fail(400, f"Invalid req_id {req_id}"))
             if entry["polls"] > 0:
@@ -870,7 +870,7 @@ def _lookup(account: Account, key: str, value: str) -> Profile | None:
 def _batch_size(raw: str | None) -> int:
     if raw is None:
         return DEFAULT_BATCH
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_BATCH:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_BATCH:
         raise Refused(fail(400, f"batch_size must be 1 to {MAX_BATCH}"))
     return int(raw)
 

@@ -59,7 +59,7 @@ def document_to_tables(doc: Any) -> tuple[dict[str, Any], dict[str, list[dict[st
 
 
 def _doc_order(key: str) -> tuple[int, str]:
-    return (int(key), "") if key.isdigit() else (1 << 62, key)
+    return (int(key), "") if key.isascii() and key.isdigit() else (1 << 62, key)
 
 
 def encode(doc: Document) -> bytes:
