@@ -316,7 +316,11 @@ class ControlAPI:
                 "/requests/{seq}",
                 self.request_entry,
                 "One journal entry by sequence number",
-                params=[Param("seq", "path", {"type": "string"}, required=True)],
+                params=[
+                    Param(
+                        "seq", "path", {"type": "string", "pattern": "^[0-9]{1,16}$"}, required=True
+                    )
+                ],
                 responses={200: e + "journal-entry", 404: err},
             ),
             op(
