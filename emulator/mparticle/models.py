@@ -20,6 +20,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from emulator.mparticle import audiences
+
 LOGIN_ID = "customer_id"
 USER_IDENTITIES = (
     "customer_id",
@@ -140,6 +142,8 @@ class User:
     updated: float = 0.0
     # event name -> [count, first_ms, last_ms]
     events: dict[str, list[int]] = field(default_factory=dict)
+    # event name -> every time it happened (ms): audiences count events within a window
+    event_times: dict[str, list[int]] = field(default_factory=dict)
     # What happened to this MPID, oldest first: created, identities added/removed, logins.
     history: list[dict[str, Any]] = field(default_factory=list)
 
@@ -174,6 +178,7 @@ class User:
             "created": self.created,
             "updated": self.updated,
             "events": self.events,
+            "event_times": self.event_times,
             "history": self.history,
         }
 
@@ -197,6 +202,9 @@ class Workspace:
         # (identity type, value) -> mpid; device identities point at the user seen last.
         self.index: dict[tuple[str, str], int] = {}
         self.aliases: list[dict[str, Any]] = []  # Web SDK alias requests, as received
+        self.audiences: dict[int, dict[str, Any]] = {}  # id -> {id, name, criteria, created}
+        self.members: dict[int, set[int]] = {}  # audience id -> member MPIDs
+        self.membership_changes: list[dict[str, Any]] = []  # add/delete, time, reason
 
     # -- users -----------------------------------------------------------------------------
     def user(self, mpid: int) -> User | None:
@@ -379,15 +387,91 @@ class Workspace:
                 summary[0] += 1
                 summary[1] = min(summary[1], ts)
                 summary[2] = max(summary[2], ts)
+            user.event_times.setdefault(name, []).append(ts)
         user.updated = self._clock()
         return stamped
 
+    # -- audiences -------------------------------------------------------------------------
+    def add_audience(self, name: str, criteria: dict[str, Any], audience_id: int | None) -> dict:
+        audience_id = audience_id or max([0, *self.audiences]) + 1
+        audience = {
+            "id": audience_id,
+            "name": name,
+            "criteria": criteria,
+            "created": self._clock(),
+        }
+        self.audiences[audience_id] = audience
+        self.members[audience_id] = set()
+        for user in self.users.values():
+            self._evaluate(audience, user, "audience defined")
+        return audience
+
+    def remove_audience(self, audience_id: int) -> bool:
+        self.members.pop(audience_id, None)
+        return self.audiences.pop(audience_id, None) is not None
+
+    def evaluate_user(self, user: User, trigger: str) -> None:
+        """Re-evaluate every audience for one user (after data about them arrived)."""
+        for audience in self.audiences.values():
+            self._evaluate(audience, user, trigger)
+
+    def refresh(self, trigger: str = "clock") -> None:
+        """Re-evaluate the audiences whose membership the clock alone can change."""
+        timed = [a for a in self.audiences.values() if audiences.windowed(a["criteria"])]
+        for audience in timed:
+            for user in self.users.values():
+                self._evaluate(audience, user, trigger)
+
+    def _evaluate(self, audience: dict[str, Any], user: User, trigger: str) -> None:
+        now = self._clock()
+        inside = audiences.matches(audience["criteria"], user, int(now * 1000))
+        members = self.members[audience["id"]]
+        if inside == (user.mpid in members):
+            return
+        if inside:
+            members.add(user.mpid)
+        else:
+            members.discard(user.mpid)
+        verb = "now" if inside else "no longer"
+        self.membership_changes.append(
+            {
+                "audience_id": audience["id"],
+                "audience_name": audience["name"],
+                "mpid": str(user.mpid),
+                "action": "add" if inside else "delete",
+                "time": now,
+                "reason": f"{trigger}: {verb} {audiences.describe(audience['criteria'])}",
+            }
+        )
+
+    def memberships(self, user: User) -> list[dict[str, Any]]:
+        return [
+            {
+                "audience_id": audience_id,
+                "audience_name": self.audiences[audience_id]["name"],
+                "expiration_timestamp_ms": None,
+            }
+            for audience_id, members in self.members.items()
+            if user.mpid in members
+        ]
+
     # -- state -----------------------------------------------------------------------------
     def export(self) -> dict[str, Any]:
-        return {"users": [u.export() for u in self.users.values()], "aliases": self.aliases}
+        return {
+            "users": [u.export() for u in self.users.values()],
+            "aliases": self.aliases,
+            "audiences": list(self.audiences.values()),
+            "members": {str(k): sorted(v) for k, v in self.members.items()},
+            "membership_changes": self.membership_changes,
+        }
 
     def load(self, doc: dict[str, Any]) -> None:
         self.aliases = list(doc.get("aliases", []))
+        self.audiences = {int(a["id"]): dict(a) for a in doc.get("audiences", [])}
+        self.members = {int(k): set(v) for k, v in doc.get("members", {}).items()}
+        for audience_id in self.audiences:
+            self.members.setdefault(audience_id, set())
+        self.membership_changes = list(doc.get("membership_changes", []))
         for row in doc.get("users", []):
             user = User(
                 int(row["mpid"]),
@@ -397,6 +481,7 @@ class Workspace:
                 row.get("created", 0.0),
                 row.get("updated", 0.0),
                 {k: list(v) for k, v in row.get("events", {}).items()},
+                {k: list(v) for k, v in row.get("event_times", {}).items()},
                 list(row.get("history", [])),
             )
             self.users[user.mpid] = user
@@ -404,7 +489,7 @@ class Workspace:
                 self.index[(key, value)] = user.mpid
 
     def empty(self) -> bool:
-        return not self.users and not self.aliases
+        return not (self.users or self.aliases or self.audiences)
 
 
 def event_name(kind: Any, data: dict[str, Any]) -> str:

@@ -111,6 +111,8 @@ class MParticleSurface(Surface):
         # Profile API bearer tokens (transient: a reset forgets them, as a restart would).
         self._tokens: dict[str, profiles.Token] = {}
         self._clients: dict[str, tuple[str, str]] = {}  # client id -> (workspace, secret)
+        # Moving the clock can end (or start) windowed audience memberships.
+        emulator.clock.on_change(lambda now: self._refresh_audiences("clock moved"))
         # input key -> (workspace id, input)
         self._inputs: dict[str, tuple[str, dict[str, Any]]] = {}
 
@@ -231,6 +233,7 @@ class MParticleSurface(Surface):
             as_received = fragment(batch)  # before resolution stamps missing timestamps
             resolution = workspace.resolve_batch(batch, parse_mpid(batch.get("mpid")))
             stamped = workspace.apply_batch(resolution.user, batch, received_ms)
+            workspace.evaluate_user(resolution.user, "batch")
             self.batches.add(
                 workspace_id,
                 {
@@ -317,6 +320,7 @@ class MParticleSurface(Surface):
                 resolution = workspace.search(known)
         except IdentityError as exc:
             return identity_error(exc.status, exc.code, str(exc))
+        workspace.evaluate_user(resolution.user, action)
         self.emulator.changes += 1
         return JSONResponse(self._identity_answer(resolution, known, spelled))
 
@@ -364,6 +368,7 @@ class MParticleSurface(Surface):
             user = self.workspace(workspace_id).modify(mpid, changes)
         except IdentityError as exc:
             return identity_error(exc.status, exc.code, str(exc))
+        self.workspace(workspace_id).evaluate_user(user, "modify")
         self.emulator.changes += 1
         return JSONResponse(
             {
@@ -448,7 +453,11 @@ class MParticleSurface(Surface):
         mpid = parse_mpid(call.request.query_params.get("mpid"))
         if mpid is None:
             return errors(400, "mpid is required.")
-        return JSONResponse({"audience_memberships": []})
+        workspace = self.workspace(owner[0])
+        workspace.refresh()
+        user = workspace.user(mpid)
+        found = workspace.memberships(user) if user is not None else []
+        return JSONResponse({"audience_memberships": found})
 
     async def preflight(self, call: Call) -> Response:
         return Response(status_code=204)
@@ -520,7 +529,12 @@ class MParticleSurface(Surface):
                 raise profiles.ProfileError(404, "NOT_FOUND", "No user with that MPID.")
         except profiles.ProfileError as exc:
             return _platform_error(exc)
-        return JSONResponse(profiles.profile(user, fields, []))
+        return JSONResponse(self._profile(workspace_id, user, fields))
+
+    def _profile(self, workspace_id: str, user: Any, fields: list[str]) -> dict[str, Any]:
+        workspace = self.workspace(workspace_id)
+        workspace.refresh()
+        return profiles.profile(user, fields, workspace.memberships(user))
 
     async def profile_resolve(self, call: Call) -> Response:
         try:
@@ -544,7 +558,7 @@ class MParticleSurface(Surface):
                 raise profiles.ProfileError(404, "NOT_FOUND", "No user with that identity.")
         except profiles.ProfileError as exc:
             return _platform_error(exc)
-        return JSONResponse(profiles.profile(user, fields, []))
+        return JSONResponse(self._profile(workspace_id, user, fields))
 
     # -- declaration -----------------------------------------------------------------------
     def operations(self) -> list[Operation]:
@@ -767,6 +781,44 @@ class MParticleSurface(Surface):
                 ],
             ),
             page_view(
+                "/mparticle/{tenant}/audiences",
+                "audiences",
+                self._audiences_view,
+                self.owns,
+                "Audiences with their criteria and current members",
+            ),
+            Operation(
+                "POST",
+                "/mparticle/{tenant}/audiences",
+                self._add_audience,
+                "Define an audience (evaluated at once, then as data and the clock move)",
+                request="mparticle/audience",
+                params=[Param("tenant", "path", {"type": "string"}, required=True)],
+                responses={201: None, 400: "emulator/error", 404: "emulator/error"},
+            ),
+            Operation(
+                "DELETE",
+                "/mparticle/{tenant}/audiences/{audience_id}",
+                self._remove_audience,
+                "Remove an audience",
+                params=[
+                    Param("tenant", "path", {"type": "string"}, required=True),
+                    Param("audience_id", "path", {"type": "string"}, required=True),
+                ],
+                responses={200: "emulator/deleted", 404: "emulator/error"},
+            ),
+            page_view(
+                "/mparticle/{tenant}/memberships",
+                "memberships",
+                self._memberships_view,
+                self.owns,
+                "Audience membership changes (add/delete, time, reason), oldest first",
+                [
+                    Param("audience_id", "query", {"type": "string"}),
+                    Param("mpid", "query", {"type": "string"}),
+                ],
+            ),
+            page_view(
                 "/mparticle/{tenant}/aliases",
                 "aliases",
                 lambda tenant, q: list(self.workspace(tenant).aliases),
@@ -786,11 +838,57 @@ class MParticleSurface(Surface):
             ),
         ]
 
+    def _refresh_audiences(self, trigger: str) -> None:
+        for workspace in self.data.values():
+            workspace.refresh(trigger)
+
+    def _audiences_view(self, tenant: str, q: dict[str, Any]) -> list[dict[str, Any]]:
+        workspace = self.workspace(tenant)
+        workspace.refresh()
+        return [
+            {**a, "members": [str(m) for m in sorted(workspace.members[a["id"]])]}
+            for a in workspace.audiences.values()
+        ]
+
+    def _memberships_view(self, tenant: str, q: dict[str, Any]) -> list[dict[str, Any]]:
+        workspace = self.workspace(tenant)
+        workspace.refresh()
+        return [
+            c
+            for c in workspace.membership_changes
+            if q.get("audience_id") in (None, str(c["audience_id"]))
+            and q.get("mpid") in (None, c["mpid"])
+        ]
+
+    async def _add_audience(self, request: Request, q: dict[str, Any], body: Any) -> Response:
+        tenant = request.path_params["tenant"]
+        if not self.owns(tenant):
+            raise ControlError(404, "not_found", f"no tenant {tenant!r} here")
+        workspace = self.workspace(tenant)
+        if body.get("id") in workspace.audiences:
+            raise ControlError(409, "conflict", f"audience {body['id']} exists")
+        audience = workspace.add_audience(body["name"], body["criteria"], body.get("id"))
+        self.emulator.changes += 1
+        members = [str(m) for m in sorted(workspace.members[audience["id"]])]
+        return JSONResponse({**audience, "members": members}, status_code=201)
+
+    async def _remove_audience(self, request: Request, q: dict[str, Any], body: Any) -> Response:
+        tenant = request.path_params["tenant"]
+        raw = request.path_params["audience_id"]
+        if not self.owns(tenant) or not (raw.isascii() and raw.isdigit()):
+            raise ControlError(404, "not_found", "no such audience")
+        if not self.workspace(tenant).remove_audience(int(raw)):
+            raise ControlError(404, "not_found", "no such audience")
+        self.emulator.changes += 1
+        return JSONResponse({"deleted": raw})
+
     def _users_view(self, tenant: str, q: dict[str, Any]) -> list[dict[str, Any]]:
+        self.workspace(tenant).refresh()
         users = self.workspace(tenant).users.values()
         wanted_mpid = parse_mpid(q.get("mpid")) if "mpid" in q else None
+        workspace = self.workspace(tenant)
         return [
-            user.view()
+            {**user.view(), "audience_memberships": workspace.memberships(user)}
             for user in users
             if ("mpid" not in q or user.mpid == wanted_mpid)
             and ("identity" not in q or q["identity"] in user.identities.values())
@@ -804,7 +902,9 @@ class MParticleSurface(Surface):
         user = self.workspace(tenant).user(mpid) if mpid is not None else None
         if user is None:
             raise ControlError(404, "not_found", "no user with that MPID")
-        return JSONResponse(user.view())
+        workspace = self.workspace(tenant)
+        workspace.refresh()
+        return JSONResponse({**user.view(), "audience_memberships": workspace.memberships(user)})
 
     def security_schemes(self) -> dict[str, Any]:
         return {
