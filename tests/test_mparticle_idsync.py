@@ -8,8 +8,7 @@ emulator kept is read back through the control API: `/_emulator/mparticle/1000/u
 
 Expected values are written out by hand from the reference and the issue, never derived from the
 emulator's own answers, except the MPIDs it mints (random, seeded): those are compared with each
-other. Tests marked xfail(strict) pin a behaviour the reference asks for and the emulator does not
-have yet (see their reasons).
+other.
 """
 
 from __future__ import annotations
@@ -267,12 +266,6 @@ def test_known_user_is_not_returned_for_its_email_alone(
     }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="emulator bug: identify with only the email of a known user mints a new user "
-    "WITHOUT the email (the email stays on the known user only), so every such identify "
-    "answers a different MPID; identify with the same identities should answer the same MPID",
-)
 def test_identify_with_email_of_known_user_is_stable(
     http: httpx.Client, emulator: EmulatorHandle
 ) -> None:
@@ -321,13 +314,6 @@ def test_idsync_key_spellings(http: httpx.Client, emulator: EmulatorHandle) -> N
     assert [u["mpid"] for u in users(emulator, mpid=first["mpid"])] == [first["mpid"]]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="emulator bug: identities outside models.PRIORITY (other2..other10, phone_number_2/3, "
-    "facebookcustomaudienceid, push_token) are never looked up, and the user minted for them does "
-    "not get them (the index still names the first holder), so each identify answers a new, "
-    "identity-less MPID and a batch with user_identities.other_id_2 mints yet another",
-)
 def test_identify_by_other2_alone_is_stable(http: httpx.Client, emulator: EmulatorHandle) -> None:
     first = identify(http, other2="o2")
     again = identify(http, other2="o2")
@@ -593,12 +579,6 @@ def test_modify_takes_the_customer_id_from_another_user(
     assert answer(idsync(http, "search", {"device_application_stamp": "d-1"}))["mpid"] == holder
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="emulator bug: modify setting an email another user holds answers 200 with a "
-    "change_result but does not apply it (the email is not a unique id under the default "
-    "strategy, so both profiles may hold it)",
-)
 def test_modify_sets_a_non_unique_identity_another_user_holds(
     http: httpx.Client, emulator: EmulatorHandle
 ) -> None:
@@ -973,30 +953,21 @@ def test_state_round_trip_keeps_users(http: httpx.Client, emulator: EmulatorHand
     assert identify(http, email="next@example.com")["mpid"] == next_mpid
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="emulator bug: the state export does not keep which user a shared device identity "
-    "points at; the import re-points it at the last user holding it, so resolution changes "
-    "after a round trip",
-)
 def test_state_round_trip_keeps_device_identity_resolution(
     http: httpx.Client, emulator: EmulatorHandle
 ) -> None:
     first = identify(http, device_application_stamp="d-1")["mpid"]
     login(http, previous=first, customerid="cust-1", device_application_stamp="d-1")
     out = logout(http, previous=first, device_application_stamp="d-1")["mpid"]
-    # back on the known user: d-1 now points at it, and a known user does not answer to it
+    # back on the known user, which took d-1 last; a known user does not answer to d-1 alone,
+    # so the device's anonymous profile (the logged-out one, which still holds d-1) does
     login(http, previous=out, customerid="cust-1", device_application_stamp="d-1")
-    assert_error(
-        idsync(http, "search", {"device_application_stamp": "d-1"}), 404, "NOT_FOUND_ERROR"
-    )
+    assert idsync(http, "search", {"device_application_stamp": "d-1"}).json()["mpid"] == out
 
     document = emulator.client.state()
     emulator.client.reset()
     emulator.client.load_state(document)
-    assert_error(
-        idsync(http, "search", {"device_application_stamp": "d-1"}), 404, "NOT_FOUND_ERROR"
-    )
+    assert idsync(http, "search", {"device_application_stamp": "d-1"}).json()["mpid"] == out
 
 
 def test_reset_of_the_workspace_clears_users(http: httpx.Client, emulator: EmulatorHandle) -> None:

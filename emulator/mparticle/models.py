@@ -199,8 +199,9 @@ class Workspace:
         self._new_mpid = new_mpid
         self._clock = clock
         self.users: dict[int, User] = {}
-        # (identity type, value) -> mpid; device identities point at the user seen last.
-        self.index: dict[tuple[str, str], int] = {}
+        # (identity type, value) -> MPIDs holding it, most recent last (only one for the
+        # unique customer id).
+        self.index: dict[tuple[str, str], list[int]] = {}
         self.aliases: list[dict[str, Any]] = []  # Web SDK alias requests, as received
         self.audiences: dict[int, dict[str, Any]] = {}  # id -> {id, name, criteria, created}
         self.members: dict[int, set[int]] = {}  # audience id -> member MPIDs
@@ -224,21 +225,19 @@ class Workspace:
         return (found, False) if found is not None else (self._mint(reason, mpid), True)
 
     def add_identity(self, user: User, key: str, value: str, reason: str) -> None:
-        """Give `user` an identity. A user identity another user holds stays with that user
-        unless it is the unique login id, which moves (the other user is left without it)."""
-        holder = self.index.get((key, value))
-        if holder is not None and holder != user.mpid and key in USER_IDENTITIES:
-            if key != LOGIN_ID:
-                return
-            self.remove_identity(self.users[holder], key, f"taken by MPID {user.mpid}")
+        """Give `user` an identity. The unique login id moves from whoever held it (they are
+        left without it); any other identity may be shared by several users."""
+        if key == LOGIN_ID:
+            for holder in list(self.index.get((key, value), ())):
+                if holder != user.mpid:
+                    self.remove_identity(self.users[holder], key, f"taken by MPID {user.mpid}")
         old = user.identities.get(key)
+        self._hold(key, value, user.mpid)  # also: the most recent holder, for look-ups
         if old == value:
-            self.index[(key, value)] = user.mpid
             return
-        if old is not None and self.index.get((key, old)) == user.mpid:
-            del self.index[(key, old)]
+        if old is not None:
+            self._release(key, old, user.mpid)
         user.identities[key] = value
-        self.index[(key, value)] = user.mpid
         user.updated = self._clock()
         user.history.append(
             {
@@ -255,8 +254,7 @@ class Workspace:
         old = user.identities.pop(key, None)
         if old is None:
             return
-        if self.index.get((key, old)) == user.mpid:
-            del self.index[(key, old)]
+        self._release(key, old, user.mpid)
         user.updated = self._clock()
         user.history.append(
             {
@@ -269,21 +267,38 @@ class Workspace:
             }
         )
 
+    def _hold(self, key: str, value: str, mpid: int) -> None:
+        holders = self.index.setdefault((key, value), [])
+        if mpid in holders:
+            holders.remove(mpid)
+        holders.append(mpid)
+
+    def _release(self, key: str, value: str, mpid: int) -> None:
+        holders = self.index.get((key, value))
+        if holders is not None and mpid in holders:
+            holders.remove(mpid)
+            if not holders:
+                del self.index[(key, value)]
+
+    def holder(self, key: str, value: str) -> User | None:
+        """The user who most recently took an identity."""
+        holders = self.index.get((key, value))
+        return self.users[holders[-1]] if holders else None
+
     # -- IDSync ----------------------------------------------------------------------------
     def lookup(self, known: dict[str, str]) -> tuple[User | None, dict[str, str]]:
-        """The default strategy's look-up: by priority; a known user only for its customer id."""
-        for key in PRIORITY:
+        """The default strategy's look-up: identities in priority order (then the rest), the most
+        recent holder first; a known user answers only to its own customer id."""
+        for key in (*PRIORITY, *(k for k in known if k not in PRIORITY)):
             value = known.get(key)
             if value is None:
                 continue
-            mpid = self.index.get((key, value))
-            if mpid is None:
-                continue
-            user = self.users[mpid]
-            if user.known and known.get(LOGIN_ID) != user.identities[LOGIN_ID]:
-                continue  # a known profile answers only to its own login id
-            matched = {k: v for k, v in known.items() if user.identities.get(k) == v}
-            return user, matched
+            for mpid in reversed(self.index.get((key, value), ())):
+                user = self.users[mpid]
+                if user.known and known.get(LOGIN_ID) != user.identities[LOGIN_ID]:
+                    continue  # a known profile answers only to its own login id
+                matched = {k: v for k, v in known.items() if user.identities.get(k) == v}
+                return user, matched
         return None, {}
 
     def identify(self, known: dict[str, str], reason: str = "identify") -> Resolution:
@@ -463,6 +478,8 @@ class Workspace:
             "audiences": list(self.audiences.values()),
             "members": {str(k): sorted(v) for k, v in self.members.items()},
             "membership_changes": self.membership_changes,
+            # Who holds each identity, most recent last: look-ups depend on the order.
+            "index": [[k, v, list(m)] for (k, v), m in self.index.items()],
         }
 
     def load(self, doc: dict[str, Any]) -> None:
@@ -485,8 +502,12 @@ class Workspace:
                 list(row.get("history", [])),
             )
             self.users[user.mpid] = user
+        for key, value, holders in doc.get("index", []):
+            self.index[(key, value)] = [int(m) for m in holders if int(m) in self.users]
+        for user in self.users.values():  # documents without an index
             for key, value in user.identities.items():
-                self.index[(key, value)] = user.mpid
+                if user.mpid not in self.index.get((key, value), ()):
+                    self._hold(key, value, user.mpid)
 
     def empty(self) -> bool:
         return not (self.users or self.aliases or self.audiences)

@@ -552,8 +552,7 @@ class MParticleSurface(Surface):
                 )
             kind = idsync_key(body["identity"]["type"]) or body["identity"]["type"]
             workspace = self.workspace(workspace_id)
-            mpid = workspace.index.get((kind, body["identity"]["value"]))
-            user = workspace.user(mpid) if mpid is not None else None
+            user = workspace.holder(kind, body["identity"]["value"])
             if user is None:
                 raise profiles.ProfileError(404, "NOT_FOUND", "No user with that identity.")
         except profiles.ProfileError as exc:
