@@ -231,6 +231,8 @@ class MParticleSurface(Surface):
         received_ms = int(received * 1000)
         for batch in batches:
             as_received = fragment(batch)  # before resolution stamps missing timestamps
+            if source["kind"] == "feed":
+                _stamp_feed(batch, source.get("name") or source["key"])
             resolution = workspace.resolve_batch(batch, parse_mpid(batch.get("mpid")))
             stamped = workspace.apply_batch(resolution.user, batch, received_ms)
             workspace.evaluate_user(resolution.user, "batch")
@@ -247,6 +249,9 @@ class MParticleSurface(Surface):
                         "matched_identities": resolution.matched,
                         "events": len(batch.get("events") or ()),
                         "timestamps_stamped": stamped,
+                        # The batch as mParticle processes it: its MPID, every timestamp, a
+                        # feed's stamp.
+                        "batch": fragment({**batch, "mpid": resolution.user.mpid}),
                     },
                 },
             )
@@ -938,6 +943,21 @@ class MParticleSurface(Surface):
         else:
             for tenant in tenants:
                 dispose(self.data.pop(tenant, None))
+
+
+FEED_ATTRIBUTE = "mParticle Source Feed"
+
+
+def _stamp_feed(batch: dict[str, Any], feed: str) -> None:
+    """Events a feed brings carry the feed's name, as mParticle stamps them."""
+    for event in batch.get("events") or ():
+        data = event.get("data")
+        if not isinstance(data, dict):
+            data = event["data"] = {}
+        attributes = data.get("custom_attributes")
+        if not isinstance(attributes, dict):
+            attributes = data["custom_attributes"] = {}
+        attributes[FEED_ATTRIBUTE] = feed
 
 
 def _path_params(path: str) -> list[Param]:
