@@ -160,8 +160,11 @@ def resolved(http: httpx.Client, emulator: EmulatorHandle, batch: dict[str, Any]
         "matched_identities",
         "events",
         "timestamps_stamped",
+        "batch",
     }
     assert_mpid(row["resolved"]["mpid"])
+    # the resolved batch names its user
+    assert str(row["resolved"]["batch"]["mpid"]) == row["resolved"]["mpid"]
     return row["resolved"]  # type: ignore[no-any-return]
 
 
@@ -754,6 +757,11 @@ def test_batch_mpid_unknown_to_the_workspace_becomes_a_user(
         "matched_identities": {},
         "events": 0,
         "timestamps_stamped": 0,
+        "batch": {
+            "environment": ENV,
+            "mpid": 424242,
+            "user_identities": {"email": "x@example.com"},
+        },
     }
     assert user(emulator, "424242")["user_identities"] == {"email": "x@example.com"}
 
