@@ -82,12 +82,47 @@ def clevertap_records(n: int) -> bytes:
     return orjson.dumps({"d": records})
 
 
-def mparticle_batch(n: int) -> bytes:
-    event = {
-        "event_type": "custom_event",
-        "data": {"event_name": "x", "custom_event_type": "other"},
+def mparticle_batch(user: int, n: int = 5) -> dict[str, Any]:
+    """One user's batch of `n` events, shaped like the server clients' batches: a custom event
+    with attributes, a screen view, a purchase, an attribute change, ... (cycling)."""
+    kinds: list[dict[str, Any]] = [
+        {
+            "event_type": "custom_event",
+            "data": {
+                "event_name": "Added to cart",
+                "custom_event_type": "transaction",
+                "custom_attributes": {"sku": "SKU-1", "price": "9.99"},
+            },
+        },
+        {"event_type": "screen_view", "data": {"screen_name": "Home"}},
+        {
+            "event_type": "commerce_event",
+            "data": {
+                "currency_code": "EUR",
+                "product_action": {
+                    "action": "purchase",
+                    "transaction_id": f"t-{user}",
+                    "total_amount": 19.98,
+                    "products": [{"id": "SKU-1", "name": "Socks", "price": 9.99, "quantity": 2}],
+                },
+            },
+        },
+        {
+            "event_type": "user_attribute_change",
+            "data": {"user_attribute_name": "plan", "new": "gold", "old": "free"},
+        },
+        {
+            "event_type": "custom_event",
+            "data": {"event_name": "Searched", "custom_event_type": "search"},
+        },
+    ]
+    return {
+        "environment": "production",
+        "user_identities": {"customerid": f"c{user}", "email": f"u{user}@example.com"},
+        "user_attributes": {"$city": "Paris", "tier": "gold"},
+        "mp_deviceid": f"00000000-0000-4000-8000-{user:012d}",
+        "events": [kinds[i % len(kinds)] for i in range(n)],
     }
-    return orjson.dumps({"events": [event] * n, "user_identities": {"customer_id": "c1"}})
 
 
 SCENARIOS: list[Scenario] = [
@@ -108,12 +143,21 @@ SCENARIOS: list[Scenario] = [
         "CleverTap upload, 1 record: the per-request overhead of the pipeline",
     ),
     Scenario(
-        "mp-events-2",
+        "mp-events-5",
         "POST",
         "/v2/events",
         {**MP_AUTH, **JSON},
-        mparticle_batch(2),
-        "mParticle Events API, one batch of 2 custom events (answers 202)",
+        orjson.dumps(mparticle_batch(1)),
+        "mParticle Events API, one batch of 5 events: auth, contract, user resolution, store",
+        expect=202,
+    ),
+    Scenario(
+        "mp-bulk-100",
+        "POST",
+        "/v2/bulkevents",
+        {**MP_AUTH, **JSON},
+        orjson.dumps([mparticle_batch(u) for u in range(100)]),
+        "mParticle bulk upload of 100 batches (100 users, 5 events each)",
         expect=202,
     ),
     Scenario(

@@ -19,6 +19,7 @@ from emulator.clevertap import CleverTapSurface
 from emulator.config import Config
 from emulator.core.jsonresp import JSONResponse
 from emulator.core.pipeline import ALL_METHODS, Pipeline
+from emulator.core.routing import StaticFirstRouter
 from emulator.core.store import read_document
 from emulator.core.surface import Surface
 from emulator.mparticle import MParticleSurface
@@ -93,6 +94,7 @@ def create_app(config: Config, surfaces: Sequence[type[Surface]] = SURFACES) -> 
             if persister is not None:
                 await persister.stop()
 
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(lifespan=lifespan)
+    app.router = StaticFirstRouter(routes, lifespan=lifespan)
     app.state.emulator = emulator
     return app

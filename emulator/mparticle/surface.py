@@ -25,7 +25,7 @@ from starlette.responses import Response
 from emulator.admin.errors import ControlError
 from emulator.admin.views import page_view, rows_view
 from emulator.core.contracts import ContractError, Verdict
-from emulator.core.jsonresp import JSONResponse, dumps, fragment
+from emulator.core.jsonresp import Fragment, JSONResponse, dumps, fragment, tight
 from emulator.core.reaper import dispose
 from emulator.core.rows import TenantRows
 from emulator.core.surface import NO_BODY, BadJSON, Call, Operation, Param, Surface
@@ -194,23 +194,26 @@ class MParticleSurface(Surface):
         batches = self._checked_batches(call, body, bulk)
         if isinstance(batches, Response):
             return batches
-        if owner[1]["kind"] != "feed" and any(b.get("partner_identities") for b in batches):
+        if owner[1]["kind"] != "feed" and any(b.get("partner_identities") for b, _ in batches):
             return errors(400, "partner_identities are accepted only from a feed input.")
         self._store(owner, batches, historical)
         return Response(status_code=202)
 
-    def _checked_batches(self, call: Call, body: Any, bulk: bool) -> list[Any] | Response:
+    def _checked_batches(
+        self, call: Call, body: Any, bulk: bool
+    ) -> list[tuple[dict[str, Any], bytes]] | Response:
+        """The batches, each with its JSON (for the size limit and the stored copy)."""
         contracts, mode = self.emulator.contracts, self.emulator.config.mode
         if bulk:
             verdict = call.validate("mparticle/bulk", body)
             if not verdict.valid:
                 return errors(400, *(f"{e.path}: {e.message}" for e in verdict.errors))
-            batches = body
+            batches = [(batch, dumps(batch)) for batch in body]
         else:
-            batches = [body]
+            batches = [(body, call.body)]
         merged = Verdict("mparticle/batch")
-        for index, batch in enumerate(batches):
-            if len(dumps(batch)) > MAX_BATCH_BYTES:
+        for index, (batch, raw) in enumerate(batches):
+            if len(raw) > MAX_BATCH_BYTES:
                 call.verdict = merged
                 return errors(413, f"Batch {index} exceeds {MAX_BATCH_BYTES} bytes.")
             verdict = contracts.validate("mparticle/batch", batch, mode)
@@ -223,14 +226,16 @@ class MParticleSurface(Surface):
         return batches
 
     def _store(
-        self, owner: tuple[str, dict[str, Any]], batches: list[Any], historical: bool
+        self,
+        owner: tuple[str, dict[str, Any]],
+        batches: list[tuple[dict[str, Any], bytes]],
+        historical: bool,
     ) -> None:
         workspace_id, source = owner
         workspace = self.workspace(workspace_id)
         received = self.emulator.clock.now()
         received_ms = int(received * 1000)
-        for batch in batches:
-            as_received = fragment(batch)  # before resolution stamps missing timestamps
+        for batch, raw in batches:
             if source["kind"] == "feed":
                 _stamp_feed(batch, source.get("name") or source["key"])
             resolution = workspace.resolve_batch(batch, parse_mpid(batch.get("mpid")))
@@ -242,17 +247,20 @@ class MParticleSurface(Surface):
                     "received": received,
                     "input": source["key"],
                     "historical": historical,
-                    "batch": as_received,
-                    "resolved": {
-                        "mpid": str(resolution.user.mpid),
-                        "user_created": resolution.created,
-                        "matched_identities": resolution.matched,
-                        "events": len(batch.get("events") or ()),
-                        "timestamps_stamped": stamped,
-                        # The batch as mParticle processes it: its MPID, every timestamp, a
-                        # feed's stamp.
-                        "batch": fragment({**batch, "mpid": resolution.user.mpid}),
-                    },
+                    # Serialised (one object each, nothing for the collector to walk): the
+                    # batch as received, and as processed (its MPID, every timestamp, a feed's
+                    # stamp) with what it resolved to.
+                    "batch": Fragment(tight(raw)),
+                    "resolved": fragment(
+                        {
+                            "mpid": str(resolution.user.mpid),
+                            "user_created": resolution.created,
+                            "matched_identities": resolution.matched,
+                            "events": len(batch.get("events") or ()),
+                            "timestamps_stamped": stamped,
+                            "batch": {**batch, "mpid": resolution.user.mpid},
+                        }
+                    ),
                 },
             )
         self.emulator.changes += 1
@@ -405,7 +413,7 @@ class MParticleSurface(Surface):
         batches = self._checked_batches(call, body, bulk=False)
         if isinstance(batches, Response):
             return batches
-        for batch in batches:
+        for batch, _ in batches:
             if batch.get("partner_identities"):
                 del batch["partner_identities"]
                 call.notes.append("partner_identities dropped: accepted only from a feed input")
