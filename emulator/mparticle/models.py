@@ -353,14 +353,23 @@ class Workspace:
 
     # -- Events API ------------------------------------------------------------------------
     def resolve_batch(self, batch: dict[str, Any], mpid: int | None) -> Resolution:
-        """The user a batch belongs to: its `mpid`, else IDSync's identify over its identities."""
+        """The user a batch belongs to: its `mpid`, else IDSync's identify over its identities.
+
+        A batch adds identity types the user lacks but never replaces one it has: IDSync owns
+        identity changes, and a batch the Web SDK built before a `modify` may arrive after it
+        (its explicit `user_identity_change` events still apply)."""
         known = batch_identities(batch)
-        if mpid is not None:
+        if mpid is None:
+            user, matched = self.lookup(known)
+            if user is None:
+                resolution = self.identify(known, "batch")
+                return resolution
+            created = False
+        else:
             user, created = self.ensure(mpid, "batch mpid")
             matched = {k: v for k, v in known.items() if user.identities.get(k) == v}
-            self._absorb(user, known, "batch")
-            return Resolution(user, matched, created)
-        return self.identify(known, "batch")
+        self._absorb(user, {k: v for k, v in known.items() if k not in user.identities}, "batch")
+        return Resolution(user, matched, created)
 
     def apply_batch(self, user: User, batch: dict[str, Any], received_ms: int) -> int:
         """Attributes, attribute/identity change events and event counts; answers how many events
