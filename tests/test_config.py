@@ -80,7 +80,14 @@ def _clevertap(account: str, passcode: str, host: str | None = None) -> dict[str
 
 
 UPLOAD = {"d": [{"type": "event", "identity": "u1", "evtName": "Signed Up"}]}
-BATCH = {"events": [{"event_type": "custom_event", "data": {"event_name": "opened"}}]}
+BATCH = {
+    "events": [
+        {
+            "event_type": "custom_event",
+            "data": {"event_name": "opened", "custom_event_type": "other"},
+        }
+    ]
+}
 
 
 def test_settings_and_tenants_load(tmp_path: Path) -> None:

@@ -82,7 +82,17 @@ def test_invalid_payload_gives_errors_at_json_paths(registry: ContractRegistry) 
 
 
 def test_valid_payload_has_no_errors(registry: ContractRegistry) -> None:
-    verdict = registry.validate("mparticle/batch", {"events": [{"event_type": "custom_event"}]})
+    verdict = registry.validate(
+        "mparticle/batch",
+        {
+            "events": [
+                {
+                    "event_type": "custom_event",
+                    "data": {"event_name": "x", "custom_event_type": "other"},
+                }
+            ]
+        },
+    )
     assert verdict.valid
     assert verdict.as_dict() == {
         "contract": "mparticle/batch",
@@ -107,7 +117,15 @@ def test_paths_tell_numeric_object_keys_from_array_indexes(registry: ContractReg
 
 
 def test_strict_mode_rejects_and_lenient_mode_warns(registry: ContractRegistry) -> None:
-    batch = {"events": [{"event_type": "custom_event"}], "surprise": 1}
+    batch = {
+        "events": [
+            {
+                "event_type": "custom_event",
+                "data": {"event_name": "x", "custom_event_type": "other"},
+            }
+        ],
+        "surprise": 1,
+    }
     strict = registry.validate("mparticle/batch", batch)
     assert not strict.valid
     assert [(e.path, e.kind) for e in strict.errors] == [("$", "AdditionalProperties")]
@@ -124,7 +142,15 @@ def test_strict_mode_rejects_and_lenient_mode_warns(registry: ContractRegistry) 
 
 
 def test_strict_mode_rejects_an_unknown_top_level_key_in_a_batch(emulator: Any) -> None:
-    batch = {"events": [{"event_type": "custom_event"}], "surprise": True}
+    batch = {
+        "events": [
+            {
+                "event_type": "custom_event",
+                "data": {"event_name": "x", "custom_event_type": "other"},
+            }
+        ],
+        "surprise": True,
+    }
     response = HTTP.post(f"{emulator.url}/v2/events", auth=emulator.mparticle_auth, json=batch)
     assert response.status_code == 400
     [error] = response.json()["errors"]
@@ -138,7 +164,18 @@ def test_strict_mode_rejects_an_unknown_top_level_key_in_a_batch(emulator: Any) 
 
 
 def test_strict_mode_paths_in_a_bulk_upload_name_the_batch(emulator: Any) -> None:
-    bulk = [{"events": []}, {"events": [{"event_type": "custom_event"}], "surprise": 1}]
+    bulk = [
+        {"events": []},
+        {
+            "events": [
+                {
+                    "event_type": "custom_event",
+                    "data": {"event_name": "x", "custom_event_type": "other"},
+                }
+            ],
+            "surprise": 1,
+        },
+    ]
     response = HTTP.post(f"{emulator.url}/v2/bulkevents", auth=emulator.mparticle_auth, json=bulk)
     assert response.status_code == 400
     [entry] = emulator.client.requests()
@@ -147,7 +184,15 @@ def test_strict_mode_paths_in_a_bulk_upload_name_the_batch(emulator: Any) -> Non
 
 
 def test_strict_mode_event_errors_have_nested_paths(emulator: Any) -> None:
-    batch = {"events": [{"event_type": "custom_event"}, {"data": {}}]}
+    batch = {
+        "events": [
+            {
+                "event_type": "custom_event",
+                "data": {"event_name": "x", "custom_event_type": "other"},
+            },
+            {"data": {}},
+        ]
+    }
     response = HTTP.post(f"{emulator.url}/v2/events", auth=emulator.mparticle_auth, json=batch)
     assert response.status_code == 400
     [entry] = emulator.client.requests()
@@ -173,7 +218,15 @@ def lenient(lenient_url: str) -> Iterator[httpx.Client]:
 
 def test_lenient_mode_accepts_an_unknown_key_and_records_a_warning(lenient: httpx.Client) -> None:
     assert lenient.get("/_emulator/health").json()["mode"] == "lenient"
-    batch = {"events": [{"event_type": "custom_event"}], "surprise": True}
+    batch = {
+        "events": [
+            {
+                "event_type": "custom_event",
+                "data": {"event_name": "x", "custom_event_type": "other"},
+            }
+        ],
+        "surprise": True,
+    }
     response = lenient.post("/v2/events", auth=("emu-s2s-key", "emu-s2s-secret"), json=batch)
     assert response.status_code == 202
     [entry] = lenient.get("/_emulator/requests").json()["requests"]

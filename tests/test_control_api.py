@@ -41,7 +41,14 @@ def mp_event(emulator: Any, auth: tuple[str, str] | None = None) -> httpx.Respon
     return HTTP.post(
         f"{emulator.url}/v2/events",
         auth=auth or emulator.mparticle_auth,
-        json={"events": [{"event_type": "custom_event"}]},
+        json={
+            "events": [
+                {
+                    "event_type": "custom_event",
+                    "data": {"event_name": "x", "custom_event_type": "other"},
+                }
+            ]
+        },
     )
 
 

@@ -31,7 +31,18 @@ def upload(emulator: Any, path: str = "/1/upload", **kwargs: Any) -> httpx.Respo
 
 
 def mp_post(emulator: Any, path: str = "/v2/events", body: Any = None) -> httpx.Response:
-    body = body if body is not None else {"events": [{"event_type": "custom_event"}]}
+    body = (
+        body
+        if body is not None
+        else {
+            "events": [
+                {
+                    "event_type": "custom_event",
+                    "data": {"event_name": "x", "custom_event_type": "other"},
+                }
+            ]
+        }
+    )
     return HTTP.post(f"{emulator.url}{path}", auth=emulator.mparticle_auth, json=body)
 
 
@@ -290,7 +301,14 @@ def test_latency_and_status_together(emulator: Any) -> None:
 )
 def test_fault_matching(emulator: Any, rule: dict[str, Any], expected: list[bool]) -> None:
     add_fault(emulator, status=418, **rule)
-    batch = {"events": [{"event_type": "custom_event"}]}
+    batch = {
+        "events": [
+            {
+                "event_type": "custom_event",
+                "data": {"event_name": "x", "custom_event_type": "other"},
+            }
+        ]
+    }
     statuses = [
         upload(emulator).status_code,
         mp_post(emulator).status_code,

@@ -90,7 +90,12 @@ def upload(emulator: Any, account: Account, count: int) -> httpx.Response:
 
 def batch(workspace: Workspace, i: int = 0) -> dict[str, Any]:
     return {
-        "events": [{"event_type": "custom_event", "data": {"event_name": workspace.marker}}],
+        "events": [
+            {
+                "event_type": "custom_event",
+                "data": {"event_name": workspace.marker, "custom_event_type": "other"},
+            }
+        ],
         "user_identities": {"customer_id": f"{workspace.marker}-{i}"},
     }
 

@@ -37,7 +37,18 @@ def upload(
 
 
 def mp_event(emulator: Any, batch: dict[str, Any] | None = None) -> httpx.Response:
-    body = batch if batch is not None else {"events": [{"event_type": "custom_event"}]}
+    body = (
+        batch
+        if batch is not None
+        else {
+            "events": [
+                {
+                    "event_type": "custom_event",
+                    "data": {"event_name": "x", "custom_event_type": "other"},
+                }
+            ]
+        }
+    )
     return HTTP.post(f"{emulator.url}/v2/events", auth=emulator.mparticle_auth, json=body)
 
 

@@ -43,7 +43,14 @@ EMULATOR = app.state.emulator
 
 async def _send_seed_traffic() -> list[int]:
     upload = {"d": [{"type": "event", "identity": "u1", "evtName": "Charged", "evtData": {}}]}
-    batch = {"events": [{"event_type": "custom_event", "data": {"event_name": "x"}}]}
+    batch = {
+        "events": [
+            {
+                "event_type": "custom_event",
+                "data": {"event_name": "x", "custom_event_type": "other"},
+            }
+        ]
+    }
     transport = httpx.ASGITransport(app=app)  # no lifespan: without a data file it does nothing
     async with httpx.AsyncClient(transport=transport, base_url="http://emulator") as client:
         answers = [

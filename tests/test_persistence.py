@@ -43,7 +43,12 @@ def _batch(name: str) -> dict[str, Any]:
     return {
         "environment": "development",
         "user_identities": {"customer_id": name},
-        "events": [{"event_type": "custom_event", "data": {"event_name": name}}],
+        "events": [
+            {
+                "event_type": "custom_event",
+                "data": {"event_name": name, "custom_event_type": "other"},
+            }
+        ],
     }
 
 

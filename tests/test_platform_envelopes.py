@@ -14,7 +14,14 @@ HTTP = httpx.Client(timeout=30)
 
 EVENT = {"type": "event", "identity": "user-1", "evtName": "Charged"}
 PROFILE = {"type": "profile", "identity": "user-1", "profileData": {"Name": "Ada"}}
-BATCH = {"events": [{"event_type": "custom_event", "data": {"event_name": "Played"}}]}
+BATCH = {
+    "events": [
+        {
+            "event_type": "custom_event",
+            "data": {"event_name": "Played", "custom_event_type": "other"},
+        }
+    ]
+}
 
 
 def ct_fail(status: int, message: str) -> dict[str, Any]:

@@ -34,7 +34,14 @@ def test_1_writes_to_the_emulator(emulator: EmulatorHandle) -> None:
     response = HTTP.post(
         f"{emulator.url}/v2/events",
         auth=emulator.mparticle_auth,
-        json={"events": [{"event_type": "custom_event"}]},
+        json={
+            "events": [
+                {
+                    "event_type": "custom_event",
+                    "data": {"event_name": "x", "custom_event_type": "other"},
+                }
+            ]
+        },
     )
     assert response.status_code == 202
     emulator.client.add_fault(platform="clevertap", path="/1/never", status=500)
@@ -104,7 +111,14 @@ def test_default_credentials_are_accepted(emulator: EmulatorHandle) -> None:
     mp = HTTP.post(
         f"{emulator.url}/v2/events",
         headers=emulator.mparticle_headers,
-        json={"events": [{"event_type": "custom_event"}]},
+        json={
+            "events": [
+                {
+                    "event_type": "custom_event",
+                    "data": {"event_name": "x", "custom_event_type": "other"},
+                }
+            ]
+        },
     )
     assert mp.status_code == 202
     feed = HTTP.post(
