@@ -538,11 +538,6 @@ def test_identity_criterion_on_an_anonymous_user_from_identify(
     assert member_of(ctl, http, mpid) == {known["id"], emails["id"]}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="emulator bug: when a customer id moves to another user (modify), only the new "
-    "holder is re-evaluated; the old holder stays in an identity audience it no longer matches",
-)
 def test_customer_id_taken_by_another_user_ends_the_old_holders_membership(
     ctl: httpx.Client, http: httpx.Client
 ) -> None:
@@ -704,11 +699,6 @@ def test_delete_an_audience(ctl: httpx.Client, http: httpx.Client) -> None:
     assert [a["id"] for a in ctl.get(AUDIENCES).json()["audiences"]] == [emails["id"]]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="emulator bug: a deleted audience's id is given to the next audience defined, so "
-    "?audience_id= mixes the old audience's membership history with the new one's",
-)
 def test_a_deleted_audience_id_is_not_reused(ctl: httpx.Client, http: httpx.Client) -> None:
     freeze(ctl, T0)
     paris = define(ctl, "Parisians", PARIS)
@@ -771,11 +761,6 @@ def test_malformed_json_definition_is_400(ctl: httpx.Client) -> None:
     assert ctl.get(AUDIENCES).json()["total"] == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="emulator bug: definitions that can never match as meant are accepted (201): a "
-    "comparison without a value (equals compares with the text 'None'), an unknown identity type",
-)
 @pytest.mark.parametrize(
     "criteria",
     [
@@ -789,11 +774,6 @@ def test_meaningless_definitions_are_400(ctl: httpx.Client, criteria: dict[str, 
     assert response.status_code == 400, response.text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="emulator bug: {'attribute': a} without a value matches users whose attribute is the "
-    "text 'None'",
-)
 def test_equals_without_value_does_not_match_the_text_none(
     ctl: httpx.Client, http: httpx.Client
 ) -> None:

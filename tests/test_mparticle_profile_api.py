@@ -336,20 +336,13 @@ def test_anonymous_user_has_empty_groups(ctl: httpx.Client, http: httpx.Client) 
     assert profile["audience_memberships"] == []
 
 
-NO_FIELD_GROUP_BUG = pytest.mark.xfail(
-    strict=True,
-    reason="emulator bug: a fields value that names no field group (',') answers 200 with the "
-    "bare profile instead of the 400 a missing fields gets",
-)
-
-
 @pytest.mark.parametrize(
     "fields",
     [
         None,
         "",
-        pytest.param(",", marks=NO_FIELD_GROUP_BUG),
-        pytest.param(" , ", marks=NO_FIELD_GROUP_BUG),
+        ",",
+        " , ",
         "bogus",
         "user_identities,bogus",
         "User_Identities",

@@ -206,6 +206,9 @@ class Workspace:
         self.audiences: dict[int, dict[str, Any]] = {}  # id -> {id, name, criteria, created}
         self.members: dict[int, set[int]] = {}  # audience id -> member MPIDs
         self.membership_changes: list[dict[str, Any]] = []  # add/delete, time, reason
+        self.next_audience_id = 1  # never reused, as a deleted audience's history stays
+        # Users whose data changed since the last `settle` (an identity can move between users).
+        self._touched: set[int] = set()
 
     # -- users -----------------------------------------------------------------------------
     def user(self, mpid: int) -> User | None:
@@ -233,6 +236,7 @@ class Workspace:
                     self.remove_identity(self.users[holder], key, f"taken by MPID {user.mpid}")
         old = user.identities.get(key)
         self._hold(key, value, user.mpid)  # also: the most recent holder, for look-ups
+        self._touched.add(user.mpid)
         if old == value:
             return
         if old is not None:
@@ -255,6 +259,7 @@ class Workspace:
         if old is None:
             return
         self._release(key, old, user.mpid)
+        self._touched.add(user.mpid)
         user.updated = self._clock()
         user.history.append(
             {
@@ -413,11 +418,13 @@ class Workspace:
                 summary[2] = max(summary[2], ts)
             user.event_times.setdefault(name, []).append(ts)
         user.updated = self._clock()
+        self._touched.add(user.mpid)
         return stamped
 
     # -- audiences -------------------------------------------------------------------------
     def add_audience(self, name: str, criteria: dict[str, Any], audience_id: int | None) -> dict:
-        audience_id = audience_id or max([0, *self.audiences]) + 1
+        audience_id = audience_id or self.next_audience_id
+        self.next_audience_id = max(self.next_audience_id, audience_id + 1)
         audience = {
             "id": audience_id,
             "name": name,
@@ -434,10 +441,15 @@ class Workspace:
         self.members.pop(audience_id, None)
         return self.audiences.pop(audience_id, None) is not None
 
-    def evaluate_user(self, user: User, trigger: str) -> None:
-        """Re-evaluate every audience for one user (after data about them arrived)."""
-        for audience in self.audiences.values():
-            self._evaluate(audience, user, trigger)
+    def settle(self, trigger: str) -> None:
+        """Re-evaluate every audience for the users whose data changed (the one a request was
+        about, and anyone an identity was taken from)."""
+        touched, self._touched = self._touched, set()
+        for mpid in sorted(touched):
+            user = self.users.get(mpid)
+            if user is not None:
+                for audience in self.audiences.values():
+                    self._evaluate(audience, user, trigger)
 
     def refresh(self, trigger: str = "clock") -> None:
         """Re-evaluate the audiences whose membership the clock alone can change."""
@@ -487,6 +499,7 @@ class Workspace:
             "audiences": list(self.audiences.values()),
             "members": {str(k): sorted(v) for k, v in self.members.items()},
             "membership_changes": self.membership_changes,
+            "next_audience_id": self.next_audience_id,
             # Who holds each identity, most recent last: look-ups depend on the order.
             "index": [[k, v, list(m)] for (k, v), m in self.index.items()],
         }
@@ -498,6 +511,7 @@ class Workspace:
         for audience_id in self.audiences:
             self.members.setdefault(audience_id, set())
         self.membership_changes = list(doc.get("membership_changes", []))
+        self.next_audience_id = int(doc.get("next_audience_id", max([0, *self.audiences]) + 1))
         for row in doc.get("users", []):
             user = User(
                 int(row["mpid"]),

@@ -53,6 +53,8 @@ def parse_fields(raw: str | None) -> list[str]:
     if not raw:
         raise ProfileError(400, "VALIDATION_ERROR", f"fields is required: {', '.join(FIELDS)}")
     fields = [f.strip() for f in raw.split(",") if f.strip()]
+    if not fields:
+        raise ProfileError(400, "VALIDATION_ERROR", f"fields names none of: {', '.join(FIELDS)}")
     unknown = [f for f in fields if f not in FIELDS]
     if unknown:
         raise ProfileError(400, "VALIDATION_ERROR", f"unknown fields: {', '.join(unknown)}")

@@ -240,7 +240,7 @@ class MParticleSurface(Surface):
                 _stamp_feed(batch, source.get("name") or source["key"])
             resolution = workspace.resolve_batch(batch, parse_mpid(batch.get("mpid")))
             stamped = workspace.apply_batch(resolution.user, batch, received_ms)
-            workspace.evaluate_user(resolution.user, "batch")
+            workspace.settle("batch")
             self.batches.add(
                 workspace_id,
                 {
@@ -333,7 +333,7 @@ class MParticleSurface(Surface):
                 resolution = workspace.search(known)
         except IdentityError as exc:
             return identity_error(exc.status, exc.code, str(exc))
-        workspace.evaluate_user(resolution.user, action)
+        workspace.settle(action)
         self.emulator.changes += 1
         return JSONResponse(self._identity_answer(resolution, known, spelled))
 
@@ -381,7 +381,7 @@ class MParticleSurface(Surface):
             user = self.workspace(workspace_id).modify(mpid, changes)
         except IdentityError as exc:
             return identity_error(exc.status, exc.code, str(exc))
-        self.workspace(workspace_id).evaluate_user(user, "modify")
+        self.workspace(workspace_id).settle("modify")
         self.emulator.changes += 1
         return JSONResponse(
             {
