@@ -236,6 +236,20 @@ class MParticleSurface(Surface):
         received = self.emulator.clock.now()
         received_ms = int(received * 1000)
         for batch, raw in batches:
+            skipped = _historical_skip(batch, received_ms) if historical else None
+            if skipped is not None:
+                # Accepted (202) but not processed, as mParticle's historical endpoint does.
+                self.batches.add(
+                    workspace_id,
+                    {
+                        "received": received,
+                        "input": source["key"],
+                        "historical": True,
+                        "batch": Fragment(tight(raw)),
+                        "resolved": fragment({"skipped": skipped}),
+                    },
+                )
+                continue
             if source["kind"] == "feed":
                 _stamp_feed(batch, source.get("name") or source["key"])
             resolution = workspace.resolve_batch(batch, parse_mpid(batch.get("mpid")))
@@ -954,6 +968,21 @@ class MParticleSurface(Surface):
 
 
 FEED_ATTRIBUTE = "mParticle Source Feed"
+HISTORICAL_MIN_AGE_MS = 72 * 3600 * 1000
+
+
+def _historical_skip(batch: dict[str, Any], received_ms: int) -> str | None:
+    """Why the historical endpoint would not process a batch (reference §1.1), or None."""
+    events = batch.get("events") or []
+    if not events:
+        return "a historical batch needs events"
+    for index, event in enumerate(events):
+        ts = (event.get("data") or {}).get("timestamp_unixtime_ms")
+        if not isinstance(ts, int):
+            return f"event {index} has no timestamp_unixtime_ms"
+        if ts > received_ms - HISTORICAL_MIN_AGE_MS:
+            return f"event {index} is less than 72 hours old"
+    return None
 
 
 def _stamp_feed(batch: dict[str, Any], feed: str) -> None:
