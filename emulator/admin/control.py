@@ -468,7 +468,7 @@ class ControlAPI:
     def _authorized(self, request: Request) -> bool:
         token = self.emulator.config.admin_token
         # Health stays open so container health checks work with a token set (as LocalStack's).
-        if token is None or request.url.path == PREFIX + "/health":
+        if token is None or request.scope["path"] == PREFIX + "/health":
             return True
         given = request.headers.get("x-emulator-token") or ""
         auth = request.headers.get("authorization", "")

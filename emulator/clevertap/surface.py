@@ -307,7 +307,7 @@ class CleverTapSurface(Surface):
         req_id = call.request.query_params.get("req_id")
         if req_id is not None:
             entry = pending.get(int(req_id)) if req_id.isascii() and req_id.isdigit() else None
-            if entry is None or entry["path"] != call.request.url.path:
+            if entry is None or entry["path"] != call.path:
                 raise Refused(fail(400, f"Invalid req_id {req_id}"))
             if entry["polls"] > 0:
                 entry["polls"] -= 1
@@ -320,7 +320,7 @@ class CleverTapSurface(Surface):
         if polls <= 0:
             return result
         new_id = int(self.emulator.ids.hex(12), 16)
-        pending[new_id] = {"path": call.request.url.path, "polls": polls - 1, "result": result}
+        pending[new_id] = {"path": call.path, "polls": polls - 1, "result": result}
         return {"status": "partial", "req_id": new_id}
 
     def count_events(self, call: Call) -> Any:

@@ -118,7 +118,7 @@ class Pipeline:
         try:
             call.tenant = surface.resolve_tenant(request)
             response: Response | None = None
-            rule = emulator.faults.pick(surface.name, call.tenant, request.method, request.url.path)
+            rule = emulator.faults.pick(surface.name, call.tenant, request.method, call.path)
             if rule is not None:
                 fault_id = rule.id
                 if rule.latency_ms:
@@ -137,9 +137,7 @@ class Pipeline:
                     response = surface.error_response(405, f"Method {request.method} not allowed")
                     response.headers["Allow"] = ", ".join(sorted(handlers))
                 else:
-                    response = surface.error_response(
-                        404, f"Resource not found: {request.url.path}"
-                    )
+                    response = surface.error_response(404, f"Resource not found: {call.path}")
         except Exception as exc:  # the emulator's own bug: answer in the platform's envelope
             logging.getLogger("ctmp_emulator").exception("handler failed")
             error = f"{type(exc).__name__}: {exc}"
@@ -174,7 +172,7 @@ class Pipeline:
             "platform": surface.name,
             "tenant": call.tenant,
             "method": request.method,
-            "path": request.url.path,
+            "path": call.path,
             # Serialised now: one object instead of dozens per entry keeps memory, resets and
             # garbage collection cheap; only the filterable fields stay Python values.
             "query": fragment(dict(request.query_params)),
@@ -203,7 +201,7 @@ class Pipeline:
                 "#%d %s %s -> %d %s %s%s %.1fms",
                 entry["seq"],
                 request.method,
-                request.url.path,
+                call.path,
                 response.status_code,
                 surface.name,
                 call.tenant or "-",

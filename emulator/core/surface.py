@@ -33,12 +33,14 @@ class Call:
     `validate()`. The parsed body is the handler's to keep: the journal holds the raw bytes.
     """
 
-    __slots__ = ("_json", "body", "notes", "request", "surface", "tenant", "verdict")
+    __slots__ = ("_json", "body", "notes", "path", "request", "surface", "tenant", "verdict")
 
     _UNPARSED: Any = object()
 
     def __init__(self, request: Request, body: bytes, surface: Surface) -> None:
         self.request = request
+        # The request path, without building Starlette's URL object (a cost on every call).
+        self.path: str = request.scope.get("root_path", "") + request.scope["path"]
         self.body = body
         self.surface = surface
         self.tenant: str | None = None

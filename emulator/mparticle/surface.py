@@ -64,6 +64,13 @@ def errors(status: int, *messages: str, retry_after: int | None = None) -> JSONR
 
 
 def basic_credentials(request: Request) -> tuple[str, str] | None:
+    """The Basic key and secret, decoded once per request (tenant resolution and auth both ask)."""
+    if "ctmp.basic" not in request.scope:
+        request.scope["ctmp.basic"] = _decode_basic(request)
+    return request.scope["ctmp.basic"]  # type: ignore[no-any-return]
+
+
+def _decode_basic(request: Request) -> tuple[str, str] | None:
     scheme, _, encoded = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "basic":
         return None
@@ -157,7 +164,7 @@ class MParticleSurface(Surface):
         owner = self._inputs.get(key) if key else None
         if owner is not None:
             return owner[0]
-        parts = request.url.path.split("/")  # /userprofile/v1/[resolve/]{org}/{acct}/{ws}/...
+        parts = request.scope["path"].split("/")  # /userprofile/v1/[resolve/]{org}/{acct}/{ws}/..
         if len(parts) > 5 and parts[1] == "userprofile":
             workspace = parts[6] if parts[3] == "resolve" else parts[5]
             return workspace if self.owns(workspace) else None
