@@ -13,15 +13,11 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 
+import { EMULATOR_URL, control, controlOk } from './control.mjs';
+
 const require = createRequire(import.meta.url);
 const CleverTap = require('clevertap');
 
-const EMULATOR_URL = (process.env.EMULATOR_URL || '').replace(/\/+$/, '');
-if (!EMULATOR_URL) {
-  throw new Error('set EMULATOR_URL to the emulator base URL, e.g. http://127.0.0.1:8787');
-}
-// Only needed when the emulator runs with --admin-token.
-const ADMIN_TOKEN = process.env.EMULATOR_ADMIN_TOKEN || '';
 
 const TEST_TIMEOUT_MS = 15000;
 // The client follows `cursor`/`next_cursor` for as long as the server sends one. A page that
@@ -31,35 +27,7 @@ const MAX_CALLS_PER_CLIENT = 200;
 
 const it = (name, fn) => test(name, { timeout: TEST_TIMEOUT_MS }, fn);
 
-// ---- control API --------------------------------------------------------------------------
-
-async function control(method, path, body) {
-  const headers = {};
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
-  if (ADMIN_TOKEN) headers['X-Emulator-Token'] = ADMIN_TOKEN;
-  const response = await fetch(`${EMULATOR_URL}/_emulator${path}`, {
-    method,
-    headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  let parsed = text;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    // not JSON: keep the text for the assertion message
-  }
-  return { status: response.status, body: parsed };
-}
-
-async function controlOk(method, path, body) {
-  const { status, body: answer } = await control(method, path, body);
-  assert.ok(
-    status >= 200 && status < 300,
-    `${method} /_emulator${path} answered ${status}: ${JSON.stringify(answer)}`,
-  );
-  return answer;
-}
+// ---- control API (helpers in control.mjs) ------------------------------------------------
 
 /** A control view of an account: GET /_emulator/clevertap/{account}/{what}?params. */
 function view(account, what, params = {}) {
