@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import settings
@@ -228,3 +229,22 @@ def run_node_suite() -> RunNodeSuite:
             pytest.fail(f"node --test failed (exit {code}):\n{output}", pytrace=False)
 
     return run
+
+
+# ---- HTTP clients shared by the platform tests ------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def http(emulator_server: str) -> Iterator[Any]:
+    """One platform client (base URL: the emulator) for the session: building an httpx client
+    costs ~25 ms, which per test would dominate a fast suite."""
+    import httpx
+
+    with httpx.Client(base_url=emulator_server, timeout=30) as client:
+        yield client
+
+
+@pytest.fixture
+def ctl(emulator: Any) -> Any:
+    """The control API client (base URL `{url}/_emulator`) of a freshly reset emulator."""
+    return emulator.client.http

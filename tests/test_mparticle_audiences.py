@@ -18,7 +18,6 @@ emulator's own answers, except the MPIDs it mints (seeded): those are compared w
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -41,19 +40,6 @@ CART = "Added to cart"
 PARIS = {"attribute": "$city", "op": "equals", "value": "Paris"}
 HAS_EMAIL = {"identity": "email"}
 TWO_CARTS_IN_AN_HOUR = {"event": CART, "at_least": 2, "within_seconds": HOUR}
-
-
-@pytest.fixture(scope="module")
-def http(emulator_server: str) -> Iterator[httpx.Client]:
-    """One platform client for the module (building one per test costs ~25 ms)."""
-    with httpx.Client(base_url=emulator_server, timeout=30) as client:
-        yield client
-
-
-@pytest.fixture
-def ctl(emulator: EmulatorHandle) -> httpx.Client:
-    """The control API client (base URL `{url}/_emulator`) of a freshly reset emulator."""
-    return emulator.client.http
 
 
 # -- helpers ---------------------------------------------------------------------------------

@@ -14,11 +14,9 @@ other.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
-import pytest
 
 from emulator.testing.plugin import EmulatorHandle
 
@@ -33,13 +31,6 @@ ANSWER_KEYS = {"context", "mpid", "matched_identities", "is_ephemeral", "is_logg
 ERROR_KEYS = {"Errors", "ErrorCode", "StatusCode", "RequestId"}
 T0 = 1_704_103_200  # 2024-01-01T10:00:00Z
 T0_MS = T0 * 1000
-
-
-@pytest.fixture(scope="module")
-def http(emulator_server: str) -> Iterator[httpx.Client]:
-    """One platform client for the module (building one per test costs ~25 ms)."""
-    with httpx.Client(base_url=emulator_server, timeout=30) as client:
-        yield client
 
 
 # -- helpers ---------------------------------------------------------------------------------

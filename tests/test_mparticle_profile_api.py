@@ -15,7 +15,6 @@ MPIDs and tokens it mints.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -71,19 +70,6 @@ DEVICE_IDENTITIES = [
     {"type": "push_token", "encoding": "none", "value": "PUSH-1"},
     {"type": "device_application_stamp", "encoding": "none", "value": "das-1"},
 ]
-
-
-@pytest.fixture(scope="module")
-def http(emulator_server: str) -> Iterator[httpx.Client]:
-    """One platform client for the module (building one per test costs ~25 ms)."""
-    with httpx.Client(base_url=emulator_server, timeout=30) as client:
-        yield client
-
-
-@pytest.fixture
-def ctl(emulator: EmulatorHandle) -> httpx.Client:
-    """The control API client (base URL `{url}/_emulator`) of a freshly reset emulator."""
-    return emulator.client.http
 
 
 # -- helpers ---------------------------------------------------------------------------------
