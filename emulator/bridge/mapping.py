@@ -1,0 +1,251 @@
+"""mParticle → CleverTap event forwarding: what one Events API batch becomes as `/1/upload` records.
+
+Pure functions, no I/O: the forwarding flow (issue 5) calls `map_batch` for each accepted batch
+and delivers the records. The mapping follows shared/reference/integration-mapping.md §3 (the
+kits' behaviour, normalised): the identity per the connection's User ID setting; custom events by
+name with their attributes; screen views by screen name (or a fixed `Screen View`); purchases as
+`Charged` with `Items`; other commerce actions, promotions and impressions expanded into
+`eCommerce - <action> - Item|Total` events; user attributes and identities as one profile record;
+kit-only event types skipped with the reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+# The connection's User ID setting → where the CleverTap `identity` comes from.
+USER_ID_SOURCES = {
+    "customerId": "customer_id",
+    "email": "email",
+    "other": "other",
+    "other2": "other_id_2",
+    "other3": "other_id_3",
+    "other4": "other_id_4",
+    "mpid": None,  # the MPID itself
+}
+# Sent by the kits on the device, never server side (integration-mapping §2).
+KIT_ONLY = frozenset(
+    {
+        "application_state_transition",
+        "opt_out",
+        "push_message",
+        "push_registration",
+        "session_start",
+        "session_end",
+    }
+)
+ITEM_KEYS = (
+    ("id", "Id"),
+    ("name", "Name"),
+    ("brand", "Brand"),
+    ("category", "Category"),
+    ("variant", "Variant"),
+    ("position", "Position"),
+    ("price", "Item Price"),
+    ("quantity", "Quantity"),
+    ("coupon_code", "Coupon Code"),
+    ("total_product_amount", "Total Product Amount"),
+)
+TRANSACTION_KEYS = (
+    ("transaction_id", "Transaction Id"),
+    ("affiliation", "Affiliation"),
+    ("coupon_code", "Coupon Code"),
+    ("total_amount", "Total Amount"),
+    ("shipping_amount", "Shipping Amount"),
+    ("tax_amount", "Tax Amount"),
+    ("checkout_step", "Checkout Step"),
+    ("checkout_options", "Checkout Options"),
+    ("product_list_source", "Product List Source"),
+    ("product_action_list", "Product Action List"),
+)
+PROMOTION_KEYS = (
+    ("id", "Id"),
+    ("name", "Name"),
+    ("creative", "Creative"),
+    ("position", "Position"),
+)
+IDENTITY_FIELDS = (
+    ("email", "Email"),
+    ("mobile_number", "Phone"),
+    ("facebook", "FBID"),
+    ("google", "GPID"),
+)
+GENDERS = {"m": "M", "male": "M", "f": "F", "female": "F", "o": "O", "other": "O", "u": "U"}
+
+
+@dataclass(slots=True)
+class Settings:
+    """The connection settings the mapping reads."""
+
+    user_id: str = "customerId"
+    screen_view: str = "name"  # "name": event named after the screen; "fixed": `Screen View`
+
+
+@dataclass(slots=True)
+class Forwarding:
+    records: list[dict[str, Any]] = field(default_factory=list)
+    # What was not forwarded, and why: {"event": index or None, "event_type", "reason"}.
+    skipped: list[dict[str, Any]] = field(default_factory=list)
+
+
+def identity_of(batch: dict[str, Any], mpid: int, settings: Settings) -> str | None:
+    if settings.user_id not in USER_ID_SOURCES:
+        raise ValueError(f"unknown User ID setting {settings.user_id!r}")
+    source = USER_ID_SOURCES[settings.user_id]
+    if source is None:
+        return str(mpid)
+    identities = batch.get("user_identities") or {}
+    value = identities.get(source)
+    if value is None and source == "customer_id":
+        value = identities.get("customerid")
+    return value if isinstance(value, str) and value else None
+
+
+def map_batch(batch: dict[str, Any], mpid: int, settings: Settings, received_ms: int) -> Forwarding:
+    """The upload records one accepted (resolved) batch becomes, and what was skipped."""
+    out = Forwarding()
+    identity = identity_of(batch, mpid, settings)
+    if identity is None:
+        out.skipped.append(
+            {
+                "event": None,
+                "event_type": None,
+                "reason": f"the batch has no {settings.user_id} to use as the CleverTap identity",
+            }
+        )
+        return out
+    base = {"identity": identity}
+    batch_ts = _seconds(batch.get("timestamp_unixtime_ms"), received_ms)
+    profile = _profile_data(batch)
+    for index, event in enumerate(batch.get("events") or ()):
+        kind = event.get("event_type")
+        data = event.get("data") or {}
+        ts = _seconds(data.get("timestamp_unixtime_ms"), received_ms)
+        if kind == "custom_event":
+            out.records.append(_event(base, ts, data["event_name"], _attrs(data)))
+        elif kind == "screen_view":
+            if settings.screen_view == "fixed":
+                props = {"Screen Name": data["screen_name"], **_attrs(data)}
+                out.records.append(_event(base, ts, "Screen View", props))
+            else:
+                out.records.append(_event(base, ts, data["screen_name"], _attrs(data)))
+        elif kind == "commerce_event":
+            out.records += [_event(base, ts, name, props) for name, props in _commerce(data)]
+        elif kind == "user_attribute_change":
+            profile.update(_attribute_change(data))
+        elif kind == "user_identity_change":
+            new = data.get("new") or {}
+            key = dict(IDENTITY_FIELDS).get(new.get("identity_type", ""))
+            if key is not None and isinstance(new.get("identity"), str):
+                profile[key] = new["identity"]
+        else:
+            reason = (
+                "kit-only event type: not forwarded server side"
+                if kind in KIT_ONLY
+                else "event type not forwarded to CleverTap"
+            )
+            out.skipped.append({"event": index, "event_type": kind, "reason": reason})
+    if profile:
+        out.records.insert(0, {"type": "profile", **base, "ts": batch_ts, "profileData": profile})
+    return out
+
+
+def _seconds(ms: Any, received_ms: int) -> int:
+    return (ms if isinstance(ms, int) and not isinstance(ms, bool) else received_ms) // 1000
+
+
+def _event(base: dict[str, str], ts: int, name: str, props: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "event", **base, "ts": ts, "evtName": name, "evtData": props}
+
+
+def _attrs(data: dict[str, Any]) -> dict[str, Any]:
+    attrs = data.get("custom_attributes")
+    return dict(attrs) if isinstance(attrs, dict) else {}
+
+
+def _pick(source: dict[str, Any], keys: tuple[tuple[str, str], ...]) -> dict[str, Any]:
+    return {to: source[frm] for frm, to in keys if source.get(frm) is not None}
+
+
+def _commerce(data: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """Charged for a purchase with products; expansion events for everything else."""
+    out: list[tuple[str, dict[str, Any]]] = []
+    currency = {"Currency Code": data["currency_code"]} if data.get("currency_code") else {}
+    action = data.get("product_action") or {}
+    products = action.get("products") or []
+    name = action.get("action")
+    if name == "purchase" and products:
+        details = {**_pick(action, TRANSACTION_KEYS), **currency}
+        if action.get("total_amount") is not None:
+            details["Amount"] = action["total_amount"]
+        if action.get("transaction_id") is not None:
+            details["Charged ID"] = action["transaction_id"]
+        details["Items"] = [_pick(p, ITEM_KEYS) for p in products]
+        out.append(("Charged", details))
+    elif name:
+        totals = {**_pick(action, TRANSACTION_KEYS), **currency}
+        for product in products:
+            item = {**_pick(product, ITEM_KEYS), **totals}
+            out.append((f"eCommerce - {name} - Item", item))
+        if name in ("purchase", "refund"):
+            out.append((f"eCommerce - {name} - Total", {**totals, "Product Count": len(products)}))
+    promotion = data.get("promotion_action") or {}
+    for promo in promotion.get("promotions") or []:
+        out.append((f"eCommerce - {promotion.get('action')} - Item", _pick(promo, PROMOTION_KEYS)))
+    for impression in data.get("product_impressions") or []:
+        listed = impression.get("product_impression_list")
+        for product in impression.get("products") or []:
+            item = _pick(product, ITEM_KEYS)
+            if listed is not None:
+                item["Product Impression List"] = listed
+            out.append(("eCommerce - Impression - Item", item))
+    return out
+
+
+def _profile_data(batch: dict[str, Any]) -> dict[str, Any]:
+    """User attributes and identities as CleverTap profile properties."""
+    profile = _attributes(batch.get("user_attributes") or {})
+    for key in batch.get("deleted_user_attributes") or ():
+        profile[_attribute_key(key)] = {"$delete": True}
+    identities = batch.get("user_identities") or {}
+    for source, target in IDENTITY_FIELDS:
+        value = identities.get(source)
+        if isinstance(value, str) and value:
+            profile[target] = value
+    return profile
+
+
+def _attributes(attributes: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    first, last = attributes.get("$firstname"), attributes.get("$lastname")
+    if first or last:
+        out["Name"] = " ".join(str(part) for part in (first, last) if part)
+    for key, value in attributes.items():
+        if key in ("$firstname", "$lastname"):
+            continue
+        if key == "$gender":
+            gender = GENDERS.get(str(value).lower())
+            if gender is not None:
+                out["Gender"] = gender
+            continue
+        out[_attribute_key(key)] = value
+    return out
+
+
+def _attribute_key(key: str) -> str:
+    """`$mobile` → Phone, another reserved `$x` → `X`; custom keys unchanged."""
+    if key == "$mobile":
+        return "Phone"
+    if key.startswith("$") and len(key) > 1:
+        return key[1].upper() + key[2:]
+    return key
+
+
+def _attribute_change(data: dict[str, Any]) -> dict[str, Any]:
+    name = data.get("user_attribute_name")
+    if not isinstance(name, str):
+        return {}
+    if data.get("deleted"):
+        return {_attribute_key(name): {"$delete": True}}
+    return _attributes({name: data.get("new")})
