@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from emulator.clevertap.records import Accepted, Limits, Rejected, platform_of
+from emulator.clevertap.records import Accepted, Rejected, platform_of
 from emulator.core.jsonresp import dumps, loads, tight
 
 MAX_EVENT_NAMES = 512
@@ -573,6 +573,3 @@ def _operate(props: dict[str, Any], key: str, op: str, operand: Any) -> None:
         else:
             values = [v for v in values if v not in operand]
         props[key] = values
-
-
-__all__ = ["Account", "Limits", "Profile"]

@@ -22,7 +22,6 @@ from emulator.clevertap import campaigns, reports
 from emulator.clevertap import query as q
 from emulator.clevertap.models import Account, Profile
 from emulator.clevertap.records import (
-    Accepted,
     Limits,
     Rejected,
     check,
@@ -886,6 +885,3 @@ def _event_record(profile: Profile, ts: int, props: dict[str, Any]) -> dict[str,
         person["email"] = profile.data["Email"]
     person["profileData"] = dict(profile.data)
     return {"profile": person, "ts": q.packed(ts), "event_props": props, "session_props": {}}
-
-
-__all__ = ["Accepted", "CleverTapSurface"]
