@@ -203,6 +203,13 @@ def test_an_identity_with_a_real_space_is_found_as_is(emulator: Any) -> None:
     assert profile_record(emulator, identity="a+b")["name"] == "Plus"
 
 
+def test_an_identity_with_a_plus_and_a_space_as_the_npm_client_sends_it(emulator: Any) -> None:
+    # The client leaves `+` as is and encodes the space: `a+b c` arrives as `a+b%20c`.
+    upload(emulator, profile("a+b c", Name="Both"))
+    record = ok(ct(emulator, "GET", "/1/profile.json?identity=a+b%20c"))["record"]
+    assert record["name"] == "Both"
+
+
 def test_email_with_a_plus_sent_unencoded_is_found(emulator: Any) -> None:
     upload(emulator, profile("plus-mail", Email="a+b@x.com"))
     record = ok(ct(emulator, "GET", "/1/profile.json?email=a+b@x.com"))["record"]

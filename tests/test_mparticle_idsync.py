@@ -989,3 +989,18 @@ def test_users_view_errors(emulator: EmulatorHandle) -> None:
     assert emulator.client.http.get(f"{USERS}/1234567").status_code == 404
     assert emulator.client.http.get("/mparticle/9999/users").status_code == 404
     assert emulator.client.http.get("/mparticle/9999/users/1").status_code == 404
+
+
+def test_an_idsync_error_echoes_the_request_id(http: httpx.Client) -> None:
+    response = http.post(
+        "/v1/identify",
+        headers={"x-mp-key": "emu-web-key"},
+        json={"environment": "development", "request_id": "req-7", "known_identities": {}},
+    )
+    assert response.status_code == 400
+    assert response.json() == {
+        "Errors": [{"code": "LOOKUP_ERROR", "message": "knownIdentities is empty."}],
+        "ErrorCode": "LOOKUP_ERROR",
+        "StatusCode": 400,
+        "RequestId": "req-7",
+    }

@@ -12,6 +12,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Iterable
 from typing import Any
+from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -224,11 +225,15 @@ class CleverTapSurface(Surface):
     def profile(self, call: Call) -> dict[str, Any]:
         account = self._enter(call)
         params = call.request.query_params
-        for key, index in (("email", "email"), ("identity", "identity"), ("objectId", "objectId")):
+        # The npm client sends values unencoded: a `+` means itself there, while a standard
+        # query parser turns it into a space. Try the value as parsed, then with `+` kept.
+        raw = call.request.scope.get("query_string", b"").decode("latin-1")
+        plus_kept = dict(parse_qsl(raw.replace("+", "%2B"), keep_blank_values=True))
+        for key in ("email", "identity", "objectId"):
             value = params.get(key)
             if value is None:
                 continue
-            found = _lookup(account, index, value)
+            found = _lookup(account, key, [value, plus_kept.get(key, value)])
             if found is None:
                 return {"status": "fail", "error": "Profile not found", "code": 404}
             return {"status": "success", "record": found.record()}
@@ -347,7 +352,7 @@ class CleverTapSurface(Surface):
         body = self._body(call, "clevertap/delete")
         key, values = next(iter(body.items()))
         for value in values if isinstance(values, list) else [values]:
-            found = _lookup(account, "identity" if key == "identity" else "objectId", str(value))
+            found = _lookup(account, "identity" if key == "identity" else "objectId", [str(value)])
             if found is not None:
                 account.delete(found)
         self.emulator.changes += 1
@@ -854,16 +859,15 @@ class CleverTapSurface(Surface):
             self._reports.pop(tenant, None)
 
 
-def _lookup(account: Account, key: str, value: str) -> Profile | None:
-    """A profile by identifier; the npm client sends `+` unencoded, which arrives as a space."""
-    found = account.find(key, value)
-    if found is None and " " in value:
-        found = account.find(key, value.replace(" ", "+"))
-    if found is None and key == "email":
-        found = account.find("identity", value) or (
-            account.find("identity", value.replace(" ", "+")) if " " in value else None
-        )
-    return found
+def _lookup(account: Account, key: str, values: list[str]) -> Profile | None:
+    """A profile by the first of `values` that names one; an email may also be an identity."""
+    for value in dict.fromkeys(values):
+        found = account.find(key, value)
+        if found is None and key == "email":
+            found = account.find("identity", value)
+        if found is not None:
+            return found
+    return None
 
 
 def _batch_size(raw: str | None) -> int:

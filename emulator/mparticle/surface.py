@@ -81,13 +81,19 @@ def _decode_basic(request: Request) -> tuple[str, str] | None:
     return (key, secret) if sep else (key, "")
 
 
-def identity_error(status: int, code: str, message: str) -> JSONResponse:
+def identity_error(call: Call, status: int, code: str, message: str) -> JSONResponse:
+    """IDSync's error shape; `RequestId` echoes the request's `request_id` when it has one."""
+    try:
+        body = call.json()
+    except BadJSON:
+        body = None
+    request_id = body.get("request_id") if isinstance(body, dict) else None
     return JSONResponse(
         {
             "Errors": [{"code": code, "message": message}],
             "ErrorCode": code,
             "StatusCode": status,
-            "RequestId": None,
+            "RequestId": request_id if isinstance(request_id, str) else None,
         },
         status_code=status,
     )
@@ -305,25 +311,27 @@ class MParticleSurface(Surface):
             if owner is None or not secrets.compare_digest(
                 creds[1].encode(), owner[1].get("secret", "").encode()
             ):
-                return identity_error(401, "UNAUTHORIZED", "The API key and secret are not valid.")
+                message = "The API key and secret are not valid."
+                return identity_error(call, 401, "UNAUTHORIZED", message)
             return owner[0]
         key = call.request.headers.get("x-mp-key")
         if not key:
-            return identity_error(401, "UNAUTHORIZED", "x-mp-key or Basic credentials needed.")
+            message = "x-mp-key or Basic credentials needed."
+            return identity_error(call, 401, "UNAUTHORIZED", message)
         owner = self._inputs.get(key)
         if owner is None:
-            return identity_error(401, "UNAUTHORIZED", f"Unknown API key {key!r}.")
+            return identity_error(call, 401, "UNAUTHORIZED", f"Unknown API key {key!r}.")
         return owner[0]
 
     def _identity_body(self, call: Call, contract: str) -> Any:
         try:
             body = call.json()
         except BadJSON:
-            return identity_error(400, "BAD_REQUEST", "Request body is not valid JSON.")
+            return identity_error(call, 400, "BAD_REQUEST", "Request body is not valid JSON.")
         verdict = call.validate(contract, body)
         if not verdict.valid:
             first = verdict.errors[0]
-            return identity_error(400, "BAD_REQUEST", f"{first.path}: {first.message}")
+            return identity_error(call, 400, "BAD_REQUEST", f"{first.path}: {first.message}")
         return body
 
     async def _identity(self, call: Call, action: str) -> Response:
@@ -341,7 +349,7 @@ class MParticleSurface(Surface):
                 known[name] = value
                 spelled[name] = key
         if not known and action != "logout":
-            return identity_error(400, "LOOKUP_ERROR", "knownIdentities is empty.")
+            return identity_error(call, 400, "LOOKUP_ERROR", "knownIdentities is empty.")
         workspace = self.workspace(workspace_id)
         try:
             if action == "identify":
@@ -353,7 +361,7 @@ class MParticleSurface(Surface):
             else:
                 resolution = workspace.search(known)
         except IdentityError as exc:
-            return identity_error(exc.status, exc.code, str(exc))
+            return identity_error(call, exc.status, exc.code, str(exc))
         workspace.settle(action)
         self.emulator.changes += 1
         return JSONResponse(self._identity_answer(resolution, known, spelled))
@@ -392,7 +400,7 @@ class MParticleSurface(Surface):
             return body
         mpid = parse_mpid(call.request.path_params.get("mpid"))
         if mpid is None:
-            return identity_error(400, "BAD_REQUEST", "The MPID in the path is not a number.")
+            return identity_error(call, 400, "BAD_REQUEST", "The MPID in the path is not a number.")
         changes = []
         for change in body["identity_changes"]:
             name = idsync_key(change["identity_type"])
@@ -401,7 +409,7 @@ class MParticleSurface(Surface):
         try:
             user = self.workspace(workspace_id).modify(mpid, changes)
         except IdentityError as exc:
-            return identity_error(exc.status, exc.code, str(exc))
+            return identity_error(call, exc.status, exc.code, str(exc))
         self.workspace(workspace_id).settle("modify")
         self.emulator.changes += 1
         return JSONResponse(
