@@ -382,18 +382,6 @@ def _identity(value: Any) -> str:
     raise Rejected(512, f"{PROFILE_BAD} identity must be a string or a number")
 
 
-def _email(value: Any) -> str:
-    if isinstance(value, str) and EMAIL.match(value):
-        return value
-    raise Rejected(515, f"{PROFILE_BAD} Email is not valid")
-
-
-def _phone(value: Any) -> str:
-    if isinstance(value, str) and PHONE.match(value):
-        return value
-    raise Rejected(516, f"{PROFILE_BAD} Phone number is not valid")
-
-
 def _gender(value: Any) -> str:
     if isinstance(value, str) and value.lower() in GENDERS:
         return GENDERS[value.lower()]
@@ -430,10 +418,15 @@ def _age(value: Any) -> int | float:
     raise Rejected(520, f"{PROFILE_BAD} Age is invalid")
 
 
-def _date(value: Any) -> str:
-    if isinstance(value, str) and DATE.match(value):
-        return value
-    raise Rejected(512, f"{PROFILE_BAD} DOB must be a $D_<epoch seconds> date")
+def _matching(pattern: re.Pattern[str], code: int, problem: str) -> Any:
+    """A check for a string special key that must match `pattern` (Email, Phone, DOB)."""
+
+    def check(value: Any) -> str:
+        if isinstance(value, str) and pattern.match(value):
+            return value
+        raise Rejected(code, f"{PROFILE_BAD} {problem}")
+
+    return check
 
 
 def _flag(value: Any) -> bool:
@@ -453,14 +446,14 @@ def _text(value: Any) -> str:
 _SPECIAL: dict[str, Any] = {
     "identity": _identity,
     "Identity": _identity,
-    "Email": _email,
-    "Phone": _phone,
+    "Email": _matching(EMAIL, 515, "Email is not valid"),
+    "Phone": _matching(PHONE, 516, "Phone number is not valid"),
     "Gender": _gender,
     "Employed": _yes_no(517, "Employed"),
     "Married": _yes_no(519, "Married"),
     "Education": _education,
     "Age": _age,
-    "DOB": _date,
+    "DOB": _matching(DATE, 512, "DOB must be a $D_<epoch seconds> date"),
     "Name": _text,
     "Photo": _text,
     **dict.fromkeys(MSG_KEYS, _flag),
