@@ -288,6 +288,17 @@ class Emulator:
     def event_count(self, mpid: str, name: str) -> int:
         return int(self.user(mpid)["events"].get(name, {}).get("count", 0))
 
+    def identity_change_stored(self, mpid: str, identity_type: str) -> Any:
+        """Wait for the SDK's `user_identity_change` batch for `identity_type` to be stored."""
+        return self.until(
+            f"the {identity_type} change event",
+            lambda: [
+                e
+                for e in self.batch_events(mpid, "user_identity_change")
+                if e["data"]["new"]["identity_type"] == identity_type
+            ],
+        )
+
     def batch_events(self, mpid: str, event_type: str) -> list[dict[str, Any]]:
         """Events of `event_type` in the batches resolved to `mpid`, as received."""
         return [
@@ -425,14 +436,7 @@ def test_web_sdk_plain_http_session(
     known = mp.user(mpid)
     assert known["user_identities"] == {"email": "ada@example.com", "customer_id": "cust-ada"}
     assert len(mp.users()) == 1, mp.users()
-    mp.until(
-        "the customer id change event",
-        lambda: [
-            e
-            for e in mp.batch_events(mpid, "user_identity_change")
-            if e["data"]["new"]["identity_type"] == "customer_id"
-        ],
-    )
+    mp.identity_change_stored(mpid, "customer_id")
 
     # search (x-mp-key, never creates a user): the customer id finds the user, an unknown email
     # answers 404 NOT_FOUND_ERROR.
@@ -572,14 +576,7 @@ def test_web_sdk_domain_layout(emulator: EmulatorHandle, browser: Browser, mp: E
     assert mp.user(mpid)["user_identities"]["customer_id"] == "cust-grace"
     # The SDK reports the login in a batch of its own; let it land before the identities change
     # again (a batch stored later would carry the identities it was made with).
-    mp.until(
-        "the customer id change event",
-        lambda: [
-            e
-            for e in mp.batch_events(mpid, "user_identity_change")
-            if e["data"]["new"]["identity_type"] == "customer_id"
-        ],
-    )
+    mp.identity_change_stored(mpid, "customer_id")
 
     # modify: the SDK sends one change per identity it is given, to /identity/v1/{mpid}/modify.
     since = mp.last_seq()
