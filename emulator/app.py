@@ -91,10 +91,13 @@ def create_app(config: Config, surfaces: Sequence[type[Surface]] = SURFACES) -> 
         try:
             yield
         finally:
+            for surface in emulator.surfaces:
+                await surface.shutdown()
             if persister is not None:
                 await persister.stop()
 
     app = Starlette(lifespan=lifespan)
     app.router = StaticFirstRouter(routes, lifespan=lifespan)
     app.state.emulator = emulator
+    emulator.asgi_app = app
     return app

@@ -4,7 +4,7 @@ and the platform surfaces, with the operations that span them (reset, state expo
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from emulator import __version__
@@ -43,6 +43,12 @@ class Emulator:
         self.journal = Journal(config.journal_size)
         self.faults = FaultRegistry(self.ids.seed)
         self.tenants = TenantRegistry()
+        # In-process topics one surface publishes and another (the bridge) listens to, so the
+        # platforms never import each other. Set before the surfaces, which subscribe in init.
+        self._listeners: dict[str, list[Callable[..., None]]] = {}
+        # The ASGI app serving this emulator (set by `create_app`): flows deliver through it, so
+        # their requests are journaled and fault-injectable like any client's.
+        self.asgi_app: Any = None
         self.surfaces: list[Surface] = [cls(self) for cls in surfaces]
         self._by_kind = {s.tenant_kind: s for s in self.surfaces if s.tenant_kind}
         # Bumped by every change worth persisting; the persister saves when it moves.
@@ -55,6 +61,14 @@ class Emulator:
     def mark_started(self) -> None:
         """Remember the tenants as they are now (after a data file loaded) for `reset(tenants)`."""
         self.initial_tenants = self.tenants.all()
+
+    # -- topics ----------------------------------------------------------------------------
+    def subscribe(self, topic: str, listener: Callable[..., None]) -> None:
+        self._listeners.setdefault(topic, []).append(listener)
+
+    def publish(self, topic: str, **data: Any) -> None:
+        for listener in self._listeners.get(topic, ()):
+            listener(**data)
 
     # -- tenants ---------------------------------------------------------------------------
     def surface(self, name: str) -> Surface:

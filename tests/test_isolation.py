@@ -73,6 +73,10 @@ SECOND_PAIR = [
         "workspace": WORKSPACE_B.id,
         "account": ACCOUNT_B.id,
         "feed": {"enabled": True, "input_key": "acme-feed-key"},
+        # Forwarding would put each workspace's events in its account, by design; these tests
+        # are about tenants, so the flows stay off (tests/test_bridge_*.py cover them).
+        "event_output": {"enabled": False},
+        "audience_output": {"enabled": False},
     },
 ]
 # What `traffic` sends per tenant: journal entries, stored rows (CleverTap: events).
@@ -123,6 +127,9 @@ def foreign_markers(tenant: str) -> list[str]:
 
 @pytest.fixture
 def two_pairs(emulator: Any) -> Iterator[Any]:
+    default = emulator.client.http.get("/tenants/default").json()
+    flows_off = {"event_output": {"enabled": False}, "audience_output": {"enabled": False}}
+    emulator.client.put_tenant({**default, **flows_off})
     for doc in SECOND_PAIR:
         response = emulator.client.http.post("/tenants", json=doc)
         assert response.status_code == 201, response.text

@@ -79,15 +79,18 @@ def test_state_saved_at_shutdown_is_back_after_a_restart(
         assert uploaded.status_code == 200, uploaded.text
         sent = http.post("/v2/events", json=_batch("user-1"), headers=mparticle_headers())
         assert sent.status_code == 202, sent.text
+        # The default connection forwards the batch to CleverTap (#3): part of the state too.
+        assert http.post("/_emulator/bridge/settle").json()["settled"]
         journal_before = http.get("/_emulator/requests").json()["requests"]
         state_before = http.get("/_emulator/state").json()
     assert [(e["seq"], e["path"], e["status"]) for e in journal_before] == [
         (1, "/1/upload", 200),
         (2, "/v2/events", 202),
+        (3, "/1/upload", 200),
     ]
     [account] = state_before["clevertap.accounts"].values()
     assert account["tenant"] == DEFAULT_ACCOUNT["id"]
-    assert len(account["events"]) == 2
+    assert len(account["events"]) == 3
     assert len(state_before["mparticle.batches"]) == 1
 
     # SIGTERM is a graceful shutdown: uvicorn stops, the lifespan saves the state. (uvicorn
@@ -101,7 +104,7 @@ def test_state_saved_at_shutdown_is_back_after_a_restart(
     db = tinydb.TinyDB(data_file, access_mode="r")
     try:
         assert {doc["id"] for doc in db.table("tenants").all()} == DEFAULT_TENANT_IDS
-        assert len(db.table("journal")) == 2
+        assert len(db.table("journal")) == 3
         assert db.table("_meta").get(doc_id=1)["format"] == FORMAT  # type: ignore[index]
     finally:
         db.close()
@@ -112,13 +115,13 @@ def test_state_saved_at_shutdown_is_back_after_a_restart(
         state_after = http.get("/_emulator/state").json()
         assert _tables(state_after) == _tables(state_before)
         events = http.get(f"/_emulator/clevertap/{DEFAULT_ACCOUNT['id']}/events").json()
-        assert [e["identity"] for e in events["events"]] == ["user-1", "user-1"]
-        assert [e["evtData"]["Amount"] for e in events["events"]] == [0, 1]
-        # The journal goes on from where it was: the next request is #3, not #1.
+        assert [e["identity"] for e in events["events"]] == ["user-1"] * 3
+        assert [e["evtData"].get("Amount") for e in events["events"]] == [0, 1, None]
+        # The journal goes on from where it was: the next request is #4, not #1.
         again = http.post("/1/upload", json=_upload("user-2"), headers=clevertap_headers())
         assert again.status_code == 200
         assert (
-            http.get("/_emulator/requests", params={"since": 2}).json()["requests"][0]["seq"] == 3
+            http.get("/_emulator/requests", params={"since": 3}).json()["requests"][0]["seq"] == 4
         )
     second.stop()
 

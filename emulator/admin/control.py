@@ -207,6 +207,23 @@ class ControlAPI:
             raise ControlError(409, "conflict", str(exc)) from exc
         return JSONResponse(doc, status_code=201)
 
+    async def put_tenant(self, request: Request, q: dict[str, Any], body: Any) -> Response:
+        """Replace a tenant or connection's document (its data stays), or add it."""
+        tenant_id = request.path_params["tenant_id"]
+        if isinstance(body, dict) and body.get("id") != tenant_id:
+            raise ControlError(400, "invalid_request", f"the document's id must be {tenant_id!r}")
+        problems = self.emulator.check_tenant(body)
+        if problems:
+            raise ControlError(400, "invalid_request", "the tenant document is not valid", problems)
+        current = self.emulator.tenants.get(tenant_id)
+        if current is not None and current["kind"] != body["kind"]:
+            raise ControlError(409, "conflict", f"{tenant_id!r} is a {current['kind']}")
+        try:
+            doc = self.emulator.add_tenant(body, replace=True)
+        except TenantError as exc:
+            raise ControlError(409, "conflict", str(exc)) from exc
+        return JSONResponse(doc, status_code=200 if current is not None else 201)
+
     async def get_tenant(self, request: Request, q: dict[str, Any], body: Any) -> Response:
         doc = self.emulator.tenants.get(request.path_params["tenant_id"])
         if doc is None:
@@ -385,6 +402,15 @@ class ControlAPI:
                 "One tenant or connection",
                 params=[Param("tenant_id", "path", {"type": "string"}, required=True)],
                 responses={200: None, 404: err},
+            ),
+            op(
+                "PUT",
+                "/tenants/{tenant_id}",
+                self.put_tenant,
+                "Replace a tenant or connection's settings (its data stays), or add it",
+                request=tenant_kinds,  # type: ignore[arg-type]
+                params=[Param("tenant_id", "path", {"type": "string"}, required=True)],
+                responses={200: None, 201: None, 400: err, 409: err},
             ),
             op(
                 "DELETE",

@@ -159,3 +159,6 @@ class Surface:
 
     def reset(self, tenants: Iterable[str] | None) -> None:
         """Forget all data, or the data of the given tenants."""
+
+    async def shutdown(self) -> None:
+        """Stop background work (the server is stopping)."""

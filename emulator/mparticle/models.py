@@ -146,6 +146,8 @@ class User:
     event_times: dict[str, list[int]] = field(default_factory=dict)
     # What happened to this MPID, oldest first: created, identities added/removed, logins.
     history: list[dict[str, Any]] = field(default_factory=list)
+    # Partner identities a feed gave (`CleverTap_User_ID`): sent with audience memberships.
+    partner_identities: dict[str, str] = field(default_factory=dict)
 
     @property
     def known(self) -> bool:
@@ -158,6 +160,7 @@ class User:
             "device_identities": {
                 k: v for k, v in self.identities.items() if k in DEVICE_IDENTITIES
             },
+            "partner_identities": dict(self.partner_identities),
             "user_attributes": dict(self.attributes),
             "consent_state": dict(self.consent),
             "events": {
@@ -180,6 +183,7 @@ class User:
             "events": self.events,
             "event_times": self.event_times,
             "history": self.history,
+            "partner_identities": self.partner_identities,
         }
 
 
@@ -209,6 +213,10 @@ class Workspace:
         self.next_audience_id = 1  # never reused, as a deleted audience's history stays
         # Users whose data changed since the last `settle` (an identity can move between users).
         self._touched: set[int] = set()
+        # Told each audience defined/removed (`add`/`remove`, audience) and each membership
+        # change (change, user): the audience output to CleverTap listens.
+        self.on_audience: Callable[[str, dict[str, Any]], None] | None = None
+        self.on_membership: Callable[[dict[str, Any], User], None] | None = None
 
     # -- users -----------------------------------------------------------------------------
     def user(self, mpid: int) -> User | None:
@@ -386,6 +394,9 @@ class Workspace:
             attributes.pop(key, None)
         if isinstance(batch.get("consent_state"), dict):
             user.consent = batch["consent_state"]
+        partner = batch.get("partner_identities")
+        if isinstance(partner, dict):  # only a feed's batch has them (the surface checks)
+            user.partner_identities.update({k: v for k, v in partner.items() if type(v) is str})
         stamped = 0
         for event in batch.get("events") or ():
             data = event.get("data")
@@ -433,13 +444,18 @@ class Workspace:
         }
         self.audiences[audience_id] = audience
         self.members[audience_id] = set()
+        if self.on_audience is not None:
+            self.on_audience("add", audience)
         for user in self.users.values():
             self._evaluate(audience, user, "audience defined")
         return audience
 
     def remove_audience(self, audience_id: int) -> bool:
         self.members.pop(audience_id, None)
-        return self.audiences.pop(audience_id, None) is not None
+        audience = self.audiences.pop(audience_id, None)
+        if audience is not None and self.on_audience is not None:
+            self.on_audience("remove", audience)
+        return audience is not None
 
     def settle(self, trigger: str) -> None:
         """Re-evaluate every audience for the users whose data changed (the one a request was
@@ -469,16 +485,17 @@ class Workspace:
         else:
             members.discard(user.mpid)
         verb = "now" if inside else "no longer"
-        self.membership_changes.append(
-            {
-                "audience_id": audience["id"],
-                "audience_name": audience["name"],
-                "mpid": str(user.mpid),
-                "action": "add" if inside else "delete",
-                "time": now,
-                "reason": f"{trigger}: {verb} {audiences.describe(audience['criteria'])}",
-            }
-        )
+        change = {
+            "audience_id": audience["id"],
+            "audience_name": audience["name"],
+            "mpid": str(user.mpid),
+            "action": "add" if inside else "delete",
+            "time": now,
+            "reason": f"{trigger}: {verb} {audiences.describe(audience['criteria'])}",
+        }
+        self.membership_changes.append(change)
+        if self.on_membership is not None:
+            self.on_membership(change, user)
 
     def memberships(self, user: User) -> list[dict[str, Any]]:
         return [
@@ -523,6 +540,7 @@ class Workspace:
                 {k: list(v) for k, v in row.get("events", {}).items()},
                 {k: list(v) for k, v in row.get("event_times", {}).items()},
                 list(row.get("history", [])),
+                dict(row.get("partner_identities", {})),
             )
             self.users[user.mpid] = user
         for key, value, holders in doc.get("index", []):

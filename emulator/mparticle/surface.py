@@ -159,6 +159,13 @@ class MParticleSurface(Surface):
             found = self.data[workspace_id] = Workspace(
                 self.emulator.ids.mpid, self.emulator.clock.now
             )
+            publish = self.emulator.publish
+            found.on_audience = lambda action, audience: publish(
+                "mparticle.audience", workspace=workspace_id, action=action, audience=audience
+            )
+            found.on_membership = lambda change, user: publish(
+                "mparticle.membership", workspace=workspace_id, change=change, user=user
+            )
         return found
 
     # -- pipeline hooks --------------------------------------------------------------------
@@ -289,6 +296,16 @@ class MParticleSurface(Surface):
                         }
                     ),
                 },
+            )
+            # Event outputs (the bridge's forwarding to CleverTap) take it from here.
+            self.emulator.publish(
+                "mparticle.batch",
+                workspace=workspace_id,
+                source=source,
+                batch=batch,
+                mpid=resolution.user.mpid,
+                received_ms=received_ms,
+                historical=historical,
             )
         self.emulator.changes += 1
 

@@ -30,6 +30,10 @@ def _query(filters: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+class NotSettled(AssertionError):
+    """`settle` timed out with deliveries still queued or in flight."""
+
+
 class EmulatorClient:
     def __init__(self, base_url: str, token: str | None = None, timeout: float = 30.0) -> None:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -97,6 +101,10 @@ class EmulatorClient:
     def add_tenant(self, document: dict[str, Any]) -> dict[str, Any]:
         return self._call("POST", "/tenants", json=document)  # type: ignore[no-any-return]
 
+    def put_tenant(self, document: dict[str, Any]) -> dict[str, Any]:
+        """Replace a tenant or connection's document (its data stays), or add it."""
+        return self._call("PUT", f"/tenants/{document['id']}", json=document)  # type: ignore[no-any-return]
+
     def clock(self) -> dict[str, Any]:
         return self._call("GET", "/clock")  # type: ignore[no-any-return]
 
@@ -114,3 +122,22 @@ class EmulatorClient:
 
     def clear_faults(self) -> None:
         self._call("DELETE", "/faults")
+
+    # -- the flows between the platforms (bridge) -------------------------------------------
+    def settle(self, timeout: float = 10.0) -> dict[str, Any]:
+        """Block until every flow has delivered what it has; raise NotSettled on timeout."""
+        result = self.http.post(
+            "/bridge/settle", params={"timeout": timeout}, timeout=timeout + 10
+        ).json()
+        if not result["settled"]:
+            raise NotSettled(f"{result['pending']} deliveries still pending after {timeout} s")
+        return result  # type: ignore[no-any-return]
+
+    def deliveries(self, connection: str = "default", **filters: Any) -> list[dict[str, Any]]:
+        """A connection's deliveries (filters: flow, status), oldest first."""
+        page = self._call(
+            "GET",
+            f"/bridge/{connection}/deliveries",
+            params=_query({**filters, "limit": 10000}),
+        )
+        return page["deliveries"]  # type: ignore[no-any-return]
