@@ -200,7 +200,13 @@ class BridgeSurface(Surface):
                 ),
             )
 
-    def _on_membership(self, workspace: str, change: dict[str, Any], user: Any) -> None:
+    def _on_membership(
+        self, workspace: str, change: dict[str, Any], user: Any, audience: dict[str, Any]
+    ) -> None:
+        if audience.get("export") == "one_time" and not change["reason"].startswith(
+            "audience defined"
+        ):
+            return  # a one-time export sent its members when it was defined
         for connection in self._connections("workspace", workspace, "audience_output"):
             cid = connection["id"]
             buffer = self._buffers.get(cid)

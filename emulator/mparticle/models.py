@@ -216,7 +216,7 @@ class Workspace:
         # Told each audience defined/removed (`add`/`remove`, audience) and each membership
         # change (change, user): the audience output to CleverTap listens.
         self.on_audience: Callable[[str, dict[str, Any]], None] | None = None
-        self.on_membership: Callable[[dict[str, Any], User], None] | None = None
+        self.on_membership: Callable[[dict[str, Any], User, dict[str, Any]], None] | None = None
 
     # -- users -----------------------------------------------------------------------------
     def user(self, mpid: int) -> User | None:
@@ -433,7 +433,13 @@ class Workspace:
         return stamped
 
     # -- audiences -------------------------------------------------------------------------
-    def add_audience(self, name: str, criteria: dict[str, Any], audience_id: int | None) -> dict:
+    def add_audience(
+        self,
+        name: str,
+        criteria: dict[str, Any],
+        audience_id: int | None,
+        export: str = "recurring",
+    ) -> dict:
         audience_id = audience_id or self.next_audience_id
         self.next_audience_id = max(self.next_audience_id, audience_id + 1)
         audience = {
@@ -441,6 +447,7 @@ class Workspace:
             "name": name,
             "criteria": criteria,
             "created": self._clock(),
+            "export": export,
         }
         self.audiences[audience_id] = audience
         self.members[audience_id] = set()
@@ -495,7 +502,7 @@ class Workspace:
         }
         self.membership_changes.append(change)
         if self.on_membership is not None:
-            self.on_membership(change, user)
+            self.on_membership(change, user, audience)
 
     def memberships(self, user: User) -> list[dict[str, Any]]:
         return [

@@ -163,8 +163,12 @@ class MParticleSurface(Surface):
             found.on_audience = lambda action, audience: publish(
                 "mparticle.audience", workspace=workspace_id, action=action, audience=audience
             )
-            found.on_membership = lambda change, user: publish(
-                "mparticle.membership", workspace=workspace_id, change=change, user=user
+            found.on_membership = lambda change, user, audience: publish(
+                "mparticle.membership",
+                workspace=workspace_id,
+                change=change,
+                user=user,
+                audience=audience,
             )
         return found
 
@@ -925,7 +929,9 @@ class MParticleSurface(Surface):
         workspace = self.workspace(tenant)
         if body.get("id") in workspace.audiences:
             raise ControlError(409, "conflict", f"audience {body['id']} exists")
-        audience = workspace.add_audience(body["name"], body["criteria"], body.get("id"))
+        audience = workspace.add_audience(
+            body["name"], body["criteria"], body.get("id"), body.get("export", "recurring")
+        )
         self.emulator.changes += 1
         members = [str(m) for m in sorted(workspace.members[audience["id"]])]
         return JSONResponse({**audience, "members": members}, status_code=201)
