@@ -138,6 +138,7 @@ def test_every_control_operation_is_in_the_document() -> None:
 # accepted" check does not apply to them. Every other check does.
 _SEMANTIC_VALIDATION = {
     ("POST", "/_emulator/tenants"),
+    ("PUT", "/_emulator/tenants/{tenant_id}"),
     ("PUT", "/_emulator/state"),
     ("POST", "/_emulator/reset"),
 }

@@ -189,11 +189,17 @@ class Account:
         self.merges: list[dict[str, Any]] = []
         self.segments: list[dict[str, Any]] = []
         self.campaigns: list[dict[str, Any]] = []
+        self.exports: list[dict[str, Any]] = []  # mParticle exports (clevertap/exports.py)
 
     def empty(self) -> bool:
         """Nothing stored yet (a read made the account): left out of state exports."""
         return not (
-            self.profiles or self.events.pids or self.merges or self.segments or self.campaigns
+            self.profiles
+            or self.events.pids
+            or self.merges
+            or self.segments
+            or self.campaigns
+            or self.exports
         )
 
     # -- lookups ---------------------------------------------------------------------------
@@ -521,6 +527,7 @@ class Account:
             "merges": self.merges,
             "segments": self.segments,
             "campaigns": self.campaigns,
+            "exports": self.exports,
         }
 
     def load(self, doc: dict[str, Any]) -> None:
@@ -555,6 +562,7 @@ class Account:
         self.merges = list(doc.get("merges", []))
         self.segments = list(doc.get("segments", []))
         self.campaigns = list(doc.get("campaigns", []))
+        self.exports = list(doc.get("exports", []))
 
 
 def _operate(props: dict[str, Any], key: str, op: str, operand: Any) -> None:

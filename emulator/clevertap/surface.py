@@ -9,6 +9,7 @@ chose where the platform is undocumented is in docs/clevertap-behaviour.md.
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -19,7 +20,7 @@ from starlette.responses import Response
 
 from emulator.admin.errors import ControlError
 from emulator.admin.views import page_view
-from emulator.clevertap import campaigns, reports
+from emulator.clevertap import campaigns, exports, partners, reports
 from emulator.clevertap import query as q
 from emulator.clevertap.models import Account, Profile
 from emulator.clevertap.records import (
@@ -30,7 +31,7 @@ from emulator.clevertap.records import (
     simple_event,
     simple_profile,
 )
-from emulator.core.contracts import ContractError
+from emulator.core.contracts import LENIENT, ContractError
 from emulator.core.jsonresp import JSONResponse, loads
 from emulator.core.reaper import dispose
 from emulator.core.surface import BadJSON, Call, Operation, Param, Surface
@@ -78,6 +79,8 @@ class CleverTapSurface(Surface):
         # Transient: download cursors and pending report answers, per account.
         self._cursors: dict[str, dict[str, dict[str, Any]]] = {}
         self._reports: dict[str, dict[int, dict[str, Any]]] = {}
+        # Moving the clock starts the mParticle export runs that have come due.
+        emulator.clock.on_change(self._exports_clock_moved)
 
     def tenants_changed(self) -> None:
         self._accounts = {a["id"]: a for a in self.emulator.tenants.of_kind(self.tenant_kind)}
@@ -454,6 +457,32 @@ class CleverTapSurface(Surface):
         body = self._body(call, "clevertap/message-report")
         return campaigns.report(account, body, self.emulator.clock.now())
 
+    # -- partners --------------------------------------------------------------------------
+    def partner_audiences(self, call: Call) -> dict[str, Any]:
+        """mParticle's audience output (Firehose audience messages): see `partners`."""
+        account = self._enter(call)
+        contract = "clevertap/firehose-audience"
+        try:
+            message = self._body(call, contract)
+        except Refused:
+            verdict = call.verdict
+            if verdict is None or verdict.valid:
+                raise
+            # The contract's oneOf says only "neither kind": name the field that is wrong.
+            detailed = partners.explain(
+                self.emulator.contracts.schema(contract),
+                call.json(),
+                lenient=self.emulator.config.mode == LENIENT,
+            )
+            if not detailed:
+                raise
+            verdict.errors = detailed
+            raise Refused(fail(400, f"{detailed[0].path}: {detailed[0].message}")) from None
+        answer = partners.apply_firehose(account, message, self.emulator.clock.now())
+        call.notes.extend(partners.notes(answer))
+        self.emulator.changes += 1
+        return answer
+
     # -- declaration -----------------------------------------------------------------------
     def operations(self) -> list[Operation]:
         def op(
@@ -676,6 +705,15 @@ class CleverTapSurface(Surface):
                 "clevertap/message-report-response",
                 "clevertap/message-report",
             ),
+            op(
+                "POST",
+                "/1/partners/mparticle/audiences",
+                self.partner_audiences,
+                "mParticle audience output: Firehose audience subscription and membership "
+                "change messages, applied as Partner - mParticle segments",
+                "clevertap/firehose-response",
+                "clevertap/firehose-audience",
+            ),
         ]
         return ops
 
@@ -717,6 +755,7 @@ class CleverTapSurface(Surface):
                 params=[account_param],
                 responses={201: None, 400: "emulator/error", 404: "emulator/error"},
             ),
+            *self._export_operations(account_param),
             self._view(
                 "campaigns",
                 "Captured campaigns with their audience",
@@ -811,6 +850,166 @@ class CleverTapSurface(Surface):
         account.segments.append(segment)
         self.emulator.changes += 1
         return JSONResponse({**segment, "count": len(members), "unknown": unknown}, status_code=201)
+
+    # -- mParticle exports (the CleverTap feed; logic in exports.py) -----------------------
+    def _export_operations(self, account_param: Param) -> list[Operation]:
+        text = {"type": "string"}
+        export_param = Param("export_id", "path", text, required=True)
+        base = "/clevertap/{tenant}/exports"
+        err = "emulator/error"
+        view = "clevertap/export-view"
+        return [
+            page_view(
+                base,
+                "exports",
+                self._export_rows,
+                self.owns,
+                "mParticle exports with their runs",
+                [Param("status", "query", text), Param("data", "query", text)],
+            ),
+            Operation(
+                "POST",
+                base,
+                self._create_export,
+                "Create an mParticle export; its first run starts at `start` (default now)",
+                request="clevertap/export",
+                params=[account_param],
+                responses={201: view, 400: err, 404: err},
+            ),
+            Operation(
+                "GET",
+                base + "/{export_id}",
+                self._get_export,
+                "One mParticle export with its runs",
+                params=[account_param, export_param],
+                responses={200: view, 404: err},
+            ),
+            Operation(
+                "POST",
+                base + "/{export_id}/run",
+                self._run_export,
+                "Run an export now (409 when stopped, done, or a one-time export that ran)",
+                params=[account_param, export_param],
+                responses={200: view, 404: err, 409: err},
+            ),
+            Operation(
+                "POST",
+                base + "/{export_id}/stop",
+                self._stop_export,
+                "Stop an export: it never runs again (409 when it is DONE)",
+                params=[account_param, export_param],
+                responses={200: view, 404: err, 409: err},
+            ),
+        ]
+
+    def _export_account(self, tenant: str) -> Account:
+        """The account, after starting the runs that came due while the clock ran freely."""
+        if not self.owns(tenant):
+            raise ControlError(404, "not_found", f"no CleverTap account {tenant!r} here")
+        account = self.account(tenant)
+        self._run_due_exports(tenant, account, self.emulator.clock.now())
+        return account
+
+    def _export_of(self, request: Request) -> tuple[str, Account, dict[str, Any]]:
+        tenant = request.path_params["tenant"]
+        account = self._export_account(tenant)
+        export_id = request.path_params["export_id"]
+        export = exports.find(account, export_id)
+        if export is None:
+            raise ControlError(404, "not_found", f"no export {export_id!r} in {tenant!r}")
+        return tenant, account, export
+
+    def _export_rows(self, tenant: str, qp: dict[str, Any]) -> list[dict[str, Any]]:
+        return [
+            exports.view(e)
+            for e in self._export_account(tenant).exports
+            if qp.get("status") in (None, e["status"]) and qp.get("data") in (None, e["data"])
+        ]
+
+    async def _create_export(self, request: Request, qp: dict[str, Any], body: Any) -> Response:
+        tenant = request.path_params["tenant"]
+        account = self._export_account(tenant)
+        now = self.emulator.clock.now()
+        try:
+            export = exports.create(body, exports.next_id(account), now)
+        except exports.ExportError as exc:
+            raise ControlError(exc.status, exc.code, str(exc)) from None
+        account.exports.append(export)
+        self.emulator.changes += 1
+        self._run_due_exports(tenant, account, now)
+        return JSONResponse(exports.view(export), status_code=201)
+
+    async def _get_export(self, request: Request, qp: dict[str, Any], body: Any) -> Response:
+        return JSONResponse(exports.view(self._export_of(request)[2]))
+
+    async def _run_export(self, request: Request, qp: dict[str, Any], body: Any) -> Response:
+        tenant, account, export = self._export_of(request)
+        try:
+            exports.check_runnable(export)
+        except exports.ExportError as exc:
+            raise ControlError(exc.status, exc.code, str(exc)) from None
+        now = self.emulator.clock.now()
+        self._start_export_run(tenant, account, export, now, now, "manual")
+        return JSONResponse(exports.view(export))
+
+    async def _stop_export(self, request: Request, qp: dict[str, Any], body: Any) -> Response:
+        _, _, export = self._export_of(request)
+        try:
+            exports.stop(export, self.emulator.clock.now())
+        except exports.ExportError as exc:
+            raise ControlError(exc.status, exc.code, str(exc)) from None
+        self.emulator.changes += 1
+        return JSONResponse(exports.view(export))
+
+    def _exports_clock_moved(self, now: float) -> None:
+        for tenant, account in list(self.data.items()):
+            if not account.exports or not self.owns(tenant):
+                continue
+            try:
+                self._run_due_exports(tenant, account, now)
+            except Exception:  # a bug of ours must not break moving the clock
+                logging.getLogger("ctmp_emulator").exception("export runs of %s failed", tenant)
+
+    def _run_due_exports(self, tenant: str, account: Account, now: float) -> None:
+        for export in account.exports:
+            times, missed = exports.due(export, now)
+            export["missed_runs"] += missed
+            for scheduled in times:
+                self._start_export_run(tenant, account, export, scheduled, now, "schedule")
+
+    def _start_export_run(
+        self,
+        tenant: str,
+        account: Account,
+        export: dict[str, Any],
+        until: float,
+        now: float,
+        trigger: str,
+    ) -> None:
+        """Record a run and hand its batches to the bridge (topic `clevertap.export_run`), which
+        calls `finished` once every request got its final answer."""
+        run, batches = exports.begin_run(account, export, until, now, trigger)
+        self.emulator.changes += 1
+        if not batches:
+            return  # DONE already: nothing to deliver
+        clock = self.emulator.clock
+
+        def finished(summary: dict[str, Any]) -> None:
+            if exports.finish_run(export, run, summary, clock.now()):
+                self.emulator.changes += 1
+
+        try:
+            self.emulator.publish(
+                "clevertap.export_run",
+                account=tenant,
+                export=exports.view(export),
+                run=exports.run_view(run),
+                batches=batches,
+                finished=finished,
+            )
+        except Exception as exc:  # a listener's bug: the run fails, the control API answers
+            logging.getLogger("ctmp_emulator").exception("export run %s: listener", run["id"])
+            finished({"failed": 0, "error": f"{type(exc).__name__}: {exc}"})
 
     async def _profile_view(self, request: Request, qp: dict[str, Any], body: Any) -> Response:
         tenant = request.path_params["tenant"]
