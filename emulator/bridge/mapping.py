@@ -117,7 +117,11 @@ def map_batch(batch: dict[str, Any], mpid: int, settings: Settings, received_ms:
         return out
     base = {"identity": identity}
     batch_ts = _seconds(batch.get("timestamp_unixtime_ms"), received_ms)
-    profile = _profile_data(batch)
+    # The batch's attributes with its change events applied in order, mapped once at the end:
+    # a `$lastname` change next to `$firstname` keeps the full Name.
+    attributes = dict(batch.get("user_attributes") or {})
+    deleted = list(batch.get("deleted_user_attributes") or ())
+    identity_changes: dict[str, str] = {}
     for index, event in enumerate(batch.get("events") or ()):
         kind = event.get("event_type")
         data = event.get("data") or {}
@@ -133,12 +137,19 @@ def map_batch(batch: dict[str, Any], mpid: int, settings: Settings, received_ms:
         elif kind == "commerce_event":
             out.records += [_event(base, ts, name, props) for name, props in _commerce(data)]
         elif kind == "user_attribute_change":
-            profile.update(_attribute_change(data))
+            name = data.get("user_attribute_name")
+            if isinstance(name, str):
+                if data.get("deleted"):
+                    attributes.pop(name, None)
+                    deleted.append(name)
+                else:
+                    attributes[name] = data.get("new")
+                    deleted = [d for d in deleted if d != name]
         elif kind == "user_identity_change":
             new = data.get("new") or {}
             key = dict(IDENTITY_FIELDS).get(new.get("identity_type", ""))
             if key is not None and isinstance(new.get("identity"), str):
-                profile[key] = new["identity"]
+                identity_changes[key] = new["identity"]
         else:
             reason = (
                 "kit-only event type: not forwarded server side"
@@ -146,6 +157,8 @@ def map_batch(batch: dict[str, Any], mpid: int, settings: Settings, received_ms:
                 else "event type not forwarded to CleverTap"
             )
             out.skipped.append({"event": index, "event_type": kind, "reason": reason})
+    profile = _profile_data(attributes, deleted, batch.get("user_identities") or {})
+    profile.update(identity_changes)
     if profile:
         out.records.insert(0, {"type": "profile", **base, "ts": batch_ts, "profileData": profile})
     return out
@@ -203,12 +216,13 @@ def _commerce(data: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     return out
 
 
-def _profile_data(batch: dict[str, Any]) -> dict[str, Any]:
-    """User attributes and identities as CleverTap profile properties."""
-    profile = _attributes(batch.get("user_attributes") or {})
-    for key in batch.get("deleted_user_attributes") or ():
+def _profile_data(
+    attributes: dict[str, Any], deleted: list[str], identities: dict[str, Any]
+) -> dict[str, Any]:
+    """User attributes, deletions and identities as CleverTap profile properties."""
+    profile = _attributes(attributes)
+    for key in deleted:
         profile[_attribute_key(key)] = {"$delete": True}
-    identities = batch.get("user_identities") or {}
     for source, target in IDENTITY_FIELDS:
         value = identities.get(source)
         if isinstance(value, str) and value:
@@ -240,12 +254,3 @@ def _attribute_key(key: str) -> str:
     if key.startswith("$") and len(key) > 1:
         return key[1].upper() + key[2:]
     return key
-
-
-def _attribute_change(data: dict[str, Any]) -> dict[str, Any]:
-    name = data.get("user_attribute_name")
-    if not isinstance(name, str):
-        return {}
-    if data.get("deleted"):
-        return {_attribute_key(name): {"$delete": True}}
-    return _attributes({name: data.get("new")})

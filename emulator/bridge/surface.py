@@ -132,7 +132,7 @@ class BridgeSurface(Surface):
                 reason = "historical data is not forwarded to event outputs"
             elif source["kind"] == "web" and not settings.get("forward_web_server_side", True):
                 reason = "web data with Forward Web Requests Server Side off: the kit sends it"
-            elif source["key"] == connection.get("feed", {}).get("input_key"):
+            elif source["key"] == (self._feed_input(connection) or {}).get("key"):
                 reason = "data from this connection's CleverTap feed is not sent back to CleverTap"
             if reason is not None:
                 skipped = [{"event": None, "event_type": None, "reason": reason}]

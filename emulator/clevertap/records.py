@@ -324,7 +324,11 @@ def _profile(data: Any, limits: Limits) -> dict[str, Any]:
     for key, value in data.items():
         checker = special.get(key)
         if checker is not None:
-            out[key] = checker(value)
+            # `$delete` removes a special property like any other; its value is not checked.
+            if type(value) is dict and value.keys() == {"$delete"} and key not in _IDENTITY_KEYS:
+                out[key] = value
+            else:
+                out[key] = checker(value)
             continue
         custom += 1
         if not 0 < len(key) <= MAX_KEY:
@@ -390,7 +394,7 @@ def _gender(value: Any) -> str:
 
 def _yes_no(code: int, name: str) -> Any:
     def check(value: Any) -> str:
-        if value in YES_NO:
+        if isinstance(value, str | bool) and value in YES_NO:
             return str(value)
         raise Rejected(code, f"{PROFILE_BAD} {name} needs to be Y/N")
 
@@ -398,7 +402,7 @@ def _yes_no(code: int, name: str) -> Any:
 
 
 def _education(value: Any) -> str:
-    if value in EDUCATION:
+    if isinstance(value, str) and value in EDUCATION:
         return str(value)
     raise Rejected(518, f"{PROFILE_BAD} Education needs to be School/College/Graduate.")
 
@@ -460,6 +464,7 @@ _SPECIAL: dict[str, Any] = {
 }
 
 
+_IDENTITY_KEYS = frozenset({"identity", "Identity"})
 # Special profile keys `simple_profile` leaves to `check`: all but the two plain text ones.
 _TEXTS = ("Name", "Photo")
 _NORMALISED = frozenset(_SPECIAL) - set(_TEXTS)
