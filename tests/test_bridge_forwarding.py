@@ -1033,20 +1033,28 @@ def test_429_and_500_are_retried_and_every_event_arrives_once(
     rows = deliveries(emulator)
     assert len(rows) == count
     assert all(r["status"] == "delivered" for r in rows), [r["status"] for r in rows]
-    # The queue is one at a time: the first delivery met every fault, the others none.
+    # The queue is one request at a time: the first request met every fault and the ones after
+    # it none. Batches that queued up behind a request share the next one (`shared`).
     assert attempt_statuses(rows[0]) == [429, 429, 429, 500, 500, 200]
-    assert all(attempt_statuses(r) == [200] for r in rows[1:])
+    together = rows[0]["request"].get("shared", {"deliveries": 1})["deliveries"]
+    for index, row in enumerate(rows):
+        expected = [429, 429, 429, 500, 500, 200] if index < together else [200]
+        assert attempt_statuses(row) == expected, row["id"]
     assert all("time" in a for r in rows for a in r["attempts"])
     times = [a["time"] for a in rows[0]["attempts"]]
     assert times == sorted(times)
-    assert rows[0]["response"]["status"] == 200
+    assert all(r["response"]["status"] == 200 for r in rows)
+    assert all(r["response"]["body"]["processed"] == 2 for r in rows)
 
-    # The journal: the 429s and 500s, then one 200 per delivery, every body sent as recorded.
+    # The journal: the 429s and 500s, then 200s; the records sent are every delivery's records
+    # once, in order, and a retried request was sent again unchanged.
     journal = uploads(emulator)
-    assert [e["status"] for e in journal] == [429, 429, 429, 500, 500] + [200] * count
+    statuses = [e["status"] for e in journal]
+    assert statuses[:5] == [429, 429, 429, 500, 500] and set(statuses[5:]) == {200}
     assert all(e["headers"]["user-agent"] == BRIDGE_AGENT for e in journal)
-    assert {str(e["body"]) for e in journal[:6]} == {str(rows[0]["request"]["body"])}
-    assert [e["body"] for e in journal[5:]] == [r["request"]["body"] for r in rows]
+    assert len({str(e["body"]) for e in journal[:6]}) == 1
+    sent = [record for e in journal[5:] for record in e["body"]["d"]]
+    assert sent == [record for r in rows for record in r["request"]["body"]["d"]]
 
     # CleverTap has every event exactly once, in order.
     record = ct_profile(http, "cust-1")
@@ -1283,13 +1291,50 @@ def test_batches_for_one_user_arrive_in_order(emulator: EmulatorHandle, http: ht
     assert [r["status"] for r in rows] == ["delivered"] * 8
     assert [r["id"] for r in rows] == [f"delivery-{i}" for i in range(1, 9)]
     assert [records(r)[1]["evtData"]["n"] for r in rows] == list(range(8))
+    # Batches queued behind the retried request share /1/upload requests, in order.
     ok = [e for e in uploads(emulator) if e["status"] == 200]
-    assert [e["body"]["d"][1]["evtData"]["n"] for e in ok] == list(range(8))
+    sent = [r["evtData"]["n"] for e in ok for r in e["body"]["d"] if r["type"] == "event"]
+    assert sent == list(range(8))
     assert [e["evtData"]["n"] for e in ct_events(emulator, event_name="Step")] == list(range(8))
     record = ct_profile(http, "cust-1")
     assert record is not None
     assert record["profileData"] == {"plan": "v7"}  # last write wins
     assert record["events"]["Step"]["count"] == 8
+
+
+def test_a_shared_request_gives_each_batch_its_own_part_of_the_answer(
+    emulator: EmulatorHandle, http: httpx.Client
+) -> None:
+    # The first request is held up (a 503, then 300 ms before the retry), so the next three
+    # queue behind it and leave together.
+    configure(emulator, delivery={"backoff_ms": 300, "max_backoff_ms": 300})
+    emulator.client.add_fault(platform="clevertap", path="/1/upload", status=503, times=1)
+    post(http, batch(custom("First", T0)))
+    post(http, batch(custom("Fine", T0), custom("Also fine", T0)))
+    # "App Launched" is a CleverTap system event: /1/upload refuses it (513).
+    post(http, batch(custom("Fine", T0), custom("App Launched", T0), customer_id="cust-2"))
+    post(http, batch(custom("App Launched", T0), customer_id="cust-3"))
+    settle(emulator)
+
+    first, ok, partial, failed = deliveries(emulator)
+    shared = {"first": ok["id"], "last": failed["id"], "deliveries": 3}
+    assert [r["request"]["shared"] for r in (ok, partial, failed)] == [
+        {**shared, "offset": 0},
+        {**shared, "offset": 2},
+        {**shared, "offset": 4},
+    ]
+    assert "shared" not in first["request"]
+    assert ok["response"]["body"] == {"status": "success", "processed": 2, "unprocessed": []}
+    body = partial["response"]["body"]
+    assert (body["status"], body["processed"]) == ("partial", 1)
+    [rejected] = body["unprocessed"]
+    assert rejected["index"] == 1 and rejected["code"] == 513  # its own second record
+    body = failed["response"]["body"]
+    assert (body["status"], body["processed"]) == ("fail", 0)
+    assert [(u["index"], u["code"]) for u in body["unprocessed"]] == [(0, 513)]
+    # One shared request, as CleverTap answered it.
+    shared = [e for e in uploads(emulator) if e["status"] == 200][-1]
+    assert len(shared["body"]["d"]) == 5
 
 
 def test_pypi_bulk_upload_keeps_the_order(emulator: EmulatorHandle, http: httpx.Client) -> None:

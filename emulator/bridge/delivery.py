@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from emulator.core.jsonresp import JSONDecodeError, dumps, loads
+from emulator.core.jsonresp import Fragment, JSONDecodeError, dumps, fragment, loads
 
 if TYPE_CHECKING:
     from emulator.runtime import Emulator
@@ -52,8 +52,7 @@ class Policy:
 @dataclass(slots=True)
 class Job:
     """One request to make. `build` gives the JSON body when the worker reaches the job (the
-    audience flow gathers every change made until then into one message); None: nothing to
-    send after all, and the delivery is dropped."""
+    audience flow gathers every change made until then into one message)."""
 
     row: dict[str, Any]
     method: str
@@ -64,12 +63,24 @@ class Job:
     policy: Policy = field(default_factory=Policy)
     # Told the finished row (delivered or failed): an export marks its run done.
     done: Callable[[dict[str, Any]], None] | None = None
+    # Jobs queued back to back with the same `merge_key` leave as one request while their
+    # `size`s fit in `limit` (a busy workspace's batches share /1/upload requests, as a real
+    # forwarder batches them). `combine` makes the shared body from each job's, and `share`
+    # cuts the shared answer down to one job's part (its offset and size).
+    merge_key: tuple[Any, ...] | None = None
+    size: int = 0
+    limit: int = 0
+    combine: Callable[[list[Any]], Any] | None = None
+    share: Callable[[Any, int, int], Any] | None = None
 
 
 class Deliverer:
     def __init__(self, emulator: Emulator) -> None:
         self.emulator = emulator
-        self.rows: dict[str, list[dict[str, Any]]] = {}  # connection -> deliveries, oldest first
+        # connection -> deliveries, oldest first; the oldest go past `journal_size`, as in the
+        # journal (a busy workspace makes one per batch).
+        self.rows: dict[str, collections.deque[dict[str, Any]]] = {}
+        self.keep = emulator.config.journal_size
         self._queues: dict[str, collections.deque[Job]] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._busy: set[str] = set()  # connections with a job in flight
@@ -90,9 +101,15 @@ class Deliverer:
             "created": self.emulator.clock.now(),
             **fields,
         }
-        self.rows.setdefault(connection, []).append(row)
+        self.keep_row(connection, row)
         self.emulator.changes += 1
         return row
+
+    def keep_row(self, connection: str, row: dict[str, Any]) -> None:
+        rows = self.rows.get(connection)
+        if rows is None:
+            rows = self.rows[connection] = collections.deque(maxlen=self.keep)
+        rows.append(row)
 
     def restore_sequence(self, last: int) -> None:
         self._next = last
@@ -147,59 +164,96 @@ class Deliverer:
     async def _work(self, connection: str) -> None:
         queue = self._queues[connection]
         while queue:
-            job = queue.popleft()
+            group = [queue.popleft()]
+            key, size = group[0].merge_key, group[0].size
+            while key is not None and queue and queue[0].merge_key == key:
+                if size + queue[0].size > group[0].limit:
+                    break
+                size += queue[0].size
+                group.append(queue.popleft())
             self._busy.add(connection)
             try:
-                await self._deliver(job)
+                await self._deliver(group)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # recorded, never lost silently; the worker carries on
-                job.row["status"] = "failed"
-                job.row["error"] = f"{type(exc).__name__}: {exc}"
+                for job in group:
+                    job.row["status"] = "failed"
+                    job.row["error"] = f"{type(exc).__name__}: {exc}"
             finally:
                 self._busy.discard(connection)
                 self.emulator.changes += 1
-            if job.done is not None and job.row["status"] in ("delivered", "failed"):
-                job.done(job.row)
+            for job in group:
+                if job.done is not None and job.row["status"] in ("delivered", "failed"):
+                    job.done(job.row)
             self._wake_if_settled()
         self._wake_if_settled()
 
-    async def _deliver(self, job: Job) -> None:
-        row = job.row
-        body = job.build()
-        if body is None:
-            row["status"] = "dropped"
-            return
+    async def _deliver(self, group: list[Job]) -> None:
+        first = group[0]
+        bodies = [job.build() for job in group]
+        if len(group) == 1:
+            body = bodies[0]
+        else:
+            assert first.combine is not None
+            body = first.combine(bodies)
         raw = dumps(body)
-        row["request"] = {"method": job.method, "path": job.path, "body": body}
-        headers = {"content-type": "application/json", "user-agent": USER_AGENT, **job.headers}
-        attempts: list[dict[str, Any]] = row.setdefault("attempts", [])
-        for attempt in range(1, job.policy.max_attempts + 1):
+        # Which deliveries one shared request carried, and where this one's records start.
+        shared = {"first": first.row["id"], "last": group[-1].row["id"], "deliveries": len(group)}
+        offset = 0
+        for job, own in zip(group, bodies, strict=True):
+            # Kept serialised: a busy workspace makes thousands of rows, and parsed records
+            # would be millions of objects for the collector to walk.
+            kept = Fragment(raw if len(group) == 1 else dumps(own))
+            job.row["request"] = {"method": job.method, "path": job.path, "body": kept}
+            if len(group) > 1:
+                job.row["request"]["shared"] = {**shared, "offset": offset}
+            offset += job.size
+        headers = {"content-type": "application/json", "user-agent": USER_AGENT, **first.headers}
+        attempts: list[dict[str, Any]] = []
+        for job in group:
+            job.row["attempts"] = attempts
+        for attempt in range(1, first.policy.max_attempts + 1):
             started = self.emulator.clock.now()
             retry_after: float | None = None
             try:
-                answer = await self._send(job, raw, headers)
+                answer = await self._send(first, raw, headers)
             except httpx.HTTPError as exc:
                 attempts.append({"time": started, "error": f"{type(exc).__name__}: {exc}"})
             else:
                 attempts.append({"time": started, "status": answer.status_code})
-                row["response"] = {"status": answer.status_code, "body": _body(answer)}
+                self._answer(group, answer)
                 if answer.status_code not in RETRYABLE:
-                    row["status"] = "delivered" if answer.status_code < 300 else "failed"
+                    status = "delivered" if answer.status_code < 300 else "failed"
+                    for job in group:
+                        job.row["status"] = status
                     return
                 retry_after = _retry_after(answer)
-            if attempt < job.policy.max_attempts:
-                await asyncio.sleep(job.policy.wait(attempt, retry_after))
-        row["status"] = "failed"
+            if attempt < first.policy.max_attempts:
+                await asyncio.sleep(first.policy.wait(attempt, retry_after))
+        for job in group:
+            job.row["status"] = "failed"
 
-    async def _send(self, job: Job, raw: bytes, headers: dict[str, str]) -> httpx.Response:
+    @staticmethod
+    def _answer(group: list[Job], answer: Answer) -> None:
+        """Each row's part of the answer (the whole answer when the request was its own)."""
+        body = _body(answer)
+        offset = 0
+        for job in group:
+            mine = body
+            if len(group) > 1 and job.share is not None:
+                mine = job.share(body, offset, job.size)
+            job.row["response"] = {"status": answer.status_code, "body": fragment(mine)}
+            offset += job.size
+
+    async def _send(self, job: Job, raw: bytes, headers: dict[str, str]) -> Answer:
         if job.base_url is not None:
-            async with httpx.AsyncClient(base_url=job.base_url, timeout=10) as client:
-                return await client.request(job.method, job.path, content=raw, headers=headers)
-        if self._client is None:
-            transport = httpx.ASGITransport(app=self.emulator.asgi_app, client=("127.0.0.1", 0))
-            self._client = httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1")
-        return await self._client.request(job.method, job.path, content=raw, headers=headers)
+            if self._client is None:
+                self._client = httpx.AsyncClient(timeout=10)
+            url = job.base_url.rstrip("/") + job.path
+            reply = await self._client.request(job.method, url, content=raw, headers=headers)
+            return Answer(reply.status_code, reply.headers.get("retry-after"), reply.content)
+        return await call_app(self.emulator.asgi_app, job.method, job.path, headers, raw)
 
     # -- lifecycle -------------------------------------------------------------------------
     def reset(self, connections: set[str] | None) -> None:
@@ -228,16 +282,71 @@ class Deliverer:
             self._client = None
 
 
-def _body(answer: httpx.Response) -> Any:
+@dataclass(slots=True)
+class Answer:
+    status_code: int
+    retry_after: str | None
+    content: bytes
+
+
+async def call_app(
+    app: Any, method: str, path: str, headers: dict[str, str], body: bytes
+) -> Answer:
+    """One request through the ASGI app itself, as a loopback client would make it (a plain
+    ASGI call: an HTTP client's machinery would cost more than the emulator's handling)."""
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": b"",
+        "headers": [
+            (b"host", b"127.0.0.1"),
+            (b"content-length", str(len(body)).encode()),
+            *((k.lower().encode(), v.encode()) for k, v in headers.items()),
+        ],
+        "client": ("127.0.0.1", 0),
+        "server": ("127.0.0.1", 0),
+    }
+    sent = False
+    status = 500
+    retry_after: str | None = None
+    chunks: list[bytes] = []
+
+    async def receive() -> dict[str, Any]:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        nonlocal status, retry_after
+        if message["type"] == "http.response.start":
+            status = message["status"]
+            for key, value in message.get("headers", ()):
+                if key.lower() == b"retry-after":
+                    retry_after = value.decode("latin-1")
+        elif message["type"] == "http.response.body":
+            chunks.append(message.get("body", b""))
+
+    await app(scope, receive, send)
+    return Answer(status, retry_after, b"".join(chunks))
+
+
+def _body(answer: Answer) -> Any:
     try:
         return loads(answer.content) if answer.content else None
     except JSONDecodeError:
-        return answer.text
+        return answer.content.decode("utf-8", "replace")
 
 
-def _retry_after(answer: httpx.Response) -> float | None:
-    value = answer.headers.get("retry-after", "")
+def _retry_after(answer: Answer) -> float | None:
     try:
-        return max(0.0, float(value))
+        return max(0.0, float(answer.retry_after or ""))
     except ValueError:
         return None

@@ -13,6 +13,7 @@ The platforms publish what happened (`mparticle.batch`, `mparticle.audience`,
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -100,6 +101,7 @@ class BridgeSurface(Surface):
         headers: dict[str, str],
         build: Callable[[], Any],
         done: Callable[[dict[str, Any]], None] | None = None,
+        **merging: Any,
     ) -> None:
         job = Job(
             row,
@@ -110,6 +112,7 @@ class BridgeSurface(Surface):
             base_url=connection.get(section, {}).get("base_url"),
             policy=Policy.of(connection),
             done=done,
+            **merging,
         )
         self.deliverer.submit(connection["id"], job)
 
@@ -161,7 +164,17 @@ class BridgeSurface(Surface):
                     skipped=mapped.skipped if start == 0 else [],
                 )
                 self._job(
-                    connection, "event_output", row, "/1/upload", headers, lambda c=chunk: {"d": c}
+                    connection,
+                    "event_output",
+                    row,
+                    "/1/upload",
+                    headers,
+                    lambda c=chunk: {"d": c},
+                    merge_key=("upload", connection["account"]),
+                    size=len(chunk),
+                    limit=MAX_UPLOAD_RECORDS,
+                    combine=_combine_uploads,
+                    share=_upload_share,
                 )
 
     # -- audiences: mParticle → CleverTap segments -----------------------------------------
@@ -363,7 +376,7 @@ class BridgeSurface(Surface):
         self.deliverer.reset(None)
         for row in tables.get("deliveries", []):
             row = dict(row)
-            self.deliverer.rows.setdefault(row.pop("tenant"), []).append(row)
+            self.deliverer.keep_row(row.pop("tenant"), row)
         numbers = [int(r["id"].rsplit("-", 1)[-1]) for r in tables.get("deliveries", [])]
         self.deliverer.restore_sequence(max(numbers, default=0))
 
@@ -410,3 +423,25 @@ def _bulk_chunks(batches: list[dict[str, Any]]) -> Iterable[list[dict[str, Any]]
         size += length
     if chunk:
         yield chunk
+
+
+def _combine_uploads(bodies: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"d": [record for body in bodies for record in body["d"]]}
+
+
+def _upload_share(answer: Any, offset: int, size: int) -> Any:
+    """One batch's part of a shared /1/upload answer: its own records' outcomes. CleverTap names
+    a rejected record only by number in its message (`Skipped record number : K`, as sent);
+    each entry gains `index`, the record's place in this batch's own records."""
+    if not isinstance(answer, dict) or not isinstance(answer.get("unprocessed"), list):
+        return answer
+    mine = []
+    for entry in answer["unprocessed"]:
+        found = _RECORD_NUMBER.search(str(entry.get("error", ""))) if type(entry) is dict else None
+        if found is not None and offset < int(found.group(1)) <= offset + size:
+            mine.append({**entry, "index": int(found.group(1)) - 1 - offset})
+    status = "success" if not mine else "fail" if len(mine) == size else "partial"
+    return {"status": status, "processed": size - len(mine), "unprocessed": mine}
+
+
+_RECORD_NUMBER = re.compile(r"record number : (\d+)\s*$")
