@@ -24,6 +24,7 @@ from typing import Any
 
 from emulator.clevertap import query as q
 from emulator.clevertap.models import Account, Profile
+from emulator.clevertap.partners import PARTNER_ID
 from emulator.core.jsonresp import dumps
 
 # The system events CleverTap exports, with the mParticle type each becomes (seed 004):
@@ -79,7 +80,6 @@ USER_ATTRIBUTES: dict[str, str] = {
     "ct_sms_opt_in": "MSG-sms",
     "ct_whatsapp_opt_in": "MSG-whatsapp",
 }
-PARTNER_IDENTITY = "CleverTap_User_ID"
 IDENTITY_PROPERTIES = ("Identity", "identity")  # "the profile's identity", not a property
 
 STATUSES = ("PENDING", "RUNNING", "DONE", "STOPPED")
@@ -264,7 +264,7 @@ def begin_run(
         "window": {"from": since, "until": until},
         "batches": len(built),
         "events": sum(len(b.get("events") or ()) for b in built),
-        "profiles": len({b["partner_identities"][PARTNER_IDENTITY] for b in built}),
+        "profiles": len({b["partner_identities"][PARTNER_ID] for b in built}),
         "status": "RUNNING",
         "deliveries": None,
     }
@@ -368,7 +368,7 @@ def profile_batch(profile: Profile, export: dict[str, Any]) -> dict[str, Any]:
         identities["email"] = email
     if identities:
         batch["user_identities"] = identities
-    batch["partner_identities"] = {PARTNER_IDENTITY: profile.guid}
+    batch["partner_identities"] = {PARTNER_ID: profile.guid}
     attributes = {
         attr: sanitize(profile.data[prop])
         for attr, prop in USER_ATTRIBUTES.items()

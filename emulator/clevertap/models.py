@@ -202,6 +202,9 @@ class Account:
             or self.exports
         )
 
+    def next_segment_id(self) -> int:
+        return max([0, *(seg["id"] for seg in self.segments)]) + 1
+
     # -- lookups ---------------------------------------------------------------------------
     def resolve(self, pid: int) -> Profile | None:
         """The live profile a pid now belongs to (following merges), or None if deleted."""

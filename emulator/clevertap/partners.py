@@ -74,7 +74,7 @@ def find_segment(account: Account, audience_id: int) -> dict[str, Any] | None:
 
 def _new_segment(account: Account, audience_id: int, name: str, now: float) -> dict[str, Any]:
     segment = {
-        "id": max([0, *(seg["id"] for seg in account.segments)]) + 1,
+        "id": account.next_segment_id(),
         "name": name,
         "type": SEGMENT_TYPE,
         "created": now,

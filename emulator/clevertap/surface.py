@@ -841,7 +841,7 @@ class CleverTapSurface(Surface):
                 elif found.guid not in members:
                     members.append(found.guid)
         segment = {
-            "id": max([0, *(seg["id"] for seg in account.segments)]) + 1,
+            "id": account.next_segment_id(),
             "name": body["name"],
             "type": body.get("type", "Custom List"),
             "created": self.emulator.clock.now(),
