@@ -11,14 +11,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from emulator.admin.control import PREFIX, ControlAPI
-from emulator.admin.errors import error_response
+from emulator.admin.control import ControlAPI
 from emulator.admin.openapi import build_openapi
 from emulator.bridge import BridgeSurface
 from emulator.clevertap import CleverTapSurface
 from emulator.config import Config
-from emulator.core.jsonresp import JSONResponse
-from emulator.core.pipeline import ALL_METHODS, Pipeline
+from emulator.core.control import CONTROL, PREFIX, ControlRouter
+from emulator.core.errors import ApiError, Envelope
+from emulator.core.jsonresp import dumps
+from emulator.core.operations import ALL_METHODS, ControlOperation, Operation
+from emulator.core.pipeline import Pipeline
 from emulator.core.routing import StaticFirstRouter
 from emulator.core.store import read_document
 from emulator.core.surface import Surface
@@ -29,17 +31,18 @@ from emulator.runtime import Emulator
 SURFACES: tuple[type[Surface], ...] = (CleverTapSurface, MParticleSurface, BridgeSurface)
 
 
+class _UnmatchedEnvelope(Envelope):
+    def content(self, error: ApiError, call: Any = None) -> Any:
+        code = "not_found" if error.status == 404 else "error"
+        return {"error": {"code": code, "message": error.message}}
+
+
 class _Unmatched(Surface):
     """Paths no platform serves: journaled like any request, answered in the control envelope."""
 
     name = "unknown"
     path_prefixes = ("/",)
-
-    def error_response(self, status: int, message: str, retry_after: int | None = None) -> Response:
-        response = error_response(status, "not_found" if status == 404 else "error", message)
-        if retry_after is not None:
-            response.headers["Retry-After"] = str(retry_after)
-        return response
+    envelope = _UnmatchedEnvelope()
 
 
 def create_app(config: Config, surfaces: Sequence[type[Surface]] = SURFACES) -> Starlette:
@@ -55,17 +58,22 @@ def create_app(config: Config, surfaces: Sequence[type[Surface]] = SURFACES) -> 
             persister.mark_saved()  # the file holds exactly this state: no rewrite at start
 
     control = ControlAPI(emulator, persister)
+    router = ControlRouter(emulator)
     pipeline = Pipeline(emulator)
-    groups = [("emulator", PREFIX, control.operations())]
+    groups: list[tuple[str, str, list[ControlOperation]]] = [
+        ("emulator", PREFIX, control.operations())
+    ]
     groups += [(s.name, PREFIX, s.control_operations()) for s in emulator.surfaces]
     # Platform routes first: they are the hot path, and Starlette tries routes in order.
     routes: list[Any] = []
     for surface in emulator.surfaces:
         routes += pipeline.routes(surface)
     for _, _, operations in groups:
-        routes += control.routes(operations)
+        routes += router.routes(operations)
 
-    platform_groups = [(s.name, "", s.operations()) for s in emulator.surfaces]
+    platform_groups: list[tuple[str, str, list[Operation[Any]]]] = [
+        (s.name, "", list(s.operations())) for s in emulator.surfaces
+    ]
     security: dict[str, Any] = {}
     for surface in emulator.surfaces:
         security.update(surface.security_schemes())
@@ -74,11 +82,13 @@ def create_app(config: Config, surfaces: Sequence[type[Surface]] = SURFACES) -> 
     async def openapi(request: Request) -> Response:
         if "doc" not in openapi_cache:
             document = build_openapi(emulator.contracts, platform_groups + groups, security)
-            openapi_cache["doc"] = JSONResponse(document).body
+            openapi_cache["doc"] = dumps(document)
         return Response(openapi_cache["doc"], media_type="application/json")
 
     async def control_not_found(request: Request) -> Response:
-        return error_response(404, "not_found", f"no control operation at {request.url.path}")
+        return CONTROL.render(
+            ApiError(404, f"no control operation at {request.url.path}", code="not_found")
+        )
 
     routes.append(Route(PREFIX + "/openapi.json", openapi, methods=["GET", "HEAD"]))
     routes.append(Route(PREFIX + "/{rest:path}", control_not_found, methods=ALL_METHODS))

@@ -4,13 +4,14 @@ and the platform surfaces, with the operations that span them (reset, state expo
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from emulator import __version__
 from emulator.config import Config
 from emulator.core.clock import Clock
-from emulator.core.contracts import ContractRegistry
+from emulator.core.contracts import ContractError, ContractRegistry
+from emulator.core.events import EventBus
 from emulator.core.faults import FaultRegistry
 from emulator.core.ids import IdGenerator
 from emulator.core.journal import Journal
@@ -23,7 +24,7 @@ from emulator.core.store import (
     tables_to_document,
 )
 from emulator.core.surface import Surface
-from emulator.core.tenants import TenantError, TenantRegistry
+from emulator.core.tenants import NoTenant, TenantError, TenantRegistry
 
 JOURNAL_ENTRY = "emulator/journal-entry"
 
@@ -42,15 +43,18 @@ class Emulator:
         self.contracts = contracts or ContractRegistry()
         self.journal = Journal(config.journal_size)
         self.faults = FaultRegistry(self.ids.seed)
-        self.tenants = TenantRegistry()
-        # In-process topics one surface publishes and another (the bridge) listens to, so the
+        self.tenants = TenantRegistry(self.contracts.with_defaults)
+        # Typed events one surface publishes and another (the bridge) listens to, so the
         # platforms never import each other. Set before the surfaces, which subscribe in init.
-        self._listeners: dict[str, list[Callable[..., None]]] = {}
+        self.events = EventBus()
         # The ASGI app serving this emulator (set by `create_app`): flows deliver through it, so
         # their requests are journaled and fault-injectable like any client's.
         self.asgi_app: Any = None
         self.surfaces: list[Surface] = [cls(self) for cls in surfaces]
-        self._by_kind = {s.tenant_kind: s for s in self.surfaces if s.tenant_kind}
+        self._by_kind = {s.settings.kind: s for s in self.surfaces if s.settings is not None}
+        for surface in self.surfaces:
+            if surface.settings is not None:
+                self.tenants.register(surface.settings)
         # Bumped by every change worth persisting; the persister saves when it moves.
         self.changes = 0
         self.tenants.on_change(self._tenants_changed)
@@ -62,41 +66,32 @@ class Emulator:
         """Remember the tenants as they are now (after a data file loaded) for `reset(tenants)`."""
         self.initial_tenants = self.tenants.all()
 
-    # -- topics ----------------------------------------------------------------------------
-    def subscribe(self, topic: str, listener: Callable[..., None]) -> None:
-        self._listeners.setdefault(topic, []).append(listener)
-
-    def publish(self, topic: str, **data: Any) -> None:
-        for listener in self._listeners.get(topic, ()):
-            listener(**data)
-
     # -- tenants ---------------------------------------------------------------------------
     def surface(self, name: str) -> Surface:
         return next(s for s in self.surfaces if s.name == name)
 
-    def check_tenant(self, doc: Any) -> list[dict[str, str]]:
+    def check_tenant(self, doc: Any) -> list[ContractError]:
         """Contract and cross-reference problems of a tenant document (empty when fine)."""
         return self._contract_problems(doc) or self._reference_problems(doc)
 
-    def _contract_problems(self, doc: Any) -> list[dict[str, str]]:
+    def _contract_problems(self, doc: Any) -> list[ContractError]:
         kind = doc.get("kind") if isinstance(doc, dict) else None
         surface = self._by_kind.get(kind) if isinstance(kind, str) else None
-        if surface is None:
-            kinds = ", ".join(sorted(self._by_kind))  # type: ignore[arg-type]
-            return [{"path": "$.kind", "message": f"kind must be one of: {kinds}", "kind": "Enum"}]
-        verdict = self.contracts.validate(surface.tenant_contract or "", doc)
-        return [e.as_dict() for e in verdict.errors]
+        if surface is None or surface.settings is None:
+            kinds = ", ".join(sorted(self._by_kind))
+            return [ContractError("$.kind", f"kind must be one of: {kinds}", "Enum")]
+        return self.contracts.validate(surface.settings.contract, doc).errors
 
-    def _reference_problems(self, doc: dict[str, Any]) -> list[dict[str, str]]:
+    def _reference_problems(self, doc: dict[str, Any]) -> list[ContractError]:
         problems = self._by_kind[doc["kind"]].check_tenant(doc)
-        return [{"path": "$", "message": p, "kind": "Semantic"} for p in problems]
+        return [ContractError("$", p, "Semantic") for p in problems]
 
     def add_tenant(self, doc: dict[str, Any], *, replace: bool = False) -> dict[str, Any]:
         problems = self.check_tenant(doc)
         if problems:
             raise TenantError(
                 f"invalid {doc.get('kind', 'tenant')} {doc.get('id', '')!r}: "
-                + "; ".join(f"{p['path']}: {p['message']}" for p in problems)
+                + "; ".join(f"{p.path}: {p.message}" for p in problems)
             )
         return self.tenants.add(doc, replace=replace)
 
@@ -139,7 +134,7 @@ class Emulator:
                 self.tenants.replace_all(self.initial_tenants)
             return {"scope": "all", "journal_entries_removed": removed, "tenants_restored": tenants}
         if self.tenants.get(tenant) is None:
-            raise TenantError(f"no tenant {tenant!r}")
+            raise NoTenant(tenant)
         removed = self.journal.clear({tenant})
         self.faults.clear({tenant})
         for surface in self.surfaces:
@@ -195,7 +190,7 @@ class Emulator:
         for tenant in tenants:
             problems = self._contract_problems(tenant)
             if problems:
-                raise StateError(f"tenant {tenant.get('id')!r} in the document: {problems}")
+                raise StateError(f"tenant {tenant.get('id')!r} in the document: {_dicts(problems)}")
         ids = [t["id"] for t in tenants]
         if len(set(ids)) != len(ids):
             raise StateError(f"tenant ids in the document repeat: {sorted(ids)}")
@@ -219,7 +214,7 @@ class Emulator:
         for tenant in tenants:
             problems = self._reference_problems(tenant)
             if problems:
-                raise StateError(f"tenant {tenant['id']!r} in the document: {problems}")
+                raise StateError(f"tenant {tenant['id']!r} in the document: {_dicts(problems)}")
         self.journal.restore({**meta.get("journal", {}), "entries": tables.get("journal", [])})
         if "clock" in meta:
             self.clock.restore(meta["clock"])
@@ -241,4 +236,9 @@ class Emulator:
             "tenants": len(self.tenants.all()),
             "journal": self.journal.stats(),
             "seed": self.ids.seed,
+            "listeners": self.events.stats(),
         }
+
+
+def _dicts(problems: list[ContractError]) -> list[dict[str, str]]:
+    return [p.as_dict() for p in problems]

@@ -1,5 +1,5 @@
 """Shared fixtures for tests that run the emulator as a separate process (`serve`), the runner
-for the npm client suites in tests/node/, and the hypothesis profile for CI."""
+for the npm client suites in tests/clients/node/, and the hypothesis profile for CI."""
 
 from __future__ import annotations
 
@@ -15,10 +15,13 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
+import httpx
 import pytest
 from hypothesis import settings
+
+from emulator.testing.plugin import EmulatorHandle
+from tests.drivers import BridgeDriver, CleverTapDriver, ControlViews, MParticleDriver
 
 # CI replays the same generated cases every run (a red CI names a bug, never a lucky draw);
 # locally, every run explores new cases.
@@ -146,7 +149,7 @@ def run_emulator(tmp_path: Path) -> RunEmulator:
     return run
 
 
-# ---- npm client suites (tests/node/) ------------------------------------------------------------
+# ---- npm client suites (tests/clients/node/) -----------------------------------------------
 
 ROOT = Path(__file__).resolve().parent.parent
 # A suite takes a few seconds; a hang (a cursor loop, a request that never answers) fails.
@@ -194,9 +197,9 @@ RunNodeSuite = Callable[[str, str, str, str], None]
 
 @pytest.fixture
 def run_node_suite() -> RunNodeSuite:
-    """`run(emulator_url, test_file, package, version)`: run one `tests/node/` file with node's
-    test runner against the emulator (`EMULATOR_URL`), after checking that `node_modules` holds
-    exactly `package@version` (from package.json / package-lock.json: `npm ci`). Anything
+    """`run(emulator_url, test_file, package, version)`: run one `tests/clients/node/` file with
+    node's test runner against the emulator (`EMULATOR_URL`), after checking that `node_modules`
+    holds exactly `package@version` (from package.json / package-lock.json: `npm ci`). Anything
     missing or any failing node test fails the pytest test; nothing here skips."""
 
     def run(emulator_url: str, test_file: str, package: str, version: str) -> None:
@@ -211,7 +214,7 @@ def run_node_suite() -> RunNodeSuite:
                 f"(want {version}): run `npm ci` in {ROOT}",
                 pytrace=False,
             )
-        path = ROOT / "tests" / "node" / test_file
+        path = ROOT / "tests" / "clients" / "node" / test_file
         assert path.is_file(), f"no node test file {path}"
 
         command = [node, "--test", "--test-reporter=spec"]
@@ -231,20 +234,55 @@ def run_node_suite() -> RunNodeSuite:
     return run
 
 
-# ---- HTTP clients shared by the platform tests ------------------------------------------------
+# ---- HTTP clients and drivers shared by the platform tests -------------------------------------
 
 
 @pytest.fixture(scope="session")
-def http(emulator_server: str) -> Iterator[Any]:
+def http(emulator_server: str) -> Iterator[httpx.Client]:
     """One platform client (base URL: the emulator) for the session: building an httpx client
     costs ~25 ms, which per test would dominate a fast suite."""
-    import httpx
-
     with httpx.Client(base_url=emulator_server, timeout=30) as client:
         yield client
 
 
 @pytest.fixture
-def ctl(emulator: Any) -> Any:
+def ctl(emulator: EmulatorHandle) -> httpx.Client:
     """The control API client (base URL `{url}/_emulator`) of a freshly reset emulator."""
     return emulator.client.http
+
+
+@pytest.fixture
+def ct(emulator: EmulatorHandle, http: httpx.Client) -> CleverTapDriver:
+    """CleverTap's API with the default account's credentials, on a freshly reset emulator."""
+    return CleverTapDriver(http)
+
+
+@pytest.fixture
+def mp(emulator: EmulatorHandle, http: httpx.Client) -> MParticleDriver:
+    """mParticle's API with the default workspace's keys, on a freshly reset emulator."""
+    return MParticleDriver(http)
+
+
+@pytest.fixture
+def views(emulator: EmulatorHandle) -> ControlViews:
+    """The control API's views of a freshly reset emulator."""
+    return ControlViews(emulator.client)
+
+
+@pytest.fixture
+def bridge(mp: MParticleDriver, views: ControlViews) -> BridgeDriver:
+    """The default connection's event flow (mParticle in, deliveries out)."""
+    return BridgeDriver(mp, views)
+
+
+@pytest.fixture
+def no_retry_deadline() -> Iterator[None]:
+    """The PyPI mparticle client keeps a process-wide retry-after deadline: start and end the
+    test without one (`pytestmark = pytest.mark.usefixtures("no_retry_deadline")`)."""
+    from tests.drivers.pypi import clear_retry_deadline
+
+    clear_retry_deadline()
+    try:
+        yield
+    finally:
+        clear_retry_deadline()

@@ -1,17 +1,18 @@
 """The OpenAPI 3.1 document of everything the emulator serves, assembled from the contracts.
 
-Operations come from the surfaces' and the control API's `Operation` declarations; every schema
-is a contract file (or one of its `$defs`) under `components/schemas`.
+Operations come from the surfaces' and the control API's declared operations; every schema is a
+contract file (or one of its `$defs`) under `components/schemas`.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from emulator import __version__
 from emulator.core.contracts import ContractRegistry
-from emulator.core.surface import NO_BODY, Operation
+from emulator.core.operations import NO_BODY, Operation
 
 _CONVERTER = re.compile(r"\{(\w+):\w+\}")
 
@@ -20,7 +21,7 @@ def _ref(contracts: ContractRegistry, name: str) -> dict[str, Any]:
     return {"$ref": f"#/components/schemas/{contracts.component_name(name)}"}
 
 
-def _operation(op: Operation, contracts: ContractRegistry, tag: str) -> dict[str, Any]:
+def _operation(op: Operation[Any], contracts: ContractRegistry, tag: str) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "summary": op.summary,
         "operationId": f"{tag}:{op.method.lower()}:{op.path}",
@@ -39,7 +40,7 @@ def _operation(op: Operation, contracts: ContractRegistry, tag: str) -> dict[str
             for p in op.params
         ]
     if op.request is not None:
-        if isinstance(op.request, list):
+        if isinstance(op.request, tuple):
             schema: dict[str, Any] = {"oneOf": [_ref(contracts, n) for n in op.request]}
         else:
             schema = _ref(contracts, op.request)
@@ -61,7 +62,7 @@ def _operation(op: Operation, contracts: ContractRegistry, tag: str) -> dict[str
 
 def build_openapi(
     contracts: ContractRegistry,
-    groups: list[tuple[str, str, list[Operation]]],
+    groups: Sequence[tuple[str, str, Sequence[Operation[Any]]]],
     security_schemes: dict[str, Any],
 ) -> dict[str, Any]:
     """`groups` are (tag, path prefix, operations)."""

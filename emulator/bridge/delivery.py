@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextvars
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from emulator.bridge.settings import DeliveryPolicy
 from emulator.core.jsonresp import Fragment, JSONDecodeError, dumps, fragment, loads
 
 if TYPE_CHECKING:
@@ -26,27 +28,6 @@ if TYPE_CHECKING:
 
 USER_AGENT = "ctmp-emulator-bridge"
 RETRYABLE = frozenset({429, 500, 502, 503, 504})
-
-
-@dataclass(frozen=True, slots=True)
-class Policy:
-    """How a connection retries (contract `bridge/connection`, `delivery`)."""
-
-    max_attempts: int = 10
-    backoff_ms: int = 50
-    max_backoff_ms: int = 2000
-
-    @classmethod
-    def of(cls, connection: dict[str, Any]) -> Policy:
-        return cls(**connection.get("delivery", {}))
-
-    def wait(self, attempt: int, retry_after: float | None) -> float:
-        """Seconds before attempt `attempt + 1`: doubling from `backoff_ms`, at least the
-        answer's Retry-After, never more than `max_backoff_ms`."""
-        backoff = self.backoff_ms * 2 ** (attempt - 1)
-        if retry_after is not None:
-            backoff = max(backoff, retry_after * 1000)
-        return min(backoff, self.max_backoff_ms) / 1000
 
 
 @dataclass(slots=True)
@@ -59,8 +40,8 @@ class Job:
     path: str
     headers: dict[str, str]
     build: Callable[[], Any]
+    policy: DeliveryPolicy
     base_url: str | None = None
-    policy: Policy = field(default_factory=Policy)
     # Told the finished row (delivered or failed): an export marks its run done.
     done: Callable[[dict[str, Any]], None] | None = None
     # Jobs queued back to back with the same `merge_key` leave as one request while their
@@ -133,7 +114,11 @@ class Deliverer:
             self._loop, self._workers, self._client = loop, {}, None
         worker = self._workers.get(connection)
         if worker is None or worker.done():
-            self._workers[connection] = loop.create_task(self._work(connection))
+            # A fresh context: the request that queued the first job is not the worker's (its
+            # journal entry must not collect what later deliveries cause).
+            self._workers[connection] = loop.create_task(
+                self._work(connection), context=contextvars.Context()
+            )
 
     async def settle(self, timeout: float) -> bool:
         """Wait until every queue is empty and nothing is in flight; False on timeout."""

@@ -1,12 +1,15 @@
 """mParticle → CleverTap event forwarding: what one Events API batch becomes as `/1/upload` records.
 
-Pure functions, no I/O: the forwarding flow (issue 5) calls `map_batch` for each accepted batch
-and delivers the records. The mapping follows shared/reference/integration-mapping.md §3 (the
-kits' behaviour, normalised): the identity per the connection's User ID setting; custom events by
-name with their attributes; screen views by screen name (or a fixed `Screen View`); purchases as
-`Charged` with `Items`; other commerce actions, promotions and impressions expanded into
-`eCommerce - <action> - Item|Total` events; user attributes and identities as one profile record;
-kit-only event types skipped with the reason.
+Pure functions, no I/O: the events flow (forwarding.py) calls `map_batch` for each accepted batch
+and delivers the records. The mapping is the mParticle CleverTap kits' behaviour, normalised
+(https://docs.mparticle.com/integrations/clevertap/event/, and the kits' source:
+github.com/mparticle-integrations/mparticle-android-integration-clevertap,
+github.com/mparticle-integrations/mparticle-apple-integration-clevertap,
+github.com/CleverTap/mparticle-web-integration-clevertap): the identity per the connection's User
+ID setting; custom events by name with their attributes; screen views by screen name (or a fixed
+`Screen View`); purchases as `Charged` with `Items`; other commerce actions, promotions and
+impressions expanded into `eCommerce - <action> - Item|Total` events; user attributes and
+identities as one profile record; kit-only event types skipped with the reason.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ USER_ID_SOURCES = {
     "other4": "other_id_4",
     "mpid": None,  # the MPID itself
 }
-# Sent by the kits on the device, never server side (integration-mapping §2).
+# Sent by the kits on the device, never server side (the kits handle them in the app).
 KIT_ONLY = frozenset(
     {
         "application_state_transition",

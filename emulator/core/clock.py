@@ -10,14 +10,17 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from emulator.core.errors import ApiError
+
 ClockListener = Callable[[float], None]
 
 # 9999-12-31T23:59:59Z: the last instant every date library can show.
 MAX_INSTANT = 253_402_300_799.0
 
 
-class ClockRangeError(ValueError):
-    pass
+class ClockRangeError(ApiError):
+    def __init__(self, message: str) -> None:
+        super().__init__(400, message, code="invalid_request")
 
 
 def _checked(instant: float) -> float:

@@ -148,6 +148,13 @@ class ContractRegistry:
     def is_valid(self, name: str, instance: Any) -> bool:
         return bool(self._compiled[name].strict.is_valid(instance))
 
+    def with_defaults(self, name: str, document: Any) -> Any:
+        """A copy of `document` with every absent property that `name` gives a `default` filled
+        in (nested objects and array items too): a contract's defaults are the only place a
+        default value is written down."""
+        schema = self._compiled[name].schema
+        return _fill(schema, schema, copy.deepcopy(document))
+
     # -- OpenAPI export ---------------------------------------------------------------------
 
     @staticmethod
@@ -168,6 +175,23 @@ class ContractRegistry:
             for def_name, def_schema in defs.items():
                 components[self.component_name(name, def_name)] = _rewrite_refs(def_schema, prefix)
         return components
+
+
+def _fill(root: dict[str, Any], schema: Any, value: Any) -> Any:
+    if not isinstance(schema, dict):
+        return value
+    ref = schema.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/$defs/"):
+        schema = root["$defs"][ref[len("#/$defs/") :]]
+    if isinstance(value, dict):
+        for key, sub in schema.get("properties", {}).items():
+            if key not in value and isinstance(sub, dict) and "default" in sub:
+                value[key] = copy.deepcopy(sub["default"])
+            if key in value:
+                value[key] = _fill(root, sub, value[key])
+    elif isinstance(value, list) and isinstance(schema.get("items"), dict):
+        return [_fill(root, schema["items"], item) for item in value]
+    return value
 
 
 def _rewrite_refs(schema: Any, prefix: str) -> Any:

@@ -66,7 +66,7 @@ class FaultRegistry:
         self._rules.append(rule)
         return rule
 
-    def list(self) -> list[FaultRule]:
+    def rules(self) -> list[FaultRule]:
         return list(self._rules)
 
     def remove(self, rule_id: str) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import random
 import string
+from typing import Any
 
 _ALNUM = string.ascii_lowercase + string.digits
 
@@ -55,7 +56,7 @@ class IdGenerator:
     def cursor(self) -> str:
         return self.token(24)
 
-    def state(self) -> dict[str, object]:
+    def state(self) -> dict[str, Any]:
         """The seed, the count of ids minted and the RNG state, enough to continue the sequence."""
         version, internal, gauss = self._rng.getstate()
         return {
@@ -64,9 +65,9 @@ class IdGenerator:
             "rng": [version, list(internal), gauss],
         }
 
-    def restore(self, snap: dict[str, object]) -> None:
-        self.reseed(int(snap["seed"]))  # type: ignore[arg-type]
-        self._counter = int(snap.get("generated", 0))  # type: ignore[arg-type]
+    def restore(self, snap: dict[str, Any]) -> None:
+        self.reseed(int(snap["seed"]))
+        self._counter = int(snap.get("generated", 0))
         if "rng" in snap:
-            version, internal, gauss = snap["rng"]  # type: ignore[misc]
+            version, internal, gauss = snap["rng"]
             self._rng.setstate((version, tuple(internal), gauss))

@@ -9,12 +9,13 @@ from typing import Any
 
 import jsonschema_rs
 
-from emulator.core.surface import Param
+from emulator.core.errors import ApiError
+from emulator.core.operations import Param
 
 
-class ParamError(ValueError):
+class ParamError(ApiError):
     def __init__(self, name: str, message: str) -> None:
-        super().__init__(f"query parameter {name!r}: {message}")
+        super().__init__(400, f"query parameter {name!r}: {message}", code="invalid_parameter")
         self.name = name
 
 

@@ -1,9 +1,9 @@
 """The path every platform request takes: tenant, faults, handler, journal, log line.
 
-Each operation's handler is wrapped here, so handlers stay thin and the journal, fault
-injection and error discipline are the same for every surface. A handler that raises is a bug in
-the emulator: the client still gets the platform's error envelope (never a stack trace) and the
-journal keeps the exception text.
+Each operation's handler is run here, so handlers stay thin and the journal, fault injection
+and error discipline are the same for every surface. An `ApiError` a handler raises is rendered
+once, through the operation's envelope. Any other exception is a bug in the emulator: the client
+still gets the platform's error envelope (never a stack trace) and the journal keeps the text.
 """
 
 from __future__ import annotations
@@ -13,14 +13,18 @@ import base64
 import logging
 import time
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from emulator.core.jsonresp import Fragment, JSONDecodeError, fragment, loads, tight
-from emulator.core.surface import BadJSON, Call, Handler, Surface
+from emulator.core.call import Call, current_call
+from emulator.core.errors import ApiError
+from emulator.core.jsonresp import Fragment, JSONDecodeError, JSONResponse, fragment, loads, tight
+from emulator.core.operations import ALL_METHODS, PlatformOperation
+from emulator.core.surface import Surface
 
 if TYPE_CHECKING:
     from emulator.runtime import Emulator
@@ -29,7 +33,6 @@ log = logging.getLogger("ctmp_emulator.requests")
 
 MASKED = "***"
 _SECRET_HEADERS = {"x-clevertap-passcode", "cookie", "x-emulator-token", "proxy-authorization"}
-ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
 def mask_headers(request: Request) -> dict[str, str]:
@@ -74,6 +77,21 @@ def _capped_body(raw: bytes, known_json: bool, cap: int) -> tuple[Any, bool]:
     return Fragment(tight(raw)), False
 
 
+async def _run(op: PlatformOperation, call: Call) -> Response:
+    """The operation's answer: what its handler returns, or the `ApiError` it raises rendered
+    through the operation's envelope; `finish` sees either."""
+    if op.envelope is not None:
+        call.envelope = op.envelope
+    try:
+        reply = await op.handler(call)
+        response = reply if isinstance(reply, Response) else JSONResponse(reply)
+    except ApiError as refused:
+        response = call.envelope.render(refused, call)
+    if op.finish is not None:
+        op.finish(call, response)
+    return response
+
+
 async def _sleep_at_least(seconds: float) -> None:
     # Event-loop timers may fire a little early (uvloop rounds to milliseconds); a latency
     # fault promises at least its delay.
@@ -87,12 +105,15 @@ class Pipeline:
         self.emulator = emulator
 
     def routes(self, surface: Surface) -> list[Route]:
-        by_path: dict[str, dict[str, Handler]] = defaultdict(dict)
+        by_path: dict[str, dict[str, PlatformOperation]] = defaultdict(dict)
         for op in surface.operations():
-            by_path[op.path][op.method.upper()] = op.handler  # type: ignore[assignment]
+            by_path[op.path][op.method.upper()] = op
+        # A path with fewer parameters first: `/resolve/{org}/{account}/{workspace}` must win
+        # over `/{org}/{account}/{workspace}/{mpid}`, whatever order they were declared in.
+        paths = sorted(by_path, key=lambda path: path.count("{"))
         routes = [
-            Route(path, self._endpoint(surface, handlers), methods=ALL_METHODS)
-            for path, handlers in by_path.items()
+            Route(path, self._endpoint(surface, by_path[path]), methods=ALL_METHODS)
+            for path in paths
         ]
         for prefix in surface.path_prefixes:
             routes.append(
@@ -100,19 +121,24 @@ class Pipeline:
             )
         return routes
 
-    def _endpoint(self, surface: Surface, handlers: dict[str, Handler]) -> Any:
+    def _endpoint(
+        self, surface: Surface, operations: dict[str, PlatformOperation]
+    ) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
-            return await self.handle(surface, handlers, request)
+            return await self.handle(surface, operations, request)
 
         return endpoint
 
     async def handle(
-        self, surface: Surface, handlers: dict[str, Handler], request: Request
+        self, surface: Surface, operations: dict[str, PlatformOperation], request: Request
     ) -> Response:
         emulator = self.emulator
         started = time.perf_counter()
         body = await request.body()
-        call = Call(request, body, surface)
+        envelope = surface.envelope
+        assert envelope is not None, f"surface {surface.name!r} serves requests without an envelope"
+        call = Call(request, body, emulator, envelope)
+        token = current_call.set(call)
         error: str | None = None
         fault_id: str | None = None
         try:
@@ -128,20 +154,22 @@ class Pipeline:
                         rule.status, rule.message or "Injected fault", rule.retry_after
                     )
             if response is None:
-                handler = handlers.get(request.method)
-                if handler is None and request.method == "HEAD":
-                    handler = handlers.get("GET")
-                if handler is not None:
-                    response = await handler(call)
-                elif handlers:
+                op = operations.get(request.method)
+                if op is None and request.method == "HEAD":
+                    op = operations.get("GET")
+                if op is not None:
+                    response = await _run(op, call)
+                elif operations:
                     response = surface.error_response(405, f"Method {request.method} not allowed")
-                    response.headers["Allow"] = ", ".join(sorted(handlers))
+                    response.headers["Allow"] = ", ".join(sorted(operations))
                 else:
                     response = surface.error_response(404, f"Resource not found: {call.path}")
         except Exception as exc:  # the emulator's own bug: answer in the platform's envelope
             logging.getLogger("ctmp_emulator").exception("handler failed")
             error = f"{type(exc).__name__}: {exc}"
             response = surface.error_response(500, "Internal emulator error")
+        finally:
+            current_call.reset(token)
         self.record(surface, call, response, started, error, fault_id)
         return response
 
@@ -157,10 +185,7 @@ class Pipeline:
         emulator = self.emulator
         cap = emulator.config.journal_body_cap
         request = call.request
-        parsed = call.parsed
-        req_body, req_cut = _capped_body(
-            call.body, parsed is not Call._UNPARSED and not isinstance(parsed, BadJSON), cap
-        )
+        req_body, req_cut = _capped_body(call.body, call.parsed, cap)
         resp_body, resp_cut = _capped_body(
             bytes(response.body), response.media_type == "application/json", cap
         )
@@ -189,6 +214,8 @@ class Pipeline:
         }
         if call.notes:
             entry["notes"] = call.notes
+        if call.listener_errors:
+            entry["listener_errors"] = call.listener_errors
         if fault_id:
             entry["fault"] = fault_id
         if error:

@@ -11,8 +11,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from starlette.routing import BaseRoute, Route, Router, get_route_path
+from starlette.routing import BaseRoute, Route, Router
 from starlette.types import Receive, Scope, Send
+
+
+def route_path(scope: Scope) -> str:
+    """The path the router matches: `path` without the `root_path` it is mounted under (what
+    Starlette's private `get_route_path` computes)."""
+    path: str = scope["path"]
+    root = scope.get("root_path", "")
+    if root and path.startswith(root) and path[len(root) : len(root) + 1] == "/":
+        return path[len(root) :]
+    return path
 
 
 class StaticFirstRouter(Router):
@@ -31,7 +41,7 @@ class StaticFirstRouter(Router):
 
     async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            route = self._static.get(get_route_path(scope))
+            route = self._static.get(route_path(scope))
             if route is not None and (route.methods is None or scope["method"] in route.methods):
                 scope["router"] = self
                 scope["route"] = route

@@ -17,14 +17,19 @@ from typing import Any
 
 import orjson
 
+from emulator.core.errors import ApiError
+
 FORMAT = "ctmp-emulator-state"
 VERSION = 1
 
 Document = dict[str, dict[str, Any]]
 
 
-class StateError(ValueError):
-    pass
+class StateError(ApiError):
+    """A state document (or data file) that cannot be loaded."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(400, message, code="invalid_state")
 
 
 def tables_to_document(meta: dict[str, Any], tables: dict[str, list[dict[str, Any]]]) -> Document:

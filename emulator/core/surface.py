@@ -1,137 +1,69 @@
 """The seam every platform surface plugs into.
 
-A surface (CleverTap, mParticle, the bridge between them) declares its tenant kind, its platform
-operations (journaled, fault-injectable), its control views under `/_emulator/<name>/`, how to tell
-a request's tenant, how its platform answers errors, and how its state is exported, imported and
-reset per tenant. The core never imports a surface; `emulator.app` lists them.
+A surface (CleverTap, mParticle, the bridge between them) names its tenant kind's settings, the
+objects whose methods declare its operations (`handlers`), how to tell a request's tenant, how
+its platform answers errors (`envelope`), and how its state is exported, imported and reset per
+tenant. The core never imports a surface; `emulator.app` lists them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from emulator.core.contracts import Verdict
-from emulator.core.jsonresp import JSONDecodeError, loads
+from emulator.core.errors import ApiError, Envelope
+from emulator.core.operations import (
+    ControlOperation,
+    PlatformOperation,
+    collect_control,
+    collect_platform,
+)
+from emulator.core.settings import TenantSettings
 
 if TYPE_CHECKING:
     from emulator.runtime import Emulator
 
 
-class BadJSON(ValueError):
-    """The body is not JSON; the surface answers with its platform's 'malformed' error."""
-
-
-class Call:
-    """One platform request on its way through the pipeline.
-
-    Handlers read the body through `json()` (parsed once) and record the contract verdict with
-    `validate()`. The parsed body is the handler's to keep: the journal holds the raw bytes.
-    """
-
-    __slots__ = ("_json", "body", "notes", "path", "request", "surface", "tenant", "verdict")
-
-    _UNPARSED: Any = object()
-
-    def __init__(self, request: Request, body: bytes, surface: Surface) -> None:
-        self.request = request
-        # The request path, without building Starlette's URL object (a cost on every call).
-        self.path: str = request.scope.get("root_path", "") + request.scope["path"]
-        self.body = body
-        self.surface = surface
-        self.tenant: str | None = None
-        self.verdict: Verdict | None = None
-        self.notes: list[str] = []
-        self._json: Any = Call._UNPARSED
-
-    def json(self) -> Any:
-        if self._json is Call._UNPARSED:
-            try:
-                self._json = loads(self.body)
-            except JSONDecodeError as exc:
-                self._json = BadJSON(str(exc))
-        if isinstance(self._json, BadJSON):
-            raise self._json
-        return self._json
-
-    @property
-    def parsed(self) -> Any:
-        """The parsed body if a handler parsed it successfully, else the marker."""
-        return self._json
-
-    def validate(self, contract: str, instance: Any) -> Verdict:
-        emulator = self.surface.emulator
-        self.verdict = emulator.contracts.validate(contract, instance, emulator.config.mode)
-        return self.verdict
-
-
-Handler = Callable[[Call], Awaitable[Response]]
-# Control handlers get the parsed query and the contract-checked JSON body.
-ControlHandler = Callable[[Request, dict[str, Any], Any], Awaitable[Response]]
-
-
-@dataclass(slots=True)
-class Param:
-    name: str
-    where: str  # "query", "path" or "header"
-    schema: dict[str, Any]
-    required: bool = False
-    description: str = ""
-
-
-NO_BODY = ""
-
-
-@dataclass(slots=True)
-class Operation:
-    """One HTTP operation: where it is, who handles it, and its contract for the OpenAPI doc.
-
-    `request` and `responses` name contracts (`clevertap/upload`); a list of request contracts
-    means "one of these"; a response of `None` is any JSON, `NO_BODY` an empty body.
-    """
-
-    method: str
-    path: str
-    handler: Handler | ControlHandler
-    summary: str
-    request: str | list[str] | None = None
-    request_required: bool = True
-    request_media: str = "application/json"
-    responses: dict[int, str | None] = field(default_factory=lambda: {200: None})
-    params: list[Param] = field(default_factory=list)
-    tags: list[str] = field(default_factory=list)
-    security: list[str] = field(default_factory=list)
-
-
 class Surface:
     """Base class; a surface overrides what it has."""
 
-    name: str = ""
-    tenant_kind: str | None = None
-    # Contract a tenant document of `tenant_kind` must satisfy.
-    tenant_contract: str | None = None
+    name: ClassVar[str] = ""
+    # The typed settings of this surface's tenant kind (its `kind` and `contract` too).
+    settings: ClassVar[type[TenantSettings] | None] = None
     # Paths this surface answers under; unmatched paths there get the platform's own 404.
-    path_prefixes: tuple[str, ...] = ()
+    path_prefixes: ClassVar[tuple[str, ...]] = ()
+    # How the platform answers errors (faults, 404, 405, and operations without their own).
+    envelope: ClassVar[Envelope | None] = None
 
     def __init__(self, emulator: Emulator) -> None:
         self.emulator = emulator
 
-    # -- HTTP ------------------------------------------------------------------------------
-    def operations(self) -> list[Operation]:
-        return []
+    @property
+    def tenant_kind(self) -> str | None:
+        return self.settings.kind if self.settings is not None else None
 
-    def control_operations(self) -> list[Operation]:
-        return []
+    # -- HTTP ------------------------------------------------------------------------------
+    def handlers(self) -> Sequence[object]:
+        """The objects whose `@operation` / `@control` methods this surface serves."""
+        return (self,)
+
+    def operations(self) -> list[PlatformOperation]:
+        return collect_platform(*self.handlers())
+
+    def control_operations(self) -> list[ControlOperation]:
+        return collect_control(*self.handlers())
 
     def resolve_tenant(self, request: Request) -> str | None:
         return None
 
     def error_response(self, status: int, message: str, retry_after: int | None = None) -> Response:
-        raise NotImplementedError
+        """The platform's error answer outside any operation (a fault, 404, 405, 500)."""
+        if self.envelope is None:
+            raise NotImplementedError(f"surface {self.name!r} has no envelope")
+        return self.envelope.render(ApiError(status, message, retry_after=retry_after))
 
     def security_schemes(self) -> dict[str, Any]:
         return {}

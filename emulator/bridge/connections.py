@@ -1,0 +1,97 @@
+"""Which connections carry which flow, and the credentials and addresses their deliveries use.
+
+Read from the typed settings of connections, workspaces and accounts (`ConnectionSettings`,
+`WorkspaceSettings`, `AccountSettings`): the bridge is the one place that reads both platforms'.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+from typing import Any, Literal
+
+from emulator.bridge.delivery import Deliverer, Job
+from emulator.bridge.settings import ConnectionSettings
+from emulator.clevertap.settings import AccountSettings
+from emulator.core.tenants import TenantRegistry
+from emulator.mparticle.settings import Input, WorkspaceSettings
+
+Side = Literal["workspace", "account"]
+Flow = Literal["event_output", "audience_output", "feed"]
+
+
+class Connections:
+    def __init__(self, tenants: TenantRegistry, deliverer: Deliverer) -> None:
+        self.tenants = tenants
+        self.deliverer = deliverer
+
+    def carrying(self, side: Side, tenant: str, flow: Flow) -> list[ConnectionSettings]:
+        """Enabled connections of `tenant` (a workspace or an account, per `side`) whose `flow`
+        section is enabled."""
+        return [
+            c
+            for c in self.tenants.settings_of(ConnectionSettings)
+            if getattr(c, side) == tenant and c.carries(flow)
+        ]
+
+    def clevertap_headers(self, connection: ConnectionSettings) -> dict[str, str]:
+        account = self.tenants.settings(connection.account, AccountSettings)
+        return {
+            "X-CleverTap-Account-Id": account.id if account else "",
+            "X-CleverTap-Passcode": account.passcode if account else "",
+        }
+
+    def feed_input(self, connection: ConnectionSettings) -> Input | None:
+        """The workspace's feed input the connection names, else its first."""
+        workspace = self.tenants.settings(connection.workspace, WorkspaceSettings)
+        feeds = workspace.feeds() if workspace is not None else []
+        wanted = connection.feed.input_key
+        return next((i for i in feeds if wanted in (None, i.key)), None)
+
+    @staticmethod
+    def feed_headers(feed: Input) -> dict[str, str]:
+        token = base64.b64encode(f"{feed.key}:{feed.secret or ''}".encode()).decode()
+        return {"Authorization": f"Basic {token}"}
+
+    def workspace_account_id(self, workspace: str) -> int:
+        """The workspace's mParticle account id, as Firehose messages carry it (0 if unknown)."""
+        found = self.tenants.settings(workspace, WorkspaceSettings)
+        value = found.account_id if found is not None and found.account_id else "0"
+        return int(value) if value.isdigit() else 0
+
+    def deliver(
+        self,
+        connection: ConnectionSettings,
+        flow: Flow,
+        row: dict[str, Any],
+        path: str,
+        headers: dict[str, str],
+        build: Callable[[], Any],
+        done: Callable[[dict[str, Any]], None] | None = None,
+        **merging: Any,
+    ) -> None:
+        """Queue a POST of `build()` on the connection (to its section's `base_url` if it names
+        one), retried per its delivery policy; `row` is the delivery's record."""
+        job = Job(
+            row,
+            "POST",
+            path,
+            headers,
+            build,
+            connection.delivery,
+            base_url=getattr(connection, flow).base_url,
+            done=done,
+            **merging,
+        )
+        self.deliverer.submit(connection.id, job)
+
+    def affected(self, tenants: set[str] | None) -> set[str] | None:
+        """The connections a reset or export of `tenants` covers: those named, and those of a
+        named workspace or account."""
+        if tenants is None:
+            return None
+        return {
+            c.id
+            for c in self.tenants.settings_of(ConnectionSettings)
+            if tenants & {c.id, c.workspace, c.account}
+        } | tenants

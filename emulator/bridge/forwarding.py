@@ -1,0 +1,104 @@
+"""The events flow: each batch a workspace accepts becomes `/1/upload` records on the connected
+CleverTap account (the mapping is `mapping.py`), delivered per connection.
+
+What a connection does not forward is recorded as a skipped delivery with the reason: historical
+data, web data when Forward Web Requests Server Side is off (the kit sends it), data from the
+connection's own CleverTap feed, and kit-only event types.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from typing import Any
+
+from emulator.bridge.connections import Connections
+from emulator.bridge.mapping import Settings, map_batch
+from emulator.bridge.settings import ConnectionSettings
+from emulator.mparticle.events import BatchAccepted
+
+UPLOAD_PATH = "/1/upload"
+MAX_UPLOAD_RECORDS = 1000  # CleverTap's limit per /1/upload
+
+
+class EventsFlow:
+    def __init__(self, connections: Connections) -> None:
+        self.connections = connections
+        self.deliverer = connections.deliverer
+
+    def on_batch(self, event: BatchAccepted) -> None:
+        for connection in self.connections.carrying("workspace", event.workspace, "event_output"):
+            self._forward(connection, event)
+
+    def _skip_reason(self, connection: ConnectionSettings, event: BatchAccepted) -> str | None:
+        if event.historical:
+            return "historical data is not forwarded to event outputs"
+        if event.source.kind == "web" and not connection.event_output.forward_web_server_side:
+            return "web data with Forward Web Requests Server Side off: the kit sends it"
+        feed = self.connections.feed_input(connection)
+        if feed is not None and event.source.key == feed.key:
+            return "data from this connection's CleverTap feed is not sent back to CleverTap"
+        return None
+
+    def _forward(self, connection: ConnectionSettings, event: BatchAccepted) -> None:
+        origin = {"workspace": event.workspace, "input": event.source.key, "mpid": str(event.mpid)}
+        record = self.deliverer.record
+        reason = self._skip_reason(connection, event)
+        if reason is not None:
+            skipped = [{"event": None, "event_type": None, "reason": reason}]
+            record(connection.id, "events", status="skipped", source=origin, skipped=skipped)
+            return
+        output = connection.event_output
+        wanted = Settings(output.user_id, output.screen_view)
+        mapped = map_batch(event.batch, event.mpid, wanted, event.received_ms)
+        if not mapped.records:
+            record(connection.id, "events", status="skipped", source=origin, skipped=mapped.skipped)
+            return
+        headers = self.connections.clevertap_headers(connection)
+        for start in range(0, len(mapped.records), MAX_UPLOAD_RECORDS):
+            chunk = mapped.records[start : start + MAX_UPLOAD_RECORDS]
+            row = record(
+                connection.id,
+                "events",
+                source=origin,
+                skipped=mapped.skipped if start == 0 else [],
+            )
+            self.connections.deliver(
+                connection,
+                "event_output",
+                row,
+                UPLOAD_PATH,
+                headers,
+                functools.partial(upload_body, chunk),
+                merge_key=("upload", connection.account),
+                size=len(chunk),
+                limit=MAX_UPLOAD_RECORDS,
+                combine=combine_uploads,
+                share=upload_share,
+            )
+
+
+def upload_body(records: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"d": records}
+
+
+def combine_uploads(bodies: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"d": [record for body in bodies for record in body["d"]]}
+
+
+def upload_share(answer: Any, offset: int, size: int) -> Any:
+    """One batch's part of a shared /1/upload answer: its own records' outcomes. CleverTap names
+    a rejected record only by number in its message (`Skipped record number : K`, as sent);
+    each entry gains `index`, the record's place in this batch's own records."""
+    if not isinstance(answer, dict) or not isinstance(answer.get("unprocessed"), list):
+        return answer
+    mine = []
+    for entry in answer["unprocessed"]:
+        found = _RECORD_NUMBER.search(str(entry.get("error", ""))) if type(entry) is dict else None
+        if found is not None and offset < int(found.group(1)) <= offset + size:
+            mine.append({**entry, "index": int(found.group(1)) - 1 - offset})
+    status = "success" if not mine else "fail" if len(mine) == size else "partial"
+    return {"status": status, "processed": size - len(mine), "unprocessed": mine}
+
+
+_RECORD_NUMBER = re.compile(r"record number : (\d+)\s*$")

@@ -1,0 +1,118 @@
+"""The request objects handlers get: `Call` for platform operations, `ControlCall` for the
+control API."""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+
+from emulator.core.contracts import Verdict
+from emulator.core.errors import ApiError, Envelope
+from emulator.core.jsonresp import JSONDecodeError, loads
+
+if TYPE_CHECKING:
+    from emulator.runtime import Emulator
+
+# The platform request being handled (set by the pipeline): listener failures are attached to
+# its journal entry.
+current_call: ContextVar[Call | None] = ContextVar("current_call", default=None)
+
+_UNPARSED: Any = object()
+
+
+class Call:
+    """One platform request on its way through the pipeline.
+
+    Handlers read the body through `json()` (parsed once) or `checked()` (parsed and held to a
+    contract, the verdict kept for the journal). The parsed body is the handler's to keep: the
+    journal holds the raw bytes.
+    """
+
+    __slots__ = (
+        "_json",
+        "body",
+        "emulator",
+        "envelope",
+        "listener_errors",
+        "notes",
+        "path",
+        "request",
+        "tenant",
+        "verdict",
+    )
+
+    def __init__(
+        self, request: Request, body: bytes, emulator: Emulator, envelope: Envelope
+    ) -> None:
+        self.request = request
+        # The request path, without building Starlette's URL object (a cost on every call).
+        self.path: str = request.scope.get("root_path", "") + request.scope["path"]
+        self.body = body
+        self.emulator = emulator
+        # How the operation answers errors: `json()` and `checked()` word theirs with it.
+        self.envelope = envelope
+        self.tenant: str | None = None
+        self.verdict: Verdict | None = None
+        self.notes: list[str] = []
+        self.listener_errors: list[str] = []
+        self._json: Any = _UNPARSED
+
+    @property
+    def parsed(self) -> bool:
+        """Whether the body was parsed as JSON successfully."""
+        return self._json is not _UNPARSED and not isinstance(self._json, ApiError)
+
+    def parsed_or_none(self) -> Any:
+        """The parsed body if a handler parsed it successfully, else None."""
+        return self._json if self.parsed else None
+
+    def json(self) -> Any:
+        """The body as JSON; `ApiError` (the envelope's 'malformed' answer) when it is not."""
+        if self._json is _UNPARSED:
+            try:
+                self._json = loads(self.body)
+            except JSONDecodeError as exc:
+                self._json = self.envelope.not_json(str(exc))
+        if isinstance(self._json, ApiError):
+            raise self._json
+        return self._json
+
+    def validate(self, contract: str, instance: Any) -> Verdict:
+        """Hold `instance` to `contract` and keep the verdict for the journal (no raising)."""
+        emulator = self.emulator
+        self.verdict = emulator.contracts.validate(contract, instance, emulator.config.mode)
+        return self.verdict
+
+    def checked(self, contract: str, *, optional: bool = False) -> Any:
+        """The JSON body, held to `contract`: parse, validate, and raise the envelope's answer
+        naming the first problem. `optional`: an empty body is `{}`."""
+        if optional and not self.body.strip():
+            return {}
+        body = self.json()
+        verdict = self.validate(contract, body)
+        if not verdict.valid:
+            raise self.envelope.invalid(contract, verdict)
+        return body
+
+    def query(self, name: str) -> str | None:
+        return self.request.query_params.get(name)
+
+    def path_param(self, name: str) -> str:
+        return str(self.request.path_params[name])
+
+
+class ControlCall:
+    """One control API request: its typed query (checked against the operation's parameters)
+    and its body (checked against the operation's contract)."""
+
+    __slots__ = ("body", "query", "request")
+
+    def __init__(self, request: Request, query: dict[str, Any], body: Any) -> None:
+        self.request = request
+        self.query = query
+        self.body = body
+
+    def path_param(self, name: str) -> str:
+        return str(self.request.path_params[name])

@@ -1,0 +1,146 @@
+"""Routing for control operations (`/_emulator/...`), the emulator's and the surfaces' alike.
+
+Each route checks the admin token, parses the query against the operation's declared
+parameters, holds the JSON body to its contract, runs the handler and renders any `ApiError` in
+the control API's one envelope: `{"error": {"code", "message", "details"?}}`.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from emulator.core.call import Call, ControlCall
+from emulator.core.contracts import Verdict
+from emulator.core.errors import ApiError, Envelope
+from emulator.core.jsonresp import JSONDecodeError, JSONResponse, loads
+from emulator.core.operations import ALL_METHODS, ControlOperation
+from emulator.core.params import QueryParser
+
+if TYPE_CHECKING:
+    from emulator.runtime import Emulator
+
+PREFIX = "/_emulator"
+log = logging.getLogger("ctmp_emulator")
+
+
+class ControlEnvelope(Envelope):
+    malformed_code = "malformed_json"
+    invalid_code = "invalid_request"
+
+    def content(self, error: ApiError, call: Call | None) -> Any:
+        body: dict[str, Any] = {"code": error.code or "error", "message": error.message}
+        if error.problems:
+            body["details"] = [p.as_dict() for p in error.problems]
+        return {"error": body}
+
+    def not_json(self, reason: str) -> ApiError:
+        return ApiError(400, f"the body is not JSON: {reason}", code=self.malformed_code)
+
+    def invalid(self, contract: str, verdict: Verdict) -> ApiError:
+        return ApiError(
+            400,
+            f"the body does not satisfy {contract}",
+            code=self.invalid_code,
+            problems=verdict.errors,
+        )
+
+
+CONTROL = ControlEnvelope()
+
+
+def not_found(message: str) -> ApiError:
+    return ApiError(404, message, code="not_found")
+
+
+def conflict(message: str) -> ApiError:
+    return ApiError(409, message, code="conflict")
+
+
+def invalid(message: str) -> ApiError:
+    return ApiError(400, message, code="invalid_request")
+
+
+class ControlRouter:
+    def __init__(self, emulator: Emulator) -> None:
+        self.emulator = emulator
+
+    def routes(self, operations: list[ControlOperation]) -> list[Route]:
+        by_path: dict[str, dict[str, tuple[ControlOperation, QueryParser]]] = {}
+        for op in operations:
+            by_path.setdefault(op.path, {})[op.method] = (op, QueryParser(list(op.params)))
+        # Fewer path parameters first: `/requests/count` before `/requests/{seq}`.
+        paths = sorted(by_path, key=lambda path: path.count("{"))
+        return [
+            Route(PREFIX + path, self._endpoint(by_path[path]), methods=ALL_METHODS)
+            for path in paths
+        ]
+
+    def _authorized(self, request: Request) -> bool:
+        token = self.emulator.config.admin_token
+        # Health stays open so container health checks work with a token set (as LocalStack's).
+        if token is None or request.scope["path"] == PREFIX + "/health":
+            return True
+        given = request.headers.get("x-emulator-token") or ""
+        auth = request.headers.get("authorization", "")
+        if auth.lower().startswith("bearer "):
+            given = auth[7:]
+        return secrets.compare_digest(given.encode(), token.encode())
+
+    def _endpoint(
+        self, methods: dict[str, tuple[ControlOperation, QueryParser]]
+    ) -> Callable[[Request], Awaitable[Response]]:
+        async def endpoint(request: Request) -> Response:
+            method = "GET" if request.method == "HEAD" else request.method
+            if method not in methods:
+                response = CONTROL.render(
+                    ApiError(
+                        405, f"{request.method} is not allowed here", code="method_not_allowed"
+                    )
+                )
+                response.headers["Allow"] = ", ".join(sorted(methods))
+                return response
+            if not self._authorized(request):
+                return CONTROL.render(
+                    ApiError(401, "a valid control token is required", code="unauthorized")
+                )
+            op, parser = methods[method]
+            try:
+                query = parser.parse(request.query_params)
+                body = await self._body(request, op)
+                reply = await op.handler(ControlCall(request, query, body))
+            except ApiError as refused:
+                return CONTROL.render(refused)
+            except Exception as exc:  # a bug of ours: still one envelope, never a stack trace
+                log.exception("control operation failed")
+                return CONTROL.render(
+                    ApiError(500, f"{type(exc).__name__}: {exc}", code="internal_error")
+                )
+            return reply if isinstance(reply, Response) else JSONResponse(reply)
+
+        return endpoint
+
+    async def _body(self, request: Request, op: ControlOperation) -> Any:
+        if op.request is None:
+            return None
+        raw = await request.body()
+        if not raw.strip():
+            if not op.request_required:
+                return {}
+            raise invalid("a JSON body is required")
+        try:
+            body = loads(raw)
+        except JSONDecodeError as exc:
+            raise CONTROL.not_json(str(exc)) from exc
+        if isinstance(op.request, tuple):
+            return body  # the handler checks which kind applies and explains
+        verdict = self.emulator.contracts.validate(op.request, body)
+        if not verdict.valid:
+            raise CONTROL.invalid(op.request, verdict)
+        return body

@@ -1,0 +1,48 @@
+"""What mParticle tells the rest of the emulator (the event and audience outputs listen)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from emulator.core.events import Event
+
+if TYPE_CHECKING:
+    from emulator.mparticle.models import User
+    from emulator.mparticle.settings import Input
+
+
+@dataclass(frozen=True, slots=True)
+class BatchAccepted(Event):
+    """A batch a workspace stored and applied to `mpid` (its user)."""
+
+    workspace: str
+    source: Input
+    batch: dict[str, Any]
+    mpid: int
+    received_ms: int
+    historical: bool
+
+
+@dataclass(frozen=True, slots=True)
+class AudienceChanged(Event):
+    """An audience was defined (`add`) or removed (`remove`)."""
+
+    workspace: str
+    action: Literal["add", "remove"]
+    audience_id: int
+    audience_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class MembershipChanged(Event):
+    """A user entered (`add`) or left (`delete`) an audience; `user` is the user now."""
+
+    workspace: str
+    audience_id: int
+    audience_name: str
+    action: Literal["add", "delete"]
+    reason: str
+    # The audience is exported once, when it is defined (later changes are not sent).
+    one_time: bool
+    user: User

@@ -1,0 +1,57 @@
+"""An mParticle workspace's settings (contract `mparticle/workspace`), parsed once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal, Self
+
+from emulator.core.settings import TenantSettings
+
+
+@dataclass(frozen=True, slots=True)
+class Input:
+    """Where data comes in: a server-to-server input, a Web SDK input, or a partner feed."""
+
+    kind: Literal["s2s", "web", "feed"]
+    key: str
+    name: str | None = None
+    secret: str | None = None  # s2s and feed inputs have one; the Web SDK sends none
+
+    @property
+    def label(self) -> str:
+        return self.name or self.key
+
+
+@dataclass(frozen=True, slots=True)
+class ApiClient:
+    """Platform API credentials for `POST /oauth/token` (the Profile API's bearer token)."""
+
+    client_id: str
+    client_secret: str
+
+
+@dataclass(frozen=True, slots=True)
+class WorkspaceSettings(TenantSettings):
+    kind = "mparticle_workspace"
+    contract = "mparticle/workspace"
+
+    id: str
+    inputs: tuple[Input, ...]
+    api_clients: tuple[ApiClient, ...]
+    name: str | None = None
+    org_id: str | None = None
+    account_id: str | None = None
+
+    @classmethod
+    def parse(cls, document: dict[str, Any]) -> Self:
+        return cls(
+            id=document["id"],
+            inputs=tuple(Input(**item) for item in document["inputs"]),
+            api_clients=tuple(ApiClient(**item) for item in document["api_clients"]),
+            name=document.get("name"),
+            org_id=document.get("org_id"),
+            account_id=document.get("account_id"),
+        )
+
+    def feeds(self) -> list[Input]:
+        return [i for i in self.inputs if i.kind == "feed"]

@@ -1,0 +1,338 @@
+"""--data-file: the state survives a restart, a crash never leaves an unreadable file, and a file
+the emulator cannot use stops it at start (exit 2) without being overwritten."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import threading
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import tinydb
+
+from emulator.config import DEFAULT_ACCOUNT
+from emulator.core.store import FORMAT, document_to_tables, read_document
+from emulator.testing.defaults import clevertap_headers, mparticle_headers
+from tests.drivers.mparticle import custom_event, mp_batch
+
+if TYPE_CHECKING:
+    from tests.conftest import EmulatorProcess, RunEmulator, SpawnEmulator
+
+DEFAULT_TENANT_IDS = {"EMU-TEST-0001", "1000", "default"}
+
+
+def _upload(identity: str, records: int = 1, pad: int = 0) -> dict[str, Any]:
+    return {
+        "d": [
+            {
+                "type": "event",
+                "identity": identity,
+                "evtName": "Charged",
+                "evtData": {"Amount": i, "Note": "x" * pad},
+            }
+            for i in range(records)
+        ]
+    }
+
+
+def _batch(name: str) -> dict[str, Any]:
+    """A development batch of one custom event `name` for the customer `name`."""
+    return mp_batch(custom_event(name), customer_id=name)
+
+
+def _events(document: dict[str, Any]) -> int:
+    """How many CleverTap events a state document holds, over all its accounts."""
+    return sum(len(row["events"]) for row in document.get("clevertap.accounts", {}).values())
+
+
+def _tables(document: dict[str, Any]) -> dict[str, Any]:
+    return {name: table for name, table in document.items() if name != "_meta"}
+
+
+def _temp_files(data_file: Path) -> list[Path]:
+    """Temporary files of an unfinished save of `data_file` (`.NAME.PID.tmp`)."""
+    return sorted(data_file.parent.glob(f".{data_file.name}.*.tmp"))
+
+
+# -- a restart keeps the state -----------------------------------------------------------------
+
+
+def test_state_saved_at_shutdown_is_back_after_a_restart(
+    spawn_emulator: SpawnEmulator, tmp_path: Path
+) -> None:
+    data_file = tmp_path / "state.json"
+    first = spawn_emulator("--data-file", str(data_file), "--quiet")
+    with httpx.Client(base_url=first.url, timeout=10) as http:
+        uploaded = http.post("/1/upload", json=_upload("user-1", 2), headers=clevertap_headers())
+        assert uploaded.status_code == 200, uploaded.text
+        sent = http.post("/v2/events", json=_batch("user-1"), headers=mparticle_headers())
+        assert sent.status_code == 202, sent.text
+        # The default connection forwards the batch to CleverTap (#3): part of the state too.
+        assert http.post("/_emulator/bridge/settle").json()["settled"]
+        journal_before = http.get("/_emulator/requests").json()["requests"]
+        state_before = http.get("/_emulator/state").json()
+    assert [(e["seq"], e["path"], e["status"]) for e in journal_before] == [
+        (1, "/1/upload", 200),
+        (2, "/v2/events", 202),
+        (3, "/1/upload", 200),
+    ]
+    [account] = state_before["clevertap.accounts"].values()
+    assert account["tenant"] == DEFAULT_ACCOUNT["id"]
+    assert len(account["events"]) == 3
+    assert len(state_before["mparticle.batches"]) == 1
+
+    # SIGTERM is a graceful shutdown: uvicorn stops, the lifespan saves the state. (uvicorn
+    # re-raises the signal once it has shut down, so the exit status is -SIGTERM or 0.)
+    assert first.stop(signal.SIGTERM) in (0, -signal.SIGTERM), first.stderr()
+    assert "Traceback" not in first.stderr()
+    assert data_file.is_file()
+    assert not _temp_files(data_file)
+
+    # The data file is in tinydb's JSON layout: tinydb opens it as a database.
+    db = tinydb.TinyDB(data_file, access_mode="r")
+    try:
+        assert {doc["id"] for doc in db.table("tenants").all()} == DEFAULT_TENANT_IDS
+        assert len(db.table("journal")) == 3
+        assert db.table("_meta").get(doc_id=1)["format"] == FORMAT  # type: ignore[index]
+    finally:
+        db.close()
+
+    second = spawn_emulator("--data-file", str(data_file), "--quiet")
+    with httpx.Client(base_url=second.url, timeout=10) as http:
+        assert http.get("/_emulator/requests").json()["requests"] == journal_before
+        state_after = http.get("/_emulator/state").json()
+        assert _tables(state_after) == _tables(state_before)
+        events = http.get(f"/_emulator/clevertap/{DEFAULT_ACCOUNT['id']}/events").json()
+        assert [e["identity"] for e in events["events"]] == ["user-1"] * 3
+        assert [e["evtData"].get("Amount") for e in events["events"]] == [0, 1, None]
+        # The journal goes on from where it was: the next request is #4, not #1.
+        again = http.post("/1/upload", json=_upload("user-2"), headers=clevertap_headers())
+        assert again.status_code == 200
+        assert (
+            http.get("/_emulator/requests", params={"since": 3}).json()["requests"][0]["seq"] == 4
+        )
+    second.stop()
+
+
+def test_save_on_demand_writes_the_file_at_once(
+    spawn_emulator: SpawnEmulator, tmp_path: Path
+) -> None:
+    """POST /_emulator/state/save writes the current state, whatever the persist interval."""
+    data_file = tmp_path / "state.json"
+    config = tmp_path / "slow.toml"
+    config.write_text("[emulator]\npersist_interval = 3600\n", encoding="utf-8")
+    emulator = spawn_emulator("--config", str(config), "--data-file", str(data_file), "--quiet")
+    with httpx.Client(base_url=emulator.url, timeout=10) as http:
+        assert http.post("/1/upload", json=_upload("u"), headers=clevertap_headers()).is_success
+        saved = http.post("/_emulator/state/save")
+        assert saved.status_code == 200, saved.text
+        assert saved.json()["path"] == str(data_file.resolve())
+        assert saved.json()["bytes"] == data_file.stat().st_size
+    document = read_document(data_file)
+    assert document is not None
+    assert _events(document) == 1
+    emulator.stop(signal.SIGKILL)
+
+
+# -- a crash never leaves an unreadable file ---------------------------------------------------
+
+TRIALS = 50
+# Each upload adds 10 events of ~0.6 KB to the state (and a ~6 KB journal entry, of the last
+# 100 kept): within the first trial the file holds a few hundred KB, so a save takes long enough
+# for kills to land in the middle of one. Past RESET_ABOVE events a trial starts by resetting,
+# which keeps the file (and the run time) bounded over the 50 trials.
+RECORDS_PER_UPLOAD = 10
+PAD = 500
+RESET_ABOVE = 1500
+
+
+def _drive_traffic(url: str, stop: threading.Event, sent: list[int]) -> None:
+    """Upload until told to stop or until the emulator is gone (killed)."""
+    with httpx.Client(base_url=url, timeout=5) as http:
+        n = 0
+        while not stop.is_set():
+            n += 1
+            try:
+                http.post(
+                    "/1/upload",
+                    json=_upload(f"user-{n}", RECORDS_PER_UPLOAD, PAD),
+                    headers=clevertap_headers(),
+                )
+            except httpx.HTTPError:
+                return
+            sent[0] += 1
+
+
+def _check_file(data_file: Path) -> dict[str, Any] | None:
+    """The data file as the state document it must be, or None when there is none yet."""
+    if not data_file.exists():
+        return None
+    raw = data_file.read_bytes()
+    try:
+        document = json.loads(raw)
+    except ValueError as exc:
+        raise AssertionError(
+            f"the data file ({len(raw)} bytes) is not JSON after a kill: {exc}; "
+            f"it ends with {raw[-80:]!r}"
+        ) from exc
+    meta, tables = document_to_tables(document)  # raises StateError if not a state document
+    assert meta["format"] == FORMAT
+    assert {t["id"] for t in tables["tenants"]} == DEFAULT_TENANT_IDS
+    return document  # type: ignore[no-any-return]
+
+
+def test_sigkill_while_saving_never_leaves_an_unreadable_data_file(
+    spawn_emulator: SpawnEmulator, tmp_path: Path
+) -> None:
+    """THE acceptance test of atomic persistence.
+
+    50 times: start the emulator on the data file the previous trial left (so every restart
+    is a restart after a crash), check it loaded that file, upload continuously while it saves
+    every 10 ms, and SIGKILL it at a random moment. After each kill the data file must be absent
+    (killed before the first save) or a complete, valid state document; a leftover
+    `.NAME.PID.tmp` shows the kill came in the middle of a save, and the next start removes it.
+    """
+    seed = int.from_bytes(os.urandom(4), "big")
+    rng = random.Random(seed)
+    data_file = tmp_path / "state.json"
+    config = tmp_path / "fast-saves.toml"
+    # No tenants declared: the defaults stay.
+    config.write_text(
+        "[emulator]\npersist_interval = 0.01\njournal_size = 100\nlog_requests = false\n",
+        encoding="utf-8",
+    )
+
+    absent = present = mid_write = 0
+    restarts_checked = uploads = 0
+    expected_events: int | None = None
+    sizes: list[int] = []
+    for trial in range(TRIALS):
+        emulator: EmulatorProcess = spawn_emulator(
+            "--config", str(config), "--data-file", str(data_file)
+        )
+        # The restart cleaned what the killed save left, and loaded the file as it was.
+        assert not _temp_files(data_file), f"trial {trial}: temp files survived a restart"
+        with httpx.Client(base_url=emulator.url, timeout=10) as http:
+            events = http.get(
+                f"/_emulator/clevertap/{DEFAULT_ACCOUNT['id']}/events", params={"limit": 1}
+            ).json()["total"]
+            assert http.get("/_emulator/health").json()["tenants"] == 3
+            if expected_events is not None:
+                assert events == expected_events, f"trial {trial}: restart lost the file"
+                restarts_checked += 1
+            if events > RESET_ABOVE:
+                assert http.post("/_emulator/reset").status_code == 200
+
+        stop, sent = threading.Event(), [0]
+        driver = threading.Thread(target=_drive_traffic, args=(emulator.url, stop, sent))
+        driver.start()
+        try:
+            time.sleep(rng.uniform(0.0, 0.25))
+            emulator.stop(signal.SIGKILL)
+        finally:
+            stop.set()
+            driver.join(30)
+        uploads += sent[0]
+        assert emulator.proc.returncode == -signal.SIGKILL
+
+        leftovers = _temp_files(data_file)
+        assert len(leftovers) <= 1, leftovers
+        if leftovers:
+            mid_write += 1
+            assert leftovers[0].name == f".{data_file.name}.{emulator.pid}.tmp"
+        document = _check_file(data_file)
+        if document is None:
+            absent += 1
+            expected_events = 0
+        else:
+            present += 1
+            sizes.append(data_file.stat().st_size)
+            expected_events = _events(document)
+
+    print(
+        f"\nSIGKILL loop (seed {seed}): {TRIALS} trials; data file valid after {present} kills, "
+        f"absent after {absent}; {mid_write} kills came in the middle of a save (temp file "
+        f"left); {restarts_checked} restarts on a killed file loaded it; file size "
+        f"{min(sizes, default=0) // 1024}..{max(sizes, default=0) // 1024} KB; {uploads} uploads"
+    )
+    assert present + absent == TRIALS
+    # The loop proved something only if it exercised saves: files were written and it grew.
+    assert present > 0 and max(sizes) > 100 * 1024
+    # And the last start on a killed file still works.
+    final = spawn_emulator("--config", str(config), "--data-file", str(data_file))
+    assert not _temp_files(data_file)
+    final.stop(signal.SIGKILL)
+
+
+# -- files the emulator cannot use ---------------------------------------------------------------
+
+
+def test_a_corrupt_data_file_stops_the_start_and_is_left_alone(
+    run_emulator: RunEmulator, tmp_path: Path
+) -> None:
+    data_file = tmp_path / "state.json"
+    corrupt = b'{"_meta": {"1": {"format": "ctmp-emulator-state", "version": 1}}, "tenants": {"1'
+    data_file.write_bytes(corrupt)
+    result = run_emulator("serve", "--port", "0", "--data-file", str(data_file))
+    assert result.returncode == 2, result
+    assert result.stdout == ""  # never said it was ready
+    assert str(data_file) in result.stderr
+    assert "not valid JSON" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert data_file.read_bytes() == corrupt
+
+
+def test_a_json_file_that_is_not_a_state_document_stops_the_start(
+    run_emulator: RunEmulator, tmp_path: Path
+) -> None:
+    data_file = tmp_path / "state.json"
+    data_file.write_text('{"users": {"1": {"name": "someone else\'s file"}}}', encoding="utf-8")
+    before = data_file.read_bytes()
+    result = run_emulator("serve", "--port", "0", "--data-file", str(data_file))
+    assert result.returncode == 2, result
+    assert "not a ctmp-emulator-state document" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert data_file.read_bytes() == before
+
+
+def _document_of_version(version: int) -> dict[str, Any]:
+    return {
+        "_meta": {"1": {"format": FORMAT, "version": version}},
+        "tenants": {},
+        "journal": {},
+    }
+
+
+def test_a_data_file_of_another_version_is_refused_with_a_clear_message(
+    run_emulator: RunEmulator, tmp_path: Path
+) -> None:
+    data_file = tmp_path / "state.json"
+    data_file.write_text(json.dumps(_document_of_version(2)), encoding="utf-8")
+    before = data_file.read_bytes()
+    result = run_emulator("serve", "--port", "0", "--data-file", str(data_file))
+    assert result.returncode == 2, result
+    assert "version 2 is not supported" in result.stderr
+    assert "reads version 1" in result.stderr
+    assert data_file.read_bytes() == before
+
+
+def test_loading_a_document_of_another_version_is_refused_and_keeps_the_state(
+    spawn_emulator: SpawnEmulator,
+) -> None:
+    emulator = spawn_emulator("--quiet")
+    with httpx.Client(base_url=emulator.url, timeout=10) as http:
+        assert http.post("/1/upload", json=_upload("kept"), headers=clevertap_headers()).is_success
+        before = _tables(http.get("/_emulator/state").json())
+        refused = http.put("/_emulator/state", json=_document_of_version(2))
+        assert refused.status_code == 400
+        # The answer names what is wrong: the version (in the message or a failing field).
+        error = refused.json()["error"]
+        named = [error["message"], *(d["path"] for d in error.get("details", []))]
+        assert any("version" in text for text in named), error
+        assert _tables(http.get("/_emulator/state").json()) == before
+    emulator.stop(signal.SIGKILL)

@@ -1,0 +1,16 @@
+"""Typed drivers shared by every test: CleverTap's and mParticle's APIs as a client calls them
+(`clevertap`, `mparticle`: the records and batches tests send, too), the control API's views
+(`control`), the bridge's event flow (`bridge`), the PyPI mparticle client (`pypi`) and the
+default credentials (`defaults`).
+
+The fixtures `ct`, `mp`, `views` and `bridge` (tests/conftest.py) build them on the session's
+two HTTP clients (`http`, the platform one, and the plugin's control client); a test file does
+not grow its own HTTP client, nor helpers for what these do. A helper that only tells one
+file's story stays in that file."""
+
+from tests.drivers.bridge import BridgeDriver
+from tests.drivers.clevertap import CleverTapDriver
+from tests.drivers.control import ControlViews
+from tests.drivers.mparticle import MParticleDriver
+
+__all__ = ["BridgeDriver", "CleverTapDriver", "ControlViews", "MParticleDriver"]

@@ -1,0 +1,211 @@
+"""CleverTap's platform API as a client on the wire calls it: `/1/upload`, `/1/profile.json` and
+any other path, with an account's id and passcode headers; and the records tests upload."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import httpx
+
+from tests.drivers.defaults import ACCOUNT, PASSCODE
+
+UPLOAD_ANSWER_KEYS = {"status", "processed", "unprocessed"}
+CURSOR = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def ct_headers(account: str = ACCOUNT, passcode: str = PASSCODE) -> dict[str, str]:
+    """An account's id and passcode headers, with the JSON content type (a new dict each call:
+    HTTP clients may add to the dict they get)."""
+    return {
+        "X-CleverTap-Account-Id": account,
+        "X-CleverTap-Passcode": passcode,
+        "Content-Type": "application/json",
+    }
+
+
+def ct_fail(status: int, message: str) -> dict[str, Any]:
+    """CleverTap's fail envelope."""
+    return {"status": "fail", "error": message, "code": status}
+
+
+NOT_FOUND = ct_fail(404, "Profile not found")
+
+
+def event_record(identity: str, name: str, ts: int | None = None, **props: Any) -> dict[str, Any]:
+    """An upload event record with `props` as its evtData (no `ts`: the emulator's clock)."""
+    record: dict[str, Any] = {"type": "event", "identity": identity, "evtName": name}
+    record["evtData"] = props
+    if ts is not None:
+        record["ts"] = ts
+    return record
+
+
+def profile_record(identity: str, **data: Any) -> dict[str, Any]:
+    """An upload profile record with `data` as its profileData."""
+    return {"type": "profile", "identity": identity, "profileData": data}
+
+
+def ok(response: httpx.Response) -> dict[str, Any]:
+    """A 200 answer whose status is `success`."""
+    assert response.status_code == 200, (response.status_code, response.text)
+    body: dict[str, Any] = response.json()
+    assert body["status"] == "success", body
+    return body
+
+
+def bad_request(response: httpx.Response) -> dict[str, Any]:
+    """A 400 in CleverTap's fail envelope, with a message."""
+    assert response.status_code == 400, (response.status_code, response.text)
+    body: dict[str, Any] = response.json()
+    assert body["status"] == "fail" and body["code"] == 400, body
+    assert isinstance(body["error"], str) and body["error"], body
+    return body
+
+
+class CleverTapDriver:
+    """One account's view of CleverTap's API on the session's HTTP client (base URL: the
+    emulator). `headers=` on any call replaces the account's headers for that call."""
+
+    def __init__(self, http: httpx.Client, account: str = ACCOUNT, passcode: str = PASSCODE):
+        self.http = http
+        self.account = account
+        self.passcode = passcode
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return ct_headers(self.account, self.passcode)
+
+    def for_account(self, account: str, passcode: str) -> CleverTapDriver:
+        """The same driver with another account's credentials."""
+        return CleverTapDriver(self.http, account, passcode)
+
+    # -- any request ---------------------------------------------------------------------------
+    def request(
+        self, method: str, path: str, *, headers: dict[str, str] | None = None, **kwargs: Any
+    ) -> httpx.Response:
+        """`method path` with the account's headers (unless `headers`); nothing checked."""
+        return self.http.request(
+            method, path, headers=self.headers if headers is None else headers, **kwargs
+        )
+
+    def get(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, body: Any = None, **kwargs: Any) -> httpx.Response:
+        """POST `body` as JSON (or `content=` as given); nothing checked."""
+        if "content" not in kwargs:
+            kwargs["json"] = body
+        return self.request("POST", path, **kwargs)
+
+    def post_ok(self, path: str, body: Any, **kwargs: Any) -> dict[str, Any]:
+        """POST `body`; the answer must be HTTP 200; answers its JSON."""
+        response = self.post(path, body, **kwargs)
+        assert response.status_code == 200, (response.status_code, response.text)
+        answer: dict[str, Any] = response.json()
+        return answer
+
+    # -- /1/upload -----------------------------------------------------------------------------
+    def send(self, *records: Any, path: str = "/1/upload", **kwargs: Any) -> httpx.Response:
+        """POST `{"d": records}` to `/1/upload` (or `path`); nothing checked."""
+        return self.post(path, {"d": list(records)}, **kwargs)
+
+    def upload(self, *records: Any, path: str = "/1/upload", **kwargs: Any) -> dict[str, Any]:
+        """Upload `records`; the answer must be HTTP 200 JSON in the upload-answer shape
+        (`status`, `processed`, `unprocessed`), whatever the records' fate."""
+        response = self.send(*records, path=path, **kwargs)
+        assert response.status_code == 200, (response.status_code, response.text)
+        assert response.headers["content-type"].startswith("application/json"), response.headers
+        answer: dict[str, Any] = response.json()
+        assert set(answer) == UPLOAD_ANSWER_KEYS, answer
+        return answer
+
+    def upload_ok(self, *records: Any, **kwargs: Any) -> dict[str, Any]:
+        """Upload `records`; every one must be taken: `success`, all processed, none refused."""
+        answer = self.upload(*records, **kwargs)
+        assert answer == {"status": "success", "processed": len(records), "unprocessed": []}, answer
+        return answer
+
+    # -- /1/profile.json -----------------------------------------------------------------------
+    def lookup(self, *, headers: dict[str, str] | None = None, **query: Any) -> dict[str, Any]:
+        """profile.json's answer (found or not), which must be HTTP 200."""
+        response = self.request("GET", "/1/profile.json", params=query, headers=headers)
+        assert response.status_code == 200, (response.status_code, response.text)
+        answer: dict[str, Any] = response.json()
+        return answer
+
+    def profile(self, *, headers: dict[str, str] | None = None, **query: Any) -> dict[str, Any]:
+        """The record of the profile profile.json finds (it must find one)."""
+        answer = self.lookup(headers=headers, **query)
+        assert answer["status"] == "success", (query, answer)
+        record: dict[str, Any] = answer["record"]
+        return record
+
+    def no_profile(self, *, headers: dict[str, str] | None = None, **query: Any) -> None:
+        """profile.json finds no profile: CleverTap's 404 fail envelope (in an HTTP 200)."""
+        answer = self.lookup(headers=headers, **query)
+        assert answer == NOT_FOUND, (query, answer)
+
+    def find_profile(self, *, base: str | None = None, **query: Any) -> dict[str, Any] | None:
+        """The record profile.json finds, or None when it answers "not found" (code 404); at
+        `base` (another emulator's URL) instead of the session's emulator when given."""
+        path = "/1/profile.json" if base is None else f"{base}/1/profile.json"
+        response = self.request("GET", path, params=query)
+        assert response.status_code == 200, (response.status_code, response.text)
+        body: dict[str, Any] = response.json()
+        if body["status"] == "fail":
+            assert body["code"] == 404, body
+            return None
+        assert body["status"] == "success", body
+        record: dict[str, Any] = body["record"]
+        return record
+
+    def object_id(self, identity: str) -> str:
+        """The CleverTap ID (first platformInfo objectId) of the profile of `identity`."""
+        object_id: str = self.profile(identity=identity)["platformInfo"][0]["objectId"]
+        return object_id
+
+    # -- cursor downloads (events.json, profiles.json) -------------------------------------------
+    def create_cursor(
+        self, kind: str, query: Any, batch_size: int | None = None, form: str = "post", **kw: Any
+    ) -> str:
+        """Create a `/1/{kind}.json` download (`form` "post": the query as the JSON body; "get":
+        as `?query=`); answers its cursor, whose shape is checked."""
+        params: dict[str, Any] = {} if batch_size is None else {"batch_size": batch_size}
+        if form == "post":
+            response = self.request("POST", f"/1/{kind}.json", params=params, json=query, **kw)
+        else:
+            params["query"] = json.dumps(query)
+            response = self.request("GET", f"/1/{kind}.json", params=params, **kw)
+        body = ok(response)
+        assert set(body) == {"status", "cursor"}, body
+        assert CURSOR.fullmatch(body["cursor"]), body
+        cursor: str = body["cursor"]
+        return cursor
+
+    def pages(self, kind: str, cursor: str, method: str = "GET", **kw: Any) -> list[dict[str, Any]]:
+        """Every page, following next_cursor (pasted raw into the URL, as clients do)."""
+        out: list[dict[str, Any]] = []
+        while cursor:
+            assert len(out) < 200, "the download does not end"
+            page = ok(self.request(method, f"/1/{kind}.json?cursor={cursor}", **kw))
+            assert "cursor" not in page, page  # a client reading `cursor or next_cursor` would loop
+            out.append(page)
+            cursor = page.get("next_cursor", "")
+            if cursor:
+                assert CURSOR.fullmatch(cursor), page
+        return out
+
+    def download(
+        self,
+        kind: str,
+        query: Any,
+        batch_size: int | None = None,
+        form: str = "post",
+        method: str = "GET",
+        **kw: Any,
+    ) -> list[dict[str, Any]]:
+        """The records of a whole download: create the cursor, then read every page."""
+        cursor = self.create_cursor(kind, query, batch_size, form, **kw)
+        return [r for p in self.pages(kind, cursor, method, **kw) for r in p.get("records", [])]
