@@ -412,9 +412,9 @@ def test_fault_registry_unit() -> None:
     assert new.id not in {limited.id, catch_all.id}
 
     registry.clear({"t"})
-    assert len(registry.list()) == 2
+    assert len(registry.rules()) == 2
     registry.clear()
-    assert registry.list() == []
+    assert registry.rules() == []
 
 
 # -- ids -------------------------------------------------------------------------------------
