@@ -6,7 +6,7 @@ tests/clients/test_bridge_web_sdk.py.)
 
 Every test starts from the plugin's reset (default tenants: connection `default` from workspace
 `1000` to account `EMU-TEST-0001`). Expected records are written out by hand from
-emulator/bridge/mapping.py's rules and shared/reference/integration-mapping.md §2-§3, never
+emulator/bridge/mapping.py's rules and docs/integration-behaviour.md, never
 computed with the mapping itself, so a change on either side shows.
 """
 

@@ -1,4 +1,4 @@
-"""CleverTap "mParticle Export" (the CleverTap feed, DESIGN §6 flow 3): the export definitions,
+"""CleverTap "mParticle Export" (the feed flow, docs/architecture.md): the export definitions,
 their status and schedule on the emulator clock, and the mParticle batches a run builds.
 
 Three layers: the pure mapping and schedule in `emulator.clevertap.exports` on an `Account` built

@@ -2,7 +2,7 @@
 (docs/clevertap-behaviour.md, "mParticle audiences (Partner - mParticle segments)").
 
 `POST /1/partners/mparticle/audiences` takes mParticle Firehose audience messages
-(`shared/reference/integration-mapping.md` §4) straight over HTTP, as mParticle's audience output
+(docs/integration-behaviour.md) straight over HTTP, as mParticle's audience output
 would send them: the identity priority, the Email/Phone merge, the segments, the Partner Sync
 events, the answer, and the segment used by a campaign.
 """

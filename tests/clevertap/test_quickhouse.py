@@ -2,7 +2,7 @@
 
 quickhouse (PyPI, Rust engine) is a real public client of `/1/events.json`: it creates the export
 with `POST {base_url}/1/events.json?batch_size=N` and a JSON query body, then follows
-`next_cursor` with `GET ?cursor=` (shared/reference/clevertap-api.md §8). `base_url` is given
+`next_cursor` with `GET ?cursor=` (docs/clevertap-behaviour.md). `base_url` is given
 without `/1`. The rows land in a local CSV destination (`quickhouse.Csv`) under tmp_path, so
 nothing leaves 127.0.0.1.
 """

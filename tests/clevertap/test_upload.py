@@ -1,6 +1,6 @@
 """CleverTap `POST /1/upload`: per-record codes, the normalised echo, what is stored, auth.
 
-Written to `docs/clevertap-behaviour.md` (facts in `shared/reference/clevertap-api.md` §2-3, §9).
+Written to `docs/clevertap-behaviour.md`, which cites the public source of each fact.
 Every per-record case is sent twice: in the middle of three records (`partial`, K = 2) and alone
 (`fail`, K = 1), so the record number, the status and `processed` are checked each time.
 """

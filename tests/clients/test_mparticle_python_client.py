@@ -1,11 +1,11 @@
 """The real PyPI client `mparticle==0.16.1` against the emulator's Events API.
 
-The client is pointed at the emulator as shared/reference/mparticle-api.md §3.1 says: set
+The client is pointed at the emulator as docs/mparticle-behaviour.md says: set
 `Configuration.host` to `{url}/v2` *before* creating `EventsApi(config)` (the client copies the host
 when it is built). What the emulator kept is read back through the control API: the accepted
 batches (`/_emulator/mparticle/1000/batches`) and the journal (`/_emulator/requests`).
 
-Expected values are written out by hand from the reference (§2.7 and §3.1: what 0.16.1 puts on
+Expected values are written out by hand from docs/mparticle-behaviour.md (what 0.16.1 puts on
 the wire), not derived from the client's own serialisation, so a change on either side shows.
 """
 
@@ -33,7 +33,7 @@ pytestmark = pytest.mark.usefixtures("no_retry_deadline")
 
 WORKSPACE = "1000"
 S2S_KEY, S2S_SECRET = S2S
-USER_AGENT = "mParticle Python client/0.16.0"  # hard-coded in 0.16.1 (reference §3.1)
+USER_AGENT = "mParticle Python client/0.16.0"  # hard-coded in 0.16.1
 IDFA = "b7d0fe34-1a8c-4d29-9a3c-3d8a1e2b5f60"
 T0 = 1704103200000  # 2024-01-01 10:00:00 UTC, in ms
 
@@ -108,7 +108,7 @@ def full_batch() -> Any:
 
 
 # What 0.16.1 sends for full_batch(): None-valued keys dropped, `customerid` (not `customer_id`),
-# and the crash report wrapped as a commerce_event (the client's class -> type map, §3.1).
+# and the crash report wrapped as a commerce_event (the client's class -> type map).
 FULL_EXPECTED: dict[str, Any] = {
     "events": [
         {
@@ -213,7 +213,7 @@ def test_upload_events_stores_the_batch_as_sent(
 def test_the_crash_report_arrives_as_a_commerce_event_and_is_accepted(
     emulator: EmulatorHandle, views: ControlViews
 ) -> None:
-    """The client's bug (§3.1): CrashReportEvent is typed commerce_event. The emulator accepts
+    """The client's bug: CrashReportEvent is typed commerce_event. The emulator accepts
     it and keeps it as sent, without a product action."""
     batch = mparticle.Batch()
     batch.environment = "production"

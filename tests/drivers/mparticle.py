@@ -78,7 +78,7 @@ def assert_mpid(mpid: Any) -> None:
 
 
 def idsync_answer(response: httpx.Response) -> dict[str, Any]:
-    """A 200 IDSync answer, with its shape checked (reference §4.3)."""
+    """A 200 IDSync answer, with its shape checked."""
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     assert set(body) == IDSYNC_ANSWER_KEYS, body

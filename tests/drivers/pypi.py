@@ -1,5 +1,5 @@
-"""The PyPI client `mparticle==0.16.1` pointed at the emulator (shared/reference/mparticle-api.md
-§3.1): `Configuration.host` set to `{url}/v2` before `EventsApi(config)` is built (it copies the
+"""The PyPI client `mparticle==0.16.1` pointed at the emulator (docs/mparticle-behaviour.md):
+`Configuration.host` set to `{url}/v2` before `EventsApi(config)` is built (it copies the
 host), and its process-wide retry-after deadline cleared between tests."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ with warnings.catch_warnings():
 
 
 def clear_retry_deadline() -> None:
-    """Forget the client's process-wide retry-after deadline (reference §3.1): after a 429 with
+    """Forget the client's process-wide retry-after deadline: after a 429 with
     `Retry-After`, every request from any client in the process fails locally until it passes."""
     RESTClientObject.retry_after_timestamp = calendar.timegm(time.gmtime())
     RESTClientObject.latest_response = None

@@ -11,7 +11,7 @@ shows them: the change log (`/_emulator/mparticle/1000/memberships`), the audien
 
 Expected values are written out by hand from the issue ("An audience test moves a user in and out
 of an audience by attribute change, by event count and by the clock passing a window edge, with
-reasons"), the README and shared/reference/mparticle-api.md §5.3 and §6, never derived from the
+reasons"), the README and docs/mparticle-behaviour.md, never derived from the
 emulator's own answers, except the MPIDs it mints (seeded): those are compared with each other.
 """
 

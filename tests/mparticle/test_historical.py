@@ -1,5 +1,5 @@
 """`/v2/bulkevents/historical`: accepted (202), but a batch is processed only when it has events,
-every event has a timestamp, and every timestamp is at least 72 hours old (reference §1.1); the
+every event has a timestamp, and every timestamp is at least 72 hours old; the
 others are kept as received with the reason they were skipped."""
 
 from __future__ import annotations

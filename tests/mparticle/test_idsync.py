@@ -1,7 +1,7 @@
 """mParticle users: IDSync (identify/login/logout/search/modify) and Events API resolution.
 
-Hand-written HTTP (httpx) against the emulator, checked against shared/reference/mparticle-api.md
-§4 (IDSync: endpoints, auth, bodies, answers, the default strategy) and §2 (batch format:
+Hand-written HTTP (httpx) against the emulator, checked against docs/mparticle-behaviour.md
+(IDSync: endpoints, auth, bodies, answers, the default strategy) and the batch format (
 `user_identities`, `mp_deviceid`, `mpid` as number or string, attributes, timestamps). What the
 emulator kept is read back through the control API: `/_emulator/mparticle/1000/users` and
 `/_emulator/mparticle/1000/batches`.
@@ -153,7 +153,7 @@ def test_identify_with_customer_id_is_logged_in(mp: MParticleDriver) -> None:
 def test_known_user_is_not_returned_for_its_email_alone(
     mp: MParticleDriver, views: ControlViews
 ) -> None:
-    """Default strategy (§4.4): a profile holding a login id answers only to that login id."""
+    """Default strategy: a profile holding a login id answers only to that login id."""
     known = mp.identify(customerid="cust-1", email="c1@example.com")
     # search never creates: nothing answers to the email alone
     assert_error(mp.idsync("search", {"email": "c1@example.com"}), 404, "NOT_FOUND_ERROR")

@@ -1,9 +1,9 @@
 """mParticle Profile API (OAuth client credentials, profiles by MPID and by identity) and feeds
 (the `mParticle Source Feed` stamp, partner identities).
 
-Hand-written HTTP (httpx), checked against shared/reference/mparticle-api.md §6 (Profile API:
+Hand-written HTTP (httpx), checked against docs/mparticle-behaviour.md (Profile API:
 token request and answer, the by-MPID and resolve paths, `fields`, the profile's shape) and
-shared/reference/integration-mapping.md §5 (feeds: Basic key and secret of the feed input, the
+docs/integration-behaviour.md (feeds: Basic key and secret of the feed input, the
 `mParticle Source Feed` custom attribute, `partner_identities` only from a feed), and the README
 (default credentials: org 10, account 100, workspace 1000, client `emu-client-id`; the CleverTap
 feed input `emu-feed-key` named "CleverTap feed").

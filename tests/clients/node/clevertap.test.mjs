@@ -7,7 +7,7 @@
 // Every test works in an account of its own, created through the control API, so tests neither
 // see each other's data nor depend on the default tenants. Expected values come from
 // docs/clevertap-behaviour.md; the client's own behaviour (what it sends, how it resolves) from
-// shared/reference/clevertap-api.md §7.
+// its source (https://github.com/CleverTap/clevertap-node).
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';

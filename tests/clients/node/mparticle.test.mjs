@@ -4,11 +4,11 @@
 // by hand against a running emulator:
 //   npm ci && EMULATOR_URL=http://127.0.0.1:8787 node --test tests/clients/node/mparticle.test.mjs
 //
-// The client is pointed at the emulator as shared/reference/mparticle-api.md §3.2 says: set
+// The client is pointed at the emulator as docs/mparticle-behaviour.md says: set
 // `api.apiClient.basePath` on the EventsApi instance. Every test but the README snippet works in a
 // workspace of its own, created through the control API, so it sees only its own batches and
 // needs nothing from the other node test files. Expected bodies are written out by hand from what
-// the client sends (JSON.stringify of its models, §3.2), and read back from the control API.
+// the client sends (JSON.stringify of its models), and read back from the control API.
 
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -121,7 +121,7 @@ function fullBatch() {
   purchase.timestamp_unixtime_ms = T0 + 2000;
   batch.addEvent(purchase);
 
-  // Unlike the Python client, this one types a crash report as crash_report (§3.2).
+  // Unlike the Python client, this one types a crash report as crash_report.
   const crash = new mParticle.CrashReportEvent('NullPointerException', 'boom');
   crash.timestamp_unixtime_ms = T0 + 3000;
   batch.addEvent(crash);
@@ -296,7 +296,7 @@ describe('errors', () => {
   });
 
   it('empty secret: the client sends an empty Authorization header, 401', async () => {
-    // Configuration.encodedHeader() answers '' when the key or the secret is empty (§3.2), and
+    // Configuration.encodedHeader() answers '' when the key or the secret is empty, and
     // the client sends that: no Basic credentials at all, so "missing" (401), not "wrong" (403).
     const config = new mParticle.Configuration('emu-s2s-key', '');
     assert.equal(config.encodedHeader(), '');
