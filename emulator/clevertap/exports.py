@@ -2,13 +2,13 @@
 Events API batches a run sends to the workspace's CleverTap feed input.
 
 Pure logic on plain dicts (kept in `Account.exports`, so they travel with state export/import);
-the surface owns HTTP, the emulator clock and handing a run's batches to the bridge.
+the scheduler (scheduler.py) owns the emulator clock and publishing a run's batches.
 
-Mapping (`seeds/004_677cb40de31810a1.txt`, `reference/integration-mapping.md` §5): one batch per
+Mapping (docs/integration-behaviour.md): one batch per
 profile (split only to keep a batch under mParticle's 128 KB), `environment` production, user
 identities `customer_id` (the export's Customer ID property) and `email`, partner identity
 `CleverTap_User_ID` = the profile's CleverTap ID, user attributes `ct_name`, `ct_gender`,
-`ct_dob`, `ct_photo`, `ct_*_opt_in`; events typed per the seed's tables (EVENT_TYPES).
+`ct_dob`, `ct_photo`, `ct_*_opt_in`; events typed per CleverTap's tables (EVENT_TYPES).
 
 Statuses: an export is PENDING until its first run starts, RUNNING while it runs (a recurring
 export stays RUNNING between runs), DONE when a one-time export's run has finished, STOPPED when
@@ -23,11 +23,13 @@ import unicodedata
 from typing import Any
 
 from emulator.clevertap import query as q
-from emulator.clevertap.models import Account, Profile
+from emulator.clevertap.models import Account
 from emulator.clevertap.partners import PARTNER_ID
+from emulator.clevertap.profile import Profile
+from emulator.core.errors import ApiError
 from emulator.core.jsonresp import dumps
 
-# The system events CleverTap exports, with the mParticle type each becomes (seed 004):
+# The system events CleverTap exports, with the mParticle type each becomes:
 # name -> (event_type, custom_event_type; None for a non-custom event type).
 EVENT_TYPES: dict[str, tuple[str, str | None]] = {
     **{
@@ -69,7 +71,7 @@ EVENT_TYPES: dict[str, tuple[str, str | None]] = {
 # A selected event outside the table (a custom event) is a custom event of type `other`.
 CUSTOM_EVENT = ("custom_event", "other")
 
-# mParticle user attribute -> CleverTap profile property (seed 004, reference §5.3).
+# mParticle user attribute -> CleverTap profile property.
 USER_ATTRIBUTES: dict[str, str] = {
     "ct_name": "Name",
     "ct_gender": "Gender",
@@ -101,13 +103,11 @@ WHERE_KEYS = {"event_name", "from", "to", "event_properties", "common_profile_pr
 HOUR = 3600.0
 
 
-class ExportError(ValueError):
+class ExportError(ApiError):
     """Answered by the control API as `status` with the error `code`."""
 
     def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
+        super().__init__(status, message, code=code)
 
 
 # -- definitions ------------------------------------------------------------------------------

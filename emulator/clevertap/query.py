@@ -9,11 +9,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from emulator.clevertap.models import Account, Profile
+from emulator.clevertap.models import Account
+from emulator.clevertap.profile import Profile
+from emulator.core.errors import ApiError
 
 
-class QueryError(ValueError):
+class QueryError(ApiError):
     """A query CleverTap would refuse: answered as a 400 fail envelope."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(400, message)
 
 
 @dataclass(slots=True)
