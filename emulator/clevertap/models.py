@@ -81,6 +81,17 @@ class Account:
         pid = self._indexes[key].get(value)
         return None if pid is None else self.profiles.get(pid)
 
+    def find_first(self, key: str, values: list[str]) -> Profile | None:
+        """A profile by the first of `values` that names one; an email may also be an
+        identity."""
+        for value in dict.fromkeys(values):
+            found = self.find(key, value)
+            if found is None and key == "email":
+                found = self.find("identity", value)
+            if found is not None:
+                return found
+        return None
+
     def find_all(self, key: str, value: str) -> list[Profile]:
         if key in ("email", "phone"):
             return self.with_contact(key, value, identities=False)

@@ -203,3 +203,17 @@ def profiles(account: Account, query: Query) -> list[Profile]:
     for profile, _, _, _ in events(account, query):
         seen.setdefault(profile.pid, profile)
     return list(seen.values())
+
+
+def download_record(profile: Profile, ts: int, props: dict[str, Any]) -> dict[str, Any]:
+    """An event as `/1/events.json` pages carry it: the profile, the packed time, properties."""
+    person: dict[str, Any] = {
+        "objectId": profile.guid,
+        "platform": profile.platform_info()[0]["platform"],
+    }
+    if profile.identities:
+        person["identity"] = profile.identities[0]
+    if "Email" in profile.data:
+        person["email"] = profile.data["Email"]
+    person["profileData"] = dict(profile.data)
+    return {"profile": person, "ts": packed(ts), "event_props": props, "session_props": {}}
