@@ -120,47 +120,9 @@ def create(body: dict[str, Any], export_id: str, now: float) -> dict[str, Any]:
     frequency = body.get("frequency", "once")
     if frequency not in FREQUENCIES:
         raise ExportError(400, "invalid_request", "frequency must be once or recurring")
-    events: Any = None
-    if data == "events":
-        events = body.get("events", "all")
-        if events != "all" and not (
-            isinstance(events, list) and events and all(isinstance(e, str) and e for e in events)
-        ):
-            raise ExportError(400, "invalid_request", 'events must be "all" or a list of names')
-        if isinstance(events, list):
-            events = list(dict.fromkeys(events))
-    elif "events" in body:
-        raise ExportError(400, "invalid_request", "events applies to an events export only")
-    every_hours = days = None
-    if frequency == "recurring":
-        if "days" in body:
-            raise ExportError(400, "invalid_request", "days applies to a one-time export only")
-        every_hours = body.get("every_hours", DEFAULT_HOURS)
-        low, high = EVENT_HOURS if data == "events" else (PROFILE_MIN_HOURS, MAX_HOURS)
-        if type(every_hours) is not int or not low <= every_hours <= high:
-            raise ExportError(
-                400, "invalid_request", f"every_hours must be {low} to {high} for a {data} export"
-            )
-    else:
-        if "every_hours" in body:
-            raise ExportError(
-                400, "invalid_request", "every_hours applies to a recurring export only"
-            )
-        days = body.get("days", MAX_DAYS)
-        if type(days) is not int or not 1 <= days <= MAX_DAYS:
-            raise ExportError(400, "invalid_request", f"days must be 1 to {MAX_DAYS}")
-    segment = body.get("segment")
-    if segment is not None:
-        if segment.get("type") not in ("past", "live"):
-            raise ExportError(400, "invalid_request", "segment type must be past or live")
-        unknown = set(segment.get("where") or {}) - WHERE_KEYS
-        if unknown:
-            raise ExportError(400, "invalid_request", f"segment where: unknown {sorted(unknown)}")
-        try:
-            q.parse(segment.get("where") or {}, need_event=False)
-        except q.QueryError as exc:
-            raise ExportError(400, "invalid_request", f"segment where: {exc}") from None
-        segment = {"type": segment["type"], "where": segment.get("where") or {}}
+    events = _events(body, data)
+    every_hours, days = _timing(body, data, frequency)
+    segment = _segment(body.get("segment"))
     start = float(body.get("start", now))
     return {
         "id": export_id,
@@ -181,6 +143,60 @@ def create(body: dict[str, Any], export_id: str, now: float) -> dict[str, Any]:
         "missed_runs": 0,
         "runs": [],
     }
+
+
+def _invalid(message: str) -> ExportError:
+    return ExportError(400, "invalid_request", message)
+
+
+def _events(body: dict[str, Any], data: str) -> Any:
+    """The events an events export sends: "all" or the names, each once."""
+    if data != "events":
+        if "events" in body:
+            raise _invalid("events applies to an events export only")
+        return None
+    events = body.get("events", "all")
+    if events != "all" and not (
+        isinstance(events, list) and events and all(isinstance(e, str) and e for e in events)
+    ):
+        raise _invalid('events must be "all" or a list of names')
+    if isinstance(events, list):
+        events = list(dict.fromkeys(events))
+    return events
+
+
+def _timing(body: dict[str, Any], data: str, frequency: str) -> tuple[Any, Any]:
+    """(every_hours, days): a recurring export's period, or a one-time export's reach back."""
+    if frequency == "recurring":
+        if "days" in body:
+            raise _invalid("days applies to a one-time export only")
+        every_hours = body.get("every_hours", DEFAULT_HOURS)
+        low, high = EVENT_HOURS if data == "events" else (PROFILE_MIN_HOURS, MAX_HOURS)
+        if type(every_hours) is not int or not low <= every_hours <= high:
+            raise _invalid(f"every_hours must be {low} to {high} for a {data} export")
+        return every_hours, None
+    if "every_hours" in body:
+        raise _invalid("every_hours applies to a recurring export only")
+    days = body.get("days", MAX_DAYS)
+    # An integral float (57.0) is refused here though the contract takes it: kept as it is.
+    if type(days) is not int or not 1 <= days <= MAX_DAYS:
+        raise _invalid(f"days must be 1 to {MAX_DAYS}")
+    return None, days
+
+
+def _segment(segment: Any) -> dict[str, Any] | None:
+    if segment is None:
+        return None
+    if segment.get("type") not in ("past", "live"):
+        raise _invalid("segment type must be past or live")
+    unknown = set(segment.get("where") or {}) - WHERE_KEYS
+    if unknown:
+        raise _invalid(f"segment where: unknown {sorted(unknown)}")
+    try:
+        q.parse(segment.get("where") or {}, need_event=False)
+    except q.QueryError as exc:
+        raise _invalid(f"segment where: {exc}") from None
+    return {"type": segment["type"], "where": segment.get("where") or {}}
 
 
 def view(export: dict[str, Any]) -> dict[str, Any]:

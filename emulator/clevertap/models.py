@@ -60,7 +60,8 @@ class Account:
         )
 
     def next_segment_id(self) -> int:
-        return max([0, *(seg["id"] for seg in self.segments)]) + 1
+        highest: int = max([0, *(seg["id"] for seg in self.segments)])
+        return highest + 1
 
     # -- lookups ---------------------------------------------------------------------------
     def resolve(self, pid: int) -> Profile | None:

@@ -32,7 +32,7 @@ class Filter:
             return self.name in props
         if self.name not in props:
             return self.operator in ("not_equals", "not_contains")
-        return _OPERATORS[self.operator](props[self.name], self.value)
+        return bool(_OPERATORS[self.operator](props[self.name], self.value))
 
 
 def _equals(actual: Any, expected: Any) -> bool:

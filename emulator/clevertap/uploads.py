@@ -7,14 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from emulator.clevertap.models import Account
-from emulator.clevertap.records import (
-    Limits,
-    Rejected,
-    check,
-    echo,
-    simple_event,
-    simple_profile,
-)
+from emulator.clevertap.records import Limits, check, echo, simple_event, simple_profile
+from emulator.clevertap.values import Rejected
 
 
 @dataclass(slots=True)
