@@ -4,11 +4,11 @@ Events API batches a run sends to the workspace's CleverTap feed input.
 Pure logic on plain dicts (kept in `Account.exports`, so they travel with state export/import);
 the scheduler (scheduler.py) owns the emulator clock and publishing a run's batches.
 
-Mapping (docs/integration-behaviour.md): one batch per
-profile (split only to keep a batch under mParticle's 128 KB), `environment` production, user
-identities `customer_id` (the export's Customer ID property) and `email`, partner identity
-`CleverTap_User_ID` = the profile's CleverTap ID, user attributes `ct_name`, `ct_gender`,
-`ct_dob`, `ct_photo`, `ct_*_opt_in`; events typed per CleverTap's tables (EVENT_TYPES).
+Mapping (docs/integration-behaviour.md): one batch per profile (split only to keep a batch
+under mParticle's 128 KB), `environment` production, user identities `customer_id` (the export's
+Customer ID property) and `email`, partner identity `CleverTap_User_ID` = the profile's CleverTap
+ID, user attributes `ct_name`, `ct_gender`, `ct_dob`, `ct_photo`, `ct_*_opt_in`; events typed
+per CleverTap's tables (EVENT_TYPES).
 
 Statuses: an export is PENDING until its first run starts, RUNNING while it runs (a recurring
 export stays RUNNING between runs), DONE when a one-time export's run has finished, STOPPED when

@@ -1,15 +1,14 @@
 """CleverTap's side of mParticle's audience output: "Partner - mParticle" segments.
 
-mParticle sends Firehose audience messages:
-an `audience_subscription_request` when an audience is connected, updated or disconnected, and
-`audience_membership_change_request`s carrying users with the audiences they joined or left.
-CleverTap matches each user to a profile by Partner ID (`CleverTap_User_ID`,
-a CleverTap ID), else Customer ID (Identity), else MPID (Identity, only with an email or phone:
-an MPID alone is anonymous), merges Email and Phone, updates the segment and raises a
-`Partner Sync` event per change. What the emulator chose where that is silent is in
+mParticle sends Firehose audience messages: an `audience_subscription_request` when an audience
+is connected, updated or disconnected, and `audience_membership_change_request`s carrying users
+with the audiences they joined or left. CleverTap matches each user to a profile by Partner ID
+(`CleverTap_User_ID`, a CleverTap ID), else Customer ID (Identity), else MPID (Identity, only
+with an email or phone: an MPID alone is anonymous), merges Email and Phone, updates the segment
+and raises a `Partner Sync` event per change. What the emulator chose where that is silent is in
 docs/clevertap-behaviour.md, "mParticle audiences".
 
-Plain Python on an `Account`, no HTTP: the surface authenticates, validates and answers.
+Plain Python on an `Account`, no HTTP: handlers/partners.py authenticates, validates, answers.
 """
 
 from __future__ import annotations

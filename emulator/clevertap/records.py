@@ -141,7 +141,7 @@ def simple_event(
     """The commonest record in one pass: an event identified by a string identity alone, with
     short plain properties. Answers (identity, ts, name, evtData), or None for anything else, which
     `check` then decides. It accepts only records `check` accepts, with the same result
-    (tests/test_clevertap_records.py checks that on generated records)."""
+    (tests/clevertap/test_records.py checks that on generated records)."""
     if type(record) is not dict or record.get("type") != "event":
         return None
     identity = lone_identity(record)
