@@ -7,14 +7,19 @@ import datetime as dt
 from typing import Any
 
 from emulator.clevertap import query as q
-from emulator.clevertap.models import Account, Profile
+from emulator.clevertap.models import Account
+from emulator.clevertap.profile import Profile
 from emulator.clevertap.records import platform_of
+from emulator.core.errors import ApiError
 
 DEVICE_PLATFORMS = {"android": "Android", "ios": "iOS", "windows": "Web", "web": "Web"}
 
 
-class CampaignError(ValueError):
-    """Answered as CleverTap's fail envelope (HTTP 200, as the real API does for these)."""
+class CampaignError(ApiError):
+    """A campaign request CleverTap refuses: a 400 in its fail envelope."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(400, message)
 
 
 def audience(account: Account, body: dict[str, Any]) -> list[Profile]:

@@ -2,13 +2,13 @@
 Events API batches a run sends to the workspace's CleverTap feed input.
 
 Pure logic on plain dicts (kept in `Account.exports`, so they travel with state export/import);
-the surface owns HTTP, the emulator clock and handing a run's batches to the bridge.
+the scheduler (scheduler.py) owns the emulator clock and publishing a run's batches.
 
-Mapping (`seeds/004_677cb40de31810a1.txt`, `reference/integration-mapping.md` §5): one batch per
-profile (split only to keep a batch under mParticle's 128 KB), `environment` production, user
-identities `customer_id` (the export's Customer ID property) and `email`, partner identity
-`CleverTap_User_ID` = the profile's CleverTap ID, user attributes `ct_name`, `ct_gender`,
-`ct_dob`, `ct_photo`, `ct_*_opt_in`; events typed per the seed's tables (EVENT_TYPES).
+Mapping (docs/integration-behaviour.md): one batch per profile (split only to keep a batch
+under mParticle's 128 KB), `environment` production, user identities `customer_id` (the export's
+Customer ID property) and `email`, partner identity `CleverTap_User_ID` = the profile's CleverTap
+ID, user attributes `ct_name`, `ct_gender`, `ct_dob`, `ct_photo`, `ct_*_opt_in`; events typed
+per CleverTap's tables (EVENT_TYPES).
 
 Statuses: an export is PENDING until its first run starts, RUNNING while it runs (a recurring
 export stays RUNNING between runs), DONE when a one-time export's run has finished, STOPPED when
@@ -23,11 +23,13 @@ import unicodedata
 from typing import Any
 
 from emulator.clevertap import query as q
-from emulator.clevertap.models import Account, Profile
+from emulator.clevertap.models import Account
 from emulator.clevertap.partners import PARTNER_ID
+from emulator.clevertap.profile import Profile
+from emulator.core.errors import ApiError
 from emulator.core.jsonresp import dumps
 
-# The system events CleverTap exports, with the mParticle type each becomes (seed 004):
+# The system events CleverTap exports, with the mParticle type each becomes:
 # name -> (event_type, custom_event_type; None for a non-custom event type).
 EVENT_TYPES: dict[str, tuple[str, str | None]] = {
     **{
@@ -69,7 +71,7 @@ EVENT_TYPES: dict[str, tuple[str, str | None]] = {
 # A selected event outside the table (a custom event) is a custom event of type `other`.
 CUSTOM_EVENT = ("custom_event", "other")
 
-# mParticle user attribute -> CleverTap profile property (seed 004, reference §5.3).
+# mParticle user attribute -> CleverTap profile property.
 USER_ATTRIBUTES: dict[str, str] = {
     "ct_name": "Name",
     "ct_gender": "Gender",
@@ -101,13 +103,11 @@ WHERE_KEYS = {"event_name", "from", "to", "event_properties", "common_profile_pr
 HOUR = 3600.0
 
 
-class ExportError(ValueError):
+class ExportError(ApiError):
     """Answered by the control API as `status` with the error `code`."""
 
     def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
+        super().__init__(status, message, code=code)
 
 
 # -- definitions ------------------------------------------------------------------------------
@@ -120,47 +120,9 @@ def create(body: dict[str, Any], export_id: str, now: float) -> dict[str, Any]:
     frequency = body.get("frequency", "once")
     if frequency not in FREQUENCIES:
         raise ExportError(400, "invalid_request", "frequency must be once or recurring")
-    events: Any = None
-    if data == "events":
-        events = body.get("events", "all")
-        if events != "all" and not (
-            isinstance(events, list) and events and all(isinstance(e, str) and e for e in events)
-        ):
-            raise ExportError(400, "invalid_request", 'events must be "all" or a list of names')
-        if isinstance(events, list):
-            events = list(dict.fromkeys(events))
-    elif "events" in body:
-        raise ExportError(400, "invalid_request", "events applies to an events export only")
-    every_hours = days = None
-    if frequency == "recurring":
-        if "days" in body:
-            raise ExportError(400, "invalid_request", "days applies to a one-time export only")
-        every_hours = body.get("every_hours", DEFAULT_HOURS)
-        low, high = EVENT_HOURS if data == "events" else (PROFILE_MIN_HOURS, MAX_HOURS)
-        if type(every_hours) is not int or not low <= every_hours <= high:
-            raise ExportError(
-                400, "invalid_request", f"every_hours must be {low} to {high} for a {data} export"
-            )
-    else:
-        if "every_hours" in body:
-            raise ExportError(
-                400, "invalid_request", "every_hours applies to a recurring export only"
-            )
-        days = body.get("days", MAX_DAYS)
-        if type(days) is not int or not 1 <= days <= MAX_DAYS:
-            raise ExportError(400, "invalid_request", f"days must be 1 to {MAX_DAYS}")
-    segment = body.get("segment")
-    if segment is not None:
-        if segment.get("type") not in ("past", "live"):
-            raise ExportError(400, "invalid_request", "segment type must be past or live")
-        unknown = set(segment.get("where") or {}) - WHERE_KEYS
-        if unknown:
-            raise ExportError(400, "invalid_request", f"segment where: unknown {sorted(unknown)}")
-        try:
-            q.parse(segment.get("where") or {}, need_event=False)
-        except q.QueryError as exc:
-            raise ExportError(400, "invalid_request", f"segment where: {exc}") from None
-        segment = {"type": segment["type"], "where": segment.get("where") or {}}
+    events = _events(body, data)
+    every_hours, days = _timing(body, data, frequency)
+    segment = _segment(body.get("segment"))
     start = float(body.get("start", now))
     return {
         "id": export_id,
@@ -181,6 +143,60 @@ def create(body: dict[str, Any], export_id: str, now: float) -> dict[str, Any]:
         "missed_runs": 0,
         "runs": [],
     }
+
+
+def _invalid(message: str) -> ExportError:
+    return ExportError(400, "invalid_request", message)
+
+
+def _events(body: dict[str, Any], data: str) -> Any:
+    """The events an events export sends: "all" or the names, each once."""
+    if data != "events":
+        if "events" in body:
+            raise _invalid("events applies to an events export only")
+        return None
+    events = body.get("events", "all")
+    if events != "all" and not (
+        isinstance(events, list) and events and all(isinstance(e, str) and e for e in events)
+    ):
+        raise _invalid('events must be "all" or a list of names')
+    if isinstance(events, list):
+        events = list(dict.fromkeys(events))
+    return events
+
+
+def _timing(body: dict[str, Any], data: str, frequency: str) -> tuple[Any, Any]:
+    """(every_hours, days): a recurring export's period, or a one-time export's reach back."""
+    if frequency == "recurring":
+        if "days" in body:
+            raise _invalid("days applies to a one-time export only")
+        every_hours = body.get("every_hours", DEFAULT_HOURS)
+        low, high = EVENT_HOURS if data == "events" else (PROFILE_MIN_HOURS, MAX_HOURS)
+        if type(every_hours) is not int or not low <= every_hours <= high:
+            raise _invalid(f"every_hours must be {low} to {high} for a {data} export")
+        return every_hours, None
+    if "every_hours" in body:
+        raise _invalid("every_hours applies to a recurring export only")
+    days = body.get("days", MAX_DAYS)
+    # An integral float (57.0) is refused here though the contract takes it: kept as it is.
+    if type(days) is not int or not 1 <= days <= MAX_DAYS:
+        raise _invalid(f"days must be 1 to {MAX_DAYS}")
+    return None, days
+
+
+def _segment(segment: Any) -> dict[str, Any] | None:
+    if segment is None:
+        return None
+    if segment.get("type") not in ("past", "live"):
+        raise _invalid("segment type must be past or live")
+    unknown = set(segment.get("where") or {}) - WHERE_KEYS
+    if unknown:
+        raise _invalid(f"segment where: unknown {sorted(unknown)}")
+    try:
+        q.parse(segment.get("where") or {}, need_event=False)
+    except q.QueryError as exc:
+        raise _invalid(f"segment where: {exc}") from None
+    return {"type": segment["type"], "where": segment.get("where") or {}}
 
 
 def view(export: dict[str, Any]) -> dict[str, Any]:

@@ -3,166 +3,23 @@
 Plain Python state, no HTTP (moto's split of `models` from `responses`). A profile has an internal
 number (`pid`) that never changes; CleverTap IDs, identities and other identifiers index it.
 Events keep the pid they were raised on; a merge leaves an alias from the absorbed pid to the
-survivor, so events follow the profile they now belong to without being rewritten.
-
-Events are stored in columns: numbers in arrays, names and properties (serialised, orjson bytes)
-in tuples of a few thousand. Neither arrays nor tuples of strings and bytes are tracked by the
-garbage collector, so a store of millions of events adds nothing to a collection's walk.
+survivor, so events follow the profile they now belong to without being rewritten (the
+profile is profile.py, the event columns eventlog.py).
 """
 
 from __future__ import annotations
 
-from array import array
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
-from emulator.clevertap.records import Accepted, Rejected, platform_of
-from emulator.core.jsonresp import dumps, loads, tight
+from emulator.clevertap.eventlog import Events
+from emulator.clevertap.profile import Profile
+from emulator.clevertap.records import Accepted
+from emulator.clevertap.values import Rejected
 
 MAX_EVENT_NAMES = 512
-CHUNK = 4096  # events per sealed chunk (see Events)
 # Profile properties that are identifiers rather than data.
 IDENTITY_KEYS = ("identity", "Identity")
-
-
-@dataclass(slots=True)
-class Profile:
-    pid: int
-    object_ids: list[str]
-    identities: list[str] = field(default_factory=list)
-    fbid: str | None = None
-    gpid: str | None = None
-    data: dict[str, Any] = field(default_factory=dict)
-    # event name -> [count, first_seen, last_seen]
-    events: dict[str, list[int]] = field(default_factory=dict)
-    tokens: dict[str, dict[str, Any]] = field(default_factory=dict)  # objectId -> token
-    created: int = 0
-    updated: int = 0
-
-    @property
-    def guid(self) -> str:
-        return self.object_ids[0]
-
-    def platform_info(self) -> list[dict[str, Any]]:
-        info = []
-        for object_id in self.object_ids:
-            entry: dict[str, Any] = {"platform": platform_of(object_id), "objectId": object_id}
-            token = self.tokens.get(object_id)
-            if token is not None:
-                entry["push_token"] = token["id"]
-                entry["push_token_type"] = token["type"]
-            info.append(entry)
-        return info
-
-    def record(self, *, events: bool = True) -> dict[str, Any]:
-        """The profile as `profile.json` and profile downloads answer it."""
-        out: dict[str, Any] = {}
-        if self.identities:
-            out["identity"] = self.identities[0]
-        if "Email" in self.data:
-            out["email"] = self.data["Email"]
-        if "Phone" in self.data:
-            out["phone"] = self.data["Phone"]
-        if "Name" in self.data:
-            out["name"] = self.data["Name"]
-        out["profileData"] = dict(self.data)
-        if events:
-            out["events"] = {
-                name: {"count": c, "first_seen": first, "last_seen": last}
-                for name, (c, first, last) in self.events.items()
-            }
-        out["platformInfo"] = self.platform_info()
-        out["identities"] = list(self.identities)
-        return out
-
-    def view(self) -> dict[str, Any]:
-        """The control API's row: every identifier and the identity graph's view of it."""
-        return {
-            "objectId": self.guid,
-            "objectIds": list(self.object_ids),
-            "identities": list(self.identities),
-            "email": self.data.get("Email"),
-            "phone": self.data.get("Phone"),
-            "FBID": self.fbid,
-            "GPID": self.gpid,
-            "profileData": dict(self.data),
-            "events": {
-                name: {"count": c, "first_seen": first, "last_seen": last}
-                for name, (c, first, last) in self.events.items()
-            },
-            "tokens": [{"objectId": k, **v} for k, v in self.tokens.items()],
-            "created": self.created,
-            "updated": self.updated,
-        }
-
-    def export(self) -> dict[str, Any]:
-        return {
-            "pid": self.pid,
-            "object_ids": self.object_ids,
-            "identities": self.identities,
-            "fbid": self.fbid,
-            "gpid": self.gpid,
-            "data": self.data,
-            "events": self.events,
-            "tokens": self.tokens,
-            "created": self.created,
-            "updated": self.updated,
-        }
-
-
-class Events:
-    """An account's events, column by column, in arrival order.
-
-    Names and properties go in short lists, sealed every CHUNK events: the names into a tuple,
-    the properties into one JSON document (orjson bytes). A container of dicts is walked item by
-    item by every full collection even when the dicts themselves are untracked; tuples of strings
-    and bytes are untracked. Measured at 670k events: 28 ms per full collection with dicts, 7 ms
-    sealed; 510 MB against 314 MB RSS after a 5 s upload benchmark. Sealing a chunk at once also
-    costs less than serialising each event.
-    """
-
-    __slots__ = ("_data", "_names", "_sealed", "pids", "times")
-
-    def __init__(self) -> None:
-        self.pids = array("q")
-        self.times = array("q")
-        self._sealed: list[tuple[tuple[str, ...], bytes]] = []
-        self._names: list[str] = []
-        self._data: list[dict[str, Any]] = []
-
-    def __len__(self) -> int:
-        return len(self.pids)
-
-    def append(self, pid: int, name: str, ts: int, data: dict[str, Any]) -> None:
-        self.pids.append(pid)
-        self.times.append(ts)
-        names = self._names
-        names.append(name)
-        self._data.append(data)
-        if len(names) >= CHUNK:
-            self._sealed.append((tuple(names), tight(dumps(self._data))))
-            self._names, self._data = [], []
-
-    def names(self) -> Iterator[str]:
-        for sealed_names, _ in self._sealed:
-            yield from sealed_names
-        yield from self._names
-
-    def _data_column(self) -> Iterator[dict[str, Any]]:
-        for _, sealed_data in self._sealed:
-            yield from loads(sealed_data)
-        yield from self._data
-
-    def rows(self) -> Iterator[tuple[int, str, int, dict[str, Any]]]:
-        return zip(self.pids, self.names(), self.times, self._data_column(), strict=True)
-
-    def without(self, pids: set[int]) -> Events:
-        kept = Events()
-        for pid, name, ts, data in self.rows():
-            if pid not in pids:
-                kept.append(pid, name, ts, data)
-        return kept
 
 
 class Account:
@@ -203,7 +60,8 @@ class Account:
         )
 
     def next_segment_id(self) -> int:
-        return max([0, *(seg["id"] for seg in self.segments)]) + 1
+        highest: int = max([0, *(seg["id"] for seg in self.segments)])
+        return highest + 1
 
     # -- lookups ---------------------------------------------------------------------------
     def resolve(self, pid: int) -> Profile | None:
@@ -223,6 +81,17 @@ class Account:
             return max(found, key=lambda p: p.updated) if found else None
         pid = self._indexes[key].get(value)
         return None if pid is None else self.profiles.get(pid)
+
+    def find_first(self, key: str, values: list[str]) -> Profile | None:
+        """A profile by the first of `values` that names one; an email may also be an
+        identity."""
+        for value in dict.fromkeys(values):
+            found = self.find(key, value)
+            if found is None and key == "email":
+                found = self.find("identity", value)
+            if found is not None:
+                return found
+        return None
 
     def find_all(self, key: str, value: str) -> list[Profile]:
         if key in ("email", "phone"):

@@ -1,15 +1,14 @@
 """CleverTap's side of mParticle's audience output: "Partner - mParticle" segments.
 
-mParticle sends Firehose audience messages (`shared/reference/integration-mapping.md` §4.1):
-an `audience_subscription_request` when an audience is connected, updated or disconnected, and
-`audience_membership_change_request`s carrying users with the audiences they joined or left.
-CleverTap (§4.2, `seeds/001`) matches each user to a profile by Partner ID (`CleverTap_User_ID`,
-a CleverTap ID), else Customer ID (Identity), else MPID (Identity, only with an email or phone:
-an MPID alone is anonymous), merges Email and Phone, updates the segment and raises a
-`Partner Sync` event per change. What the emulator chose where that is silent is in
+mParticle sends Firehose audience messages: an `audience_subscription_request` when an audience
+is connected, updated or disconnected, and `audience_membership_change_request`s carrying users
+with the audiences they joined or left. CleverTap matches each user to a profile by Partner ID
+(`CleverTap_User_ID`, a CleverTap ID), else Customer ID (Identity), else MPID (Identity, only
+with an email or phone: an MPID alone is anonymous), merges Email and Phone, updates the segment
+and raises a `Partner Sync` event per change. What the emulator chose where that is silent is in
 docs/clevertap-behaviour.md, "mParticle audiences".
 
-Plain Python on an `Account`, no HTTP: the surface authenticates, validates and answers.
+Plain Python on an `Account`, no HTTP: handlers/partners.py authenticates, validates, answers.
 """
 
 from __future__ import annotations
@@ -18,8 +17,10 @@ from typing import Any
 
 import jsonschema_rs
 
-from emulator.clevertap.models import Account, Profile
-from emulator.clevertap.records import Accepted, Rejected
+from emulator.clevertap.models import Account
+from emulator.clevertap.profile import Profile
+from emulator.clevertap.records import Accepted
+from emulator.clevertap.values import Rejected
 from emulator.core.contracts import ContractError, json_path
 
 PARTNER = "mParticle"

@@ -9,11 +9,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from emulator.clevertap.models import Account, Profile
+from emulator.clevertap.models import Account
+from emulator.clevertap.profile import Profile
+from emulator.core.errors import ApiError
 
 
-class QueryError(ValueError):
+class QueryError(ApiError):
     """A query CleverTap would refuse: answered as a 400 fail envelope."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(400, message)
 
 
 @dataclass(slots=True)
@@ -27,7 +32,7 @@ class Filter:
             return self.name in props
         if self.name not in props:
             return self.operator in ("not_equals", "not_contains")
-        return _OPERATORS[self.operator](props[self.name], self.value)
+        return bool(_OPERATORS[self.operator](props[self.name], self.value))
 
 
 def _equals(actual: Any, expected: Any) -> bool:
@@ -198,3 +203,17 @@ def profiles(account: Account, query: Query) -> list[Profile]:
     for profile, _, _, _ in events(account, query):
         seen.setdefault(profile.pid, profile)
     return list(seen.values())
+
+
+def download_record(profile: Profile, ts: int, props: dict[str, Any]) -> dict[str, Any]:
+    """An event as `/1/events.json` pages carry it: the profile, the packed time, properties."""
+    person: dict[str, Any] = {
+        "objectId": profile.guid,
+        "platform": profile.platform_info()[0]["platform"],
+    }
+    if profile.identities:
+        person["identity"] = profile.identities[0]
+    if "Email" in profile.data:
+        person["email"] = profile.data["Email"]
+    person["profileData"] = dict(profile.data)
+    return {"profile": person, "ts": packed(ts), "event_props": props, "session_props": {}}

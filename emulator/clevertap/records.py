@@ -9,39 +9,29 @@ from real recordings (515-520, 525) are verbatim, the others follow the document
 from __future__ import annotations
 
 import contextlib
-import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from emulator.clevertap.profile_data import NORMALISED, TEXTS, age, check_profile_data
+from emulator.clevertap.settings import AccountOptions
+from emulator.clevertap.values import (
+    EVENT_BAD,
+    LONG_TEXT,
+    MAX_KEY,
+    MAX_VALUE_BYTES,
+    PHONE,
+    Rejected,
+    check_key,
+    check_string,
+    number_text,
+    plain,
+)
+
 ID_KEYS = ("identity", "objectId", "FBID", "GPID")
 OBJECT_ID = re.compile(r"[A-Za-z0-9()!:@$_-]{1,64}\Z")
-EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+\Z")
-PHONE = re.compile(r"\+[1-9][0-9]{5,14}\Z")
-DATE = re.compile(r"\$D_-?[0-9]{1,12}\Z")
 MAX_EPOCH_SECONDS = 9_999_999_999  # larger is milliseconds, which CleverTap refuses
-MAX_KEY = 120
-MAX_VALUE_BYTES = 512
-# Strings longer than this many characters may be over MAX_VALUE_BYTES once UTF-8 encoded.
-LONG_TEXT = MAX_VALUE_BYTES // 4
 TOKEN_TYPES = frozenset({"apns", "gcm", "fcm", "wns", "mpns", "chrome"})
-OPERATORS = frozenset({"$add", "$remove", "$incr", "$decr", "$delete"})
-MSG_KEYS = frozenset({"MSG-email", "MSG-push", "MSG-sms", "MSG-whatsapp"})
-GENDERS = {
-    "m": "M",
-    "male": "M",
-    "f": "F",
-    "female": "F",
-    "o": "O",
-    "other": "O",
-    "others": "O",
-    "u": "U",
-    "unknown": "U",
-}
-EDUCATION = frozenset({"School", "College", "Graduate"})
-YES_NO = frozenset({"Y", "N"})
-PROFILE_BAD = "Profile data is incorrect."
-EVENT_BAD = "Invalid event structure."
 # System events the upload API refuses (513), overridable per account.
 RESTRICTED_EVENTS = (
     "App Launched",
@@ -70,32 +60,17 @@ class Limits:
     discarded_events: frozenset[str] = frozenset()
 
     @classmethod
-    def from_options(cls, options: dict[str, Any]) -> Limits:
-        limits = cls()
-        if "max_event_properties" in options:
-            limits.max_event_properties = options["max_event_properties"]
-        if "max_profile_properties" in options:
-            limits.max_profile_properties = options["max_profile_properties"]
-        if "restricted_events" in options:
-            limits.restricted_events = frozenset(options["restricted_events"])
-        if "discarded_events" in options:
-            limits.discarded_events = frozenset(options["discarded_events"])
-        return limits
+    def from_options(cls, options: AccountOptions) -> Limits:
+        restricted = options.restricted_events
+        return cls(
+            max_event_properties=options.max_event_properties,
+            max_profile_properties=options.max_profile_properties,
+            restricted_events=frozenset(RESTRICTED_EVENTS if restricted is None else restricted),
+            discarded_events=frozenset(options.discarded_events),
+        )
 
 
 _EMPTY: dict[str, Any] = {}
-
-
-class Rejected(Exception):
-    def __init__(self, code: int, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-    def error(self, number: int) -> str:
-        """The full message, ended as CleverTap ends it (525 with a space, the rest without)."""
-        sep = ". " if self.code == 525 else "."
-        return f"{self.message}{sep}Skipped record number : {number}"
 
 
 @dataclass(slots=True)
@@ -137,7 +112,13 @@ def check(record: Any, now: int, limits: Limits) -> Accepted:
         raise Rejected(525, "Timestamp should be present in the Unix Epoch format")
     if kind == "event":
         return _event(record, ids, ts, limits)
-    return Accepted("profile", ids, ts, "", _profile(record.get("profileData"), limits))
+    return Accepted(
+        "profile",
+        ids,
+        ts,
+        "",
+        check_profile_data(record.get("profileData"), limits.max_profile_properties),
+    )
 
 
 def lone_identity(record: dict[str, Any]) -> str | None:
@@ -160,7 +141,7 @@ def simple_event(
     """The commonest record in one pass: an event identified by a string identity alone, with
     short plain properties. Answers (identity, ts, name, evtData), or None for anything else, which
     `check` then decides. It accepts only records `check` accepts, with the same result
-    (tests/test_clevertap_records.py checks that on generated records)."""
+    (tests/clevertap/test_records.py checks that on generated records)."""
     if type(record) is not dict or record.get("type") != "event":
         return None
     identity = lone_identity(record)
@@ -202,28 +183,12 @@ def simple_profile(record: Any, limits: Limits) -> tuple[str, dict[str, Any]] | 
     if (
         type(data) is not dict
         or len(data) > limits.max_profile_properties
-        or not _NORMALISED.isdisjoint(data)
+        or not NORMALISED.isdisjoint(data)
         or not plain(data)
-        or any(type(data.get(k, "")) is not str for k in _TEXTS)
+        or any(type(data.get(k, "")) is not str for k in TEXTS)
     ):
         return None
     return identity, data
-
-
-def plain(data: dict[str, Any]) -> bool:
-    """Every property fine at a glance: a 1-120 char name and a number, boolean, null or a short
-    string that is not a `$` value. False means look closer (which may still accept)."""
-    for key, value in data.items():
-        if not 0 < len(key) <= MAX_KEY:
-            return False
-        kind = type(value)
-        if kind is str:
-            # Only long strings can be over 512 bytes, only `$`-strings can be bad dates.
-            if len(value) > LONG_TEXT or value[:1] == "$":
-                return False
-        elif not (kind is int or kind is float or kind is bool or value is None):
-            return False
-    return True
 
 
 def identifiers(record: dict[str, Any]) -> list[tuple[str, str]]:
@@ -234,14 +199,10 @@ def identifiers(record: dict[str, Any]) -> list[tuple[str, str]]:
         if value is None or isinstance(value, bool):
             continue
         if isinstance(value, int | float) and key == "identity":
-            value = _number_text(value)
+            value = number_text(value)
         if isinstance(value, str) and value.strip():
             found.append((key, value))
     return found
-
-
-def _number_text(value: int | float) -> str:
-    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
 
 
 def _ts(record: dict[str, Any], now: int) -> int:
@@ -274,11 +235,11 @@ def _event(record: dict[str, Any], ids: list[tuple[str, str]], ts: int, limits: 
         return Accepted("event", ids, ts, name, data)
     for key, value in data.items():
         if not 0 < len(key) <= MAX_KEY:
-            _key(key, EVENT_BAD)
+            check_key(key, EVENT_BAD)
         kind = type(value)
         if kind is str:
             if len(value) > LONG_TEXT or value[:1] == "$":
-                _string(key, value, EVENT_BAD)
+                check_string(key, value, EVENT_BAD)
         elif kind is int or kind is float or kind is bool or value is None:
             continue
         elif isinstance(value, list):
@@ -295,179 +256,11 @@ def _items(items: list[Any]) -> None:
         if not isinstance(item, dict):
             raise Rejected(512, f"{EVENT_BAD} Items must be an array of objects")
         for key, value in item.items():
-            _key(key, EVENT_BAD)
+            check_key(key, EVENT_BAD)
             if isinstance(value, str):
-                _string(key, value, EVENT_BAD)
+                check_string(key, value, EVENT_BAD)
             elif isinstance(value, list | dict):
                 raise Rejected(512, f"{EVENT_BAD} Item property {key!r} must be a single value")
-
-
-def _key(key: str, prefix: str) -> None:
-    if not key or len(key) > MAX_KEY:
-        raise Rejected(512, f"{prefix} Property name {key[:40]!r} must be 1 to {MAX_KEY} chars")
-
-
-def _string(key: str, value: str, prefix: str) -> None:
-    # Cheap length test first: only long strings can be over 512 bytes.
-    if len(value) > LONG_TEXT and len(value.encode()) > MAX_VALUE_BYTES:
-        raise Rejected(512, f"{prefix} Value of {key!r} is longer than {MAX_VALUE_BYTES} bytes")
-    if value.startswith("$D_") and not DATE.match(value):
-        raise Rejected(512, f"{prefix} Value of {key!r} is not a valid $D_ date")
-
-
-def _profile(data: Any, limits: Limits) -> dict[str, Any]:
-    if not isinstance(data, dict):
-        raise Rejected(512, f"{PROFILE_BAD} profileData must be an object")
-    custom = 0
-    out: dict[str, Any] = {}
-    special = _SPECIAL
-    for key, value in data.items():
-        checker = special.get(key)
-        if checker is not None:
-            # `$delete` removes a special property like any other; its value is not checked.
-            if type(value) is dict and value.keys() == {"$delete"} and key not in _IDENTITY_KEYS:
-                out[key] = value
-            else:
-                out[key] = checker(value)
-            continue
-        custom += 1
-        if not 0 < len(key) <= MAX_KEY:
-            _key(key, PROFILE_BAD)
-        kind = type(value)
-        if kind is str:
-            if len(value) > LONG_TEXT or value[:1] == "$":
-                _string(key, value, PROFILE_BAD)
-            out[key] = value
-        elif kind is int or kind is float or kind is bool or value is None:
-            out[key] = value
-        else:
-            out[key] = _custom(key, value)
-    if custom > limits.max_profile_properties:
-        raise Rejected(522, "Event properties limit exceeded")
-    return out
-
-
-def _custom(key: str, value: Any) -> Any:
-    if isinstance(value, str):
-        _string(key, value, PROFILE_BAD)
-        return value
-    if value is None or isinstance(value, bool | int | float):
-        return value
-    if isinstance(value, list):
-        return _multi(key, value)
-    # dict: exactly one operator
-    if len(value) != 1:
-        raise Rejected(512, f"{PROFILE_BAD} Value of {key!r} must hold one $ operator")
-    ((op, operand),) = value.items()
-    if op not in OPERATORS:
-        raise Rejected(512, f"{PROFILE_BAD} Unknown operator {op!r} on {key!r}")
-    if op in ("$incr", "$decr"):
-        if isinstance(operand, bool) or not isinstance(operand, int | float):
-            raise Rejected(512, f"{PROFILE_BAD} {op} on {key!r} needs a number")
-    elif op in ("$add", "$remove"):
-        operand = _multi(key, operand if isinstance(operand, list) else [operand])
-    return {op: operand}
-
-
-def _multi(key: str, values: list[Any]) -> list[Any]:
-    for item in values:
-        if isinstance(item, str):
-            _string(key, item, PROFILE_BAD)
-        elif isinstance(item, bool) or not isinstance(item, int | float):
-            raise Rejected(512, f"{PROFILE_BAD} Values of {key!r} must be strings or numbers")
-    return values
-
-
-def _identity(value: Any) -> str:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return _number_text(value)
-    if isinstance(value, str) and value.strip():
-        return value
-    raise Rejected(512, f"{PROFILE_BAD} identity must be a string or a number")
-
-
-def _gender(value: Any) -> str:
-    if isinstance(value, str) and value.lower() in GENDERS:
-        return GENDERS[value.lower()]
-    raise Rejected(514, f"{PROFILE_BAD} Gender is not valid")
-
-
-def _yes_no(code: int, name: str) -> Any:
-    def check(value: Any) -> str:
-        if isinstance(value, str | bool) and value in YES_NO:
-            return str(value)
-        raise Rejected(code, f"{PROFILE_BAD} {name} needs to be Y/N")
-
-    return check
-
-
-def _education(value: Any) -> str:
-    if isinstance(value, str) and value in EDUCATION:
-        return str(value)
-    raise Rejected(518, f"{PROFILE_BAD} Education needs to be School/College/Graduate.")
-
-
-def _age(value: Any) -> int | float:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        if math.isfinite(value):
-            return value
-    elif isinstance(value, str):
-        try:
-            number = float(value)
-        except ValueError:
-            pass
-        else:
-            if math.isfinite(number):
-                return int(number) if number.is_integer() else number
-    raise Rejected(520, f"{PROFILE_BAD} Age is invalid")
-
-
-def _matching(pattern: re.Pattern[str], code: int, problem: str) -> Any:
-    """A check for a string special key that must match `pattern` (Email, Phone, DOB)."""
-
-    def check(value: Any) -> str:
-        if isinstance(value, str) and pattern.match(value):
-            return value
-        raise Rejected(code, f"{PROFILE_BAD} {problem}")
-
-    return check
-
-
-def _flag(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    raise Rejected(512, f"{PROFILE_BAD} Subscription flags (MSG-*) must be true or false")
-
-
-def _text(value: Any) -> str:
-    if type(value) is str:
-        if len(value) > LONG_TEXT or value[:1] == "$":
-            _string("Name", value, PROFILE_BAD)
-        return value
-    raise Rejected(512, f"{PROFILE_BAD} Name and Photo must be strings")
-
-
-_SPECIAL: dict[str, Any] = {
-    "identity": _identity,
-    "Identity": _identity,
-    "Email": _matching(EMAIL, 515, "Email is not valid"),
-    "Phone": _matching(PHONE, 516, "Phone number is not valid"),
-    "Gender": _gender,
-    "Employed": _yes_no(517, "Employed"),
-    "Married": _yes_no(519, "Married"),
-    "Education": _education,
-    "Age": _age,
-    "DOB": _matching(DATE, 512, "DOB must be a $D_<epoch seconds> date"),
-    "Name": _text,
-    "Photo": _text,
-    **dict.fromkeys(MSG_KEYS, _flag),
-}
-
-
-_IDENTITY_KEYS = frozenset({"identity", "Identity"})
-# Special profile keys `simple_profile` leaves to `check`: all but the two plain text ones.
-_TEXTS = ("Name", "Photo")
-_NORMALISED = frozenset(_SPECIAL) - set(_TEXTS)
 
 
 def _token(record: dict[str, Any], object_id: str) -> dict[str, Any]:
@@ -517,7 +310,7 @@ def echo(record: Any, ts: int | None) -> Any:
     out = dict(record)
     ident = out.get("identity")
     if isinstance(ident, int | float) and not isinstance(ident, bool):
-        out["identity"] = _number_text(ident)
+        out["identity"] = number_text(ident)
     if "ts" not in out and ts is not None:
         out["ts"] = ts
     data = out.get("profileData")
@@ -526,12 +319,12 @@ def echo(record: Any, ts: int | None) -> Any:
         for key in ("identity", "Identity"):
             value = data.get(key)
             if isinstance(value, int | float) and not isinstance(value, bool):
-                data[key] = _number_text(value)
+                data[key] = number_text(value)
         phone = data.get("Phone")
         if isinstance(phone, str) and PHONE.match(phone):
             data["Phone"] = int(phone[1:])
         if isinstance(data.get("Age"), str):
             with contextlib.suppress(Rejected):  # a bad Age is echoed as sent
-                data["Age"] = _age(data["Age"])
+                data["Age"] = age(data["Age"])
         out["profileData"] = data
     return out

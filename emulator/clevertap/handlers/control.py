@@ -1,0 +1,141 @@
+"""The control API's views of an account under `/_emulator/clevertap/{tenant}/`: profiles with
+their identity graph, merges, events, segments (and making a custom list), campaigns."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from emulator.clevertap import campaigns
+from emulator.clevertap.accounts import AccountStore
+from emulator.clevertap.models import Account
+from emulator.clevertap.segments import add_custom_list
+from emulator.core.call import ControlCall
+from emulator.core.control import not_found
+from emulator.core.jsonresp import JSONResponse
+from emulator.core.operations import Param, control
+from emulator.core.views import TENANT, TEXT, page
+
+if TYPE_CHECKING:
+    from emulator.runtime import Emulator
+
+LOOKUPS = [Param(key, "query", TEXT) for key in ("identity", "email", "objectId")]
+ERR = "emulator/error"
+Rows = list[dict[str, Any]]
+
+
+class AccountViews:
+    def __init__(self, emulator: Emulator, store: AccountStore, owns: Callable[[str], bool]):
+        self.emulator = emulator
+        self.store = store
+        self.owns = owns
+
+    def _account(self, tenant: str) -> Account:
+        if not self.owns(tenant):
+            raise not_found(f"no CleverTap account {tenant!r} here")
+        return self.store.account(tenant)
+
+    @page(
+        "/clevertap/{tenant}/profiles",
+        "profiles",
+        summary="Profiles with their identity graph",
+        params=LOOKUPS,
+    )
+    def profiles(self, tenant: str, query: dict[str, Any]) -> Rows:
+        account = self.store.account(tenant)
+        picked = _matching(account, query)
+        return [p.view() for p in account.profiles.values() if picked is None or p.pid in picked]
+
+    @page("/clevertap/{tenant}/merges", "merges", summary="Merges and demerges, oldest first")
+    def merges(self, tenant: str, query: dict[str, Any]) -> Rows:
+        return list(self.store.account(tenant).merges)
+
+    @page(
+        "/clevertap/{tenant}/events",
+        "events",
+        summary="Events, oldest first",
+        params=[Param("event_name", "query", TEXT), *LOOKUPS],
+    )
+    def events(self, tenant: str, query: dict[str, Any]) -> Rows:
+        account = self.store.account(tenant)
+        picked = _matching(account, query)
+        name = query.get("event_name")
+        return [
+            {
+                "objectId": profile.guid,
+                "identity": profile.identities[0] if profile.identities else None,
+                "evtName": evt,
+                "ts": ts,
+                "evtData": data,
+            }
+            for profile, evt, ts, data in account.iter_events()
+            if (name is None or evt == name) and (picked is None or profile.pid in picked)
+        ]
+
+    @page(
+        "/clevertap/{tenant}/segments",
+        "segments",
+        summary="Segments with their members' CleverTap IDs",
+        params=[Param("name", "query", TEXT), Param("type", "query", TEXT)],
+    )
+    def segments(self, tenant: str, query: dict[str, Any]) -> Rows:
+        return [
+            {**seg, "count": len(seg["members"])}
+            for seg in self.store.account(tenant).segments
+            if query.get("name") in (None, seg["name"]) and query.get("type") in (None, seg["type"])
+        ]
+
+    @control(
+        "POST",
+        "/clevertap/{tenant}/segments",
+        summary="Make a custom list segment from identities and CleverTap IDs",
+        request="clevertap/segment",
+        params=[TENANT],
+        responses={201: None, 400: ERR, 404: ERR},
+    )
+    async def add_segment(self, call: ControlCall) -> JSONResponse:
+        account = self._account(call.path_param("tenant"))
+        segment, unknown = add_custom_list(account, call.body, self.emulator.clock.now())
+        self.emulator.changes += 1
+        members = len(segment["members"])
+        return JSONResponse({**segment, "count": members, "unknown": unknown}, status_code=201)
+
+    @page(
+        "/clevertap/{tenant}/campaigns",
+        "campaigns",
+        summary="Captured campaigns with their audience",
+        params=[Param("name", "query", TEXT), Param("status", "query", TEXT)],
+    )
+    def captured_campaigns(self, tenant: str, query: dict[str, Any]) -> Rows:
+        now = self.emulator.clock.now()
+        return [
+            view
+            for c in self.store.account(tenant).campaigns
+            if (view := campaigns.view(c, now))
+            and query.get("name") in (None, c["name"])
+            and query.get("status") in (None, view["status"])
+        ]
+
+    @control(
+        "GET",
+        "/clevertap/{tenant}/profiles/{objectId}",
+        summary="One profile by any of its CleverTap IDs",
+        params=[TENANT, Param("objectId", "path", TEXT, required=True)],
+        responses={200: None, 404: ERR},
+    )
+    async def profile(self, call: ControlCall) -> dict[str, Any]:
+        account = self._account(call.path_param("tenant"))
+        found = account.find("objectId", call.path_param("objectId"))
+        if found is None:
+            raise not_found("no profile with that CleverTap ID")
+        return found.view()
+
+
+def _matching(account: Account, query: dict[str, Any]) -> set[int] | None:
+    """Pids picked by ?identity/email/objectId (None: no such filter given)."""
+    picked: set[int] | None = None
+    for key in ("identity", "email", "objectId"):
+        if key in query:
+            ids = {p.pid for p in account.find_all(key, query[key])}
+            picked = ids if picked is None else picked & ids
+    return picked
