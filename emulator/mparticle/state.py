@@ -151,7 +151,7 @@ class MParticleState:
 def historical_skip(batch: dict[str, Any], received_ms: int) -> str | None:
     """Why the historical endpoint would not process a batch, or None: every event needs its
     own timestamp, at least 72 hours old
-    (https://docs.mparticle.com/developers/apis/http/#historical-data)."""
+    (https://docs.mparticle.com/developers/apis/http/)."""
     events = batch.get("events") or []
     if not events:
         return "a historical batch needs events"

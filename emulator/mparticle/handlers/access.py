@@ -6,7 +6,7 @@
   present but wrong → 403); IDSync takes `x-mp-key` (any input's key, as the Web SDK sends it)
   or Basic key and secret; the Web SDK's own endpoints name a web input's key in the path; the
   Profile API takes a bearer token from `POST /oauth/token`
-  (https://docs.mparticle.com/developers/apis/http/#authentication,
+  (https://docs.mparticle.com/developers/apis/http/,
   https://docs.mparticle.com/developers/apis/idsync/,
   https://docs.mparticle.com/developers/apis/profile-api/).
 - Envelopes: each API's error shape is one `Envelope` below; the Events API's is the surface's.

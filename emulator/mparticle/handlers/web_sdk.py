@@ -1,9 +1,8 @@
 """The endpoints the Web SDK calls besides IDSync: batches (JSON sent as `text/plain`, so a
 browser sends no CORS preflight), its configuration, alias requests and a user's audience
-memberships, at the default hosts' paths and at the `domain` (CNAME) layout of the same calls
-(https://docs.mparticle.com/developers/sdk/web/custom-domain/). The web input's key is in the
-path; every answer carries the CORS headers (`cors`), and every browser-called path answers
-the preflight."""
+memberships, at the default hosts' paths and at the `domain` (CNAME) layout of the same calls.
+The web input's key is in the path; every answer carries the CORS headers (`cors`), and every
+browser-called path answers the preflight."""
 
 from __future__ import annotations
 
