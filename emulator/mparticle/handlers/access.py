@@ -284,9 +284,7 @@ class Access:
             raise ProfileError(404, "NOT_FOUND", f"No workspace {params['workspace']}.")
         if found.workspace != workspace.id:
             raise ProfileError(403, "FORBIDDEN", "The token is for another workspace.")
-        if workspace.org_id not in (None, params["org"]) or workspace.account_id not in (
-            None,
-            params["account"],
-        ):
+        org, account = params["org"], params["account"]
+        if workspace.org_id not in (None, org) or workspace.account_id not in (None, account):
             raise ProfileError(404, "NOT_FOUND", "The org or account does not match.")
         return workspace.id
