@@ -1,4 +1,4 @@
-"""mParticle surface: Events API (and, with later issues, IDSync, Web SDK, Profile API)."""
+"""mParticle surface: the Events API, IDSync, the Web SDK's endpoints and the Profile API."""
 
 from emulator.mparticle.surface import MParticleSurface
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:  # models imports this module
-    from emulator.mparticle.models import User
+if TYPE_CHECKING:
+    from emulator.mparticle.users import User
 
 
 def matches(criterion: dict[str, Any], user: User, now_ms: int) -> bool:
@@ -31,17 +31,19 @@ def matches(criterion: dict[str, Any], user: User, now_ms: int) -> bool:
         if window is not None:
             since = now_ms - int(window * 1000)
             times = [t for t in times if since <= t <= now_ms]
-        return len(times) >= criterion.get("at_least", 1)
+        return bool(len(times) >= criterion.get("at_least", 1))
     return _attribute(criterion, user.attributes)
 
 
 def _attribute(criterion: dict[str, Any], attributes: dict[str, Any]) -> bool:
-    name, op = criterion["attribute"], criterion.get("op", "equals")
+    name: str = criterion["attribute"]
+    op: str = criterion.get("op", "equals")
     if op == "exists":
         return name in attributes
     if name not in attributes:
         return op == "not_equals"
-    actual, expected = attributes[name], criterion.get("value")
+    actual: Any = attributes[name]
+    expected: Any = criterion.get("value")
     if op == "equals":
         return bool(_text(actual) == _text(expected))
     if op == "not_equals":

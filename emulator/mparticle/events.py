@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any, Literal
 from emulator.core.events import Event
 
 if TYPE_CHECKING:
-    from emulator.mparticle.models import User
     from emulator.mparticle.settings import Input
+    from emulator.mparticle.users import User
 
 
 @dataclass(frozen=True, slots=True)

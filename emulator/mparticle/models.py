@@ -1,207 +1,56 @@
-"""One mParticle workspace's users: MPIDs, identities, attributes, and the IDSync default strategy.
+"""One mParticle workspace's state: its users, who holds each identity, the IDSync default
+strategy, the batches applied to users, and audiences with their members.
 
-Plain Python state, no HTTP. Identities are kept under the Events API's names (`customer_id`,
-`email`, `other_id_2`, ...) for user identities and IDSync's names (`ios_idfa`,
-`device_application_stamp`, ...) for device identities; `idsync_key` and `batch_identities`
-translate the clients' spellings (`customerid`, `other2`, `mp_deviceid`, ...).
+Plain Python state, no HTTP (the identity types and `User` are in `users.py`).
 
-The default IDSync strategy (shared/reference/mparticle-api.md §4.4): `customer_id` is the unique
-login identity; a known identity returns its MPID; a profile holding a customer id is returned only
-to a request carrying that customer id; an unknown user gets a new MPID from the seeded generator;
-login with an unseen customer id converts the current anonymous profile (Profile Conversion);
-logout answers a new anonymous user; `modify` changes the identities of an existing user and takes
-a unique identity away from whoever held it.
+The default IDSync strategy (https://docs.mparticle.com/guides/idsync/default-strategy/):
+`customer_id` is the unique login identity; a known identity returns its MPID; a profile holding a
+customer id is returned only to a request carrying that customer id; an unknown user gets a new
+MPID from the seeded generator; login with an unseen customer id converts the current anonymous
+profile (Profile Conversion); logout answers a new anonymous user; `modify` changes the identities
+of an existing user and takes a unique identity away from whoever held it.
+
+Audience changes and membership changes are told to `publish` as typed events
+(`AudienceChanged`, `MembershipChanged`): the audience output to CleverTap listens.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
+from emulator.core.events import Event
 from emulator.mparticle import audiences
-
-LOGIN_ID = "customer_id"
-USER_IDENTITIES = (
-    "customer_id",
-    "email",
-    "other",
-    "other_id_2",
-    "other_id_3",
-    "other_id_4",
-    "other_id_5",
-    "other_id_6",
-    "other_id_7",
-    "other_id_8",
-    "other_id_9",
-    "other_id_10",
-    "mobile_number",
-    "phone_number_2",
-    "phone_number_3",
-    "facebook",
-    "facebook_custom_audience_id",
-    "google",
-    "microsoft",
-    "twitter",
-    "yahoo",
-    "alias",
+from emulator.mparticle.events import AudienceChanged, MembershipChanged
+from emulator.mparticle.users import (
+    DEVICE_IDENTITIES,
+    LOGIN_ID,
+    PRIORITY,
+    USER_IDENTITIES,
+    IdentityError,
+    Resolution,
+    User,
+    batch_identities,
+    event_name,
+    idsync_key,
 )
-DEVICE_IDENTITIES = (
-    "ios_idfa",
-    "ios_idfv",
-    "android_aaid",
-    "android_uuid",
-    "push_token",
-    "roku_aid",
-    "roku_publisher_id",
-    "fire_aid",
-    "amp_id",
-    "device_application_stamp",
-)
-# Look-up order of the default strategy: the highest-priority identifier that matches wins.
-PRIORITY = (
-    "customer_id",
-    "mobile_number",
-    "email",
-    "other",
-    "facebook",
-    "google",
-    "twitter",
-    "microsoft",
-    "yahoo",
-    "ios_idfa",
-    "ios_idfv",
-    "android_aaid",
-    "android_uuid",
-    "roku_aid",
-    "roku_publisher_id",
-    "fire_aid",
-    "amp_id",
-    "device_application_stamp",
-)
-_OTHER_N = re.compile(r"other([2-9]|10)\Z")
-_IDSYNC_ALIASES = {
-    "customerid": "customer_id",
-    "facebookcustomaudienceid": "facebook_custom_audience_id",
-}
-# Events API batch fields that carry device identities.
-_DEVICE_INFO = {
-    "ios_advertising_id": "ios_idfa",
-    "ios_idfv": "ios_idfv",
-    "android_advertising_id": "android_aaid",
-    "android_uuid": "android_uuid",
-    "push_token": "push_token",
-    "roku_advertising_id": "roku_aid",
-    "roku_publisher_id": "roku_publisher_id",
-    "fire_advertising_id": "fire_aid",
-    "amp_id": "amp_id",
-}
-
-
-def idsync_key(key: str) -> str | None:
-    """An IDSync `known_identities` / `identity_type` key under the emulator's name, or None."""
-    key = _IDSYNC_ALIASES.get(key, key)
-    if match := _OTHER_N.match(key):
-        return f"other_id_{match.group(1)}"
-    return key if key in USER_IDENTITIES or key in DEVICE_IDENTITIES else None
-
-
-def batch_identities(batch: dict[str, Any]) -> dict[str, str]:
-    """The identities an Events API batch names (user identities, device info, mp_deviceid)."""
-    found: dict[str, str] = {}
-    for key, value in (batch.get("user_identities") or {}).items():
-        name = "customer_id" if key == "customerid" else key
-        if name in USER_IDENTITIES and isinstance(value, str) and value:
-            found[name] = value
-    for key, name in _DEVICE_INFO.items():
-        value = (batch.get("device_info") or {}).get(key)
-        if isinstance(value, str) and value:
-            found[name] = value
-    if isinstance(batch.get("mp_deviceid"), str) and batch["mp_deviceid"]:
-        found["device_application_stamp"] = batch["mp_deviceid"]
-    return found
-
-
-class IdentityError(ValueError):
-    """A request IDSync refuses: `code` is what the Web SDK reads (LOOKUP_ERROR, ...)."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-
-
-@dataclass(slots=True)
-class User:
-    mpid: int
-    identities: dict[str, str] = field(default_factory=dict)
-    attributes: dict[str, Any] = field(default_factory=dict)
-    consent: dict[str, Any] = field(default_factory=dict)
-    created: float = 0.0
-    updated: float = 0.0
-    # event name -> [count, first_ms, last_ms]
-    events: dict[str, list[int]] = field(default_factory=dict)
-    # event name -> every time it happened (ms): audiences count events within a window
-    event_times: dict[str, list[int]] = field(default_factory=dict)
-    # What happened to this MPID, oldest first: created, identities added/removed, logins.
-    history: list[dict[str, Any]] = field(default_factory=list)
-    # Partner identities a feed gave (`CleverTap_User_ID`): sent with audience memberships.
-    partner_identities: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def known(self) -> bool:
-        return LOGIN_ID in self.identities
-
-    def view(self) -> dict[str, Any]:
-        return {
-            "mpid": str(self.mpid),
-            "user_identities": {k: v for k, v in self.identities.items() if k in USER_IDENTITIES},
-            "device_identities": {
-                k: v for k, v in self.identities.items() if k in DEVICE_IDENTITIES
-            },
-            "partner_identities": dict(self.partner_identities),
-            "user_attributes": dict(self.attributes),
-            "consent_state": dict(self.consent),
-            "events": {
-                name: {"count": c, "first_ms": first, "last_ms": last}
-                for name, (c, first, last) in self.events.items()
-            },
-            "created": self.created,
-            "updated": self.updated,
-            "history": list(self.history),
-        }
-
-    def export(self) -> dict[str, Any]:
-        return {
-            "mpid": self.mpid,
-            "identities": self.identities,
-            "attributes": self.attributes,
-            "consent": self.consent,
-            "created": self.created,
-            "updated": self.updated,
-            "events": self.events,
-            "event_times": self.event_times,
-            "history": self.history,
-            "partner_identities": self.partner_identities,
-        }
-
-
-@dataclass(slots=True)
-class Resolution:
-    """Which user an identity request or a batch resolved to, and how."""
-
-    user: User
-    matched: dict[str, str]
-    created: bool
 
 
 class Workspace:
     """The users of one mParticle workspace."""
 
-    def __init__(self, new_mpid: Callable[[], int], clock: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        workspace_id: str,
+        new_mpid: Callable[[], int],
+        clock: Callable[[], float],
+        publish: Callable[[Event], object],
+    ) -> None:
+        self.id = workspace_id
         self._new_mpid = new_mpid
         self._clock = clock
+        # Told each audience defined/removed and each membership change.
+        self._publish = publish
         self.users: dict[int, User] = {}
         # (identity type, value) -> MPIDs holding it, most recent last (only one for the
         # unique customer id).
@@ -213,10 +62,6 @@ class Workspace:
         self.next_audience_id = 1  # never reused, as a deleted audience's history stays
         # Users whose data changed since the last `settle` (an identity can move between users).
         self._touched: set[int] = set()
-        # Told each audience defined/removed (`add`/`remove`, audience) and each membership
-        # change (change, user): the audience output to CleverTap listens.
-        self.on_audience: Callable[[str, dict[str, Any]], None] | None = None
-        self.on_membership: Callable[[dict[str, Any], User, dict[str, Any]], None] | None = None
 
     # -- users -----------------------------------------------------------------------------
     def user(self, mpid: int) -> User | None:
@@ -439,7 +284,7 @@ class Workspace:
         criteria: dict[str, Any],
         audience_id: int | None,
         export: str = "recurring",
-    ) -> dict:
+    ) -> dict[str, Any]:
         audience_id = audience_id or self.next_audience_id
         self.next_audience_id = max(self.next_audience_id, audience_id + 1)
         audience = {
@@ -451,8 +296,7 @@ class Workspace:
         }
         self.audiences[audience_id] = audience
         self.members[audience_id] = set()
-        if self.on_audience is not None:
-            self.on_audience("add", audience)
+        self._publish(AudienceChanged(self.id, "add", audience_id, name))
         for user in self.users.values():
             self._evaluate(audience, user, "audience defined")
         return audience
@@ -460,8 +304,8 @@ class Workspace:
     def remove_audience(self, audience_id: int) -> bool:
         self.members.pop(audience_id, None)
         audience = self.audiences.pop(audience_id, None)
-        if audience is not None and self.on_audience is not None:
-            self.on_audience("remove", audience)
+        if audience is not None:
+            self._publish(AudienceChanged(self.id, "remove", audience_id, audience["name"]))
         return audience is not None
 
     def settle(self, trigger: str) -> None:
@@ -501,8 +345,17 @@ class Workspace:
             "reason": f"{trigger}: {verb} {audiences.describe(audience['criteria'])}",
         }
         self.membership_changes.append(change)
-        if self.on_membership is not None:
-            self.on_membership(change, user, audience)
+        self._publish(
+            MembershipChanged(
+                workspace=self.id,
+                audience_id=audience["id"],
+                audience_name=audience["name"],
+                action="add" if inside else "delete",
+                reason=change["reason"],
+                one_time=audience.get("export") == "one_time",
+                user=user,
+            )
+        )
 
     def memberships(self, user: User) -> list[dict[str, Any]]:
         return [
@@ -559,31 +412,3 @@ class Workspace:
 
     def empty(self) -> bool:
         return not (self.users or self.aliases or self.audiences)
-
-
-def event_name(kind: Any, data: dict[str, Any]) -> str:
-    """The name an event is counted under: custom events and screens by their own name, commerce
-    events by their action, everything else by its type."""
-    if kind == "custom_event" and isinstance(data.get("event_name"), str):
-        return str(data["event_name"])
-    if kind == "screen_view" and isinstance(data.get("screen_name"), str):
-        return str(data["screen_name"])
-    if kind == "commerce_event":
-        action = (data.get("product_action") or {}).get("action") or (
-            data.get("promotion_action") or {}
-        ).get("action")
-        return f"commerce:{action or 'impression'}"
-    return str(kind)
-
-
-def parse_mpid(value: Any) -> int | None:
-    """An MPID sent as a JSON number or a numeric string (the Web SDK), or None."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        mpid = value
-    elif isinstance(value, str) and re.fullmatch(r"-?[0-9]{1,20}", value):
-        mpid = int(value)
-    else:
-        return None
-    return mpid if mpid != 0 and -(2**63) <= mpid < 2**63 else None

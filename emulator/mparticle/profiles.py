@@ -1,8 +1,9 @@
 """mParticle's Profile API: OAuth client-credentials tokens and user profiles by MPID or identity.
 
-Per shared/reference/mparticle-api.md §6: `POST /oauth/token` answers a bearer token that lasts
-8 hours (on the emulator clock); `GET /userprofile/v1/{org}/{account}/{workspace}/{mpid}?fields=`
-and `POST /userprofile/v1/resolve/{org}/{account}/{workspace}?fields=` answer the profile with the
+Per https://docs.mparticle.com/developers/apis/profile-api/: `POST /oauth/token` answers a
+bearer token that lasts 8 hours (on the emulator clock);
+`GET /userprofile/v1/{org}/{account}/{workspace}/{mpid}?fields=` and
+`POST /userprofile/v1/resolve/{org}/{account}/{workspace}?fields=` answer the profile with the
 requested field groups. Identities are listed in the Profile API's own type names.
 """
 
@@ -11,7 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from emulator.mparticle.models import DEVICE_IDENTITIES, User
+from emulator.core.errors import ApiError
+from emulator.mparticle.users import DEVICE_IDENTITIES, User
 
 TOKEN_SECONDS = 8 * 3600
 FIELDS = (
@@ -42,11 +44,11 @@ class Token:
     expires: float
 
 
-class ProfileError(ValueError):
+class ProfileError(ApiError):
+    """A Profile API request refused: `code` is the Profile API's (`VALIDATION_ERROR`, ...)."""
+
     def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
+        super().__init__(status, message, code=code)
 
 
 def parse_fields(raw: str | None) -> list[str]:

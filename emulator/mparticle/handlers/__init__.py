@@ -1,0 +1,1 @@
+"""mParticle's HTTP handlers: access (tenants, auth, envelopes), then one module per API."""

@@ -1,0 +1,290 @@
+"""Who is calling mParticle, and how each of its APIs answers errors.
+
+- Tenants: every input key (server-to-server, Web SDK, feed) names its workspace; the Profile
+  API names the workspace in its path.
+- Authentication: the Events API takes an input's key and secret as HTTP Basic (missing → 401,
+  present but wrong → 403); IDSync takes `x-mp-key` (any input's key, as the Web SDK sends it)
+  or Basic key and secret; the Web SDK's own endpoints name a web input's key in the path; the
+  Profile API takes a bearer token from `POST /oauth/token`
+  (https://docs.mparticle.com/developers/apis/http/,
+  https://docs.mparticle.com/developers/apis/idsync/,
+  https://docs.mparticle.com/developers/apis/profile-api/).
+- Envelopes: each API's error shape is one `Envelope` below; the Events API's is the surface's.
+- CORS: the Web SDK and IDSync answer pages on other origins (`cors`, an operation's `finish`).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from emulator.core.call import Call
+from emulator.core.errors import ApiError, Envelope
+from emulator.core.tenants import TenantRegistry
+from emulator.mparticle.profiles import ProfileError
+from emulator.mparticle.settings import Input, WorkspaceSettings
+from emulator.mparticle.state import MParticleState
+from emulator.mparticle.users import IdentityError
+
+# The Events API's error code for each status.
+STATUS_CODES = {
+    400: "BAD_REQUEST",
+    401: "UNAUTHORIZED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    413: "REQUEST_ENTITY_TOO_LARGE",
+    429: "TOO_MANY_REQUESTS",
+}
+
+
+def status_code(status: int) -> str:
+    return STATUS_CODES.get(status, "SERVER_ERROR" if status >= 500 else "ERROR")
+
+
+# -- envelopes ---------------------------------------------------------------------------------
+
+
+class EventsEnvelope(Envelope):
+    """The Events API's `{"errors": [{"code", "message"}]}`: the code follows the status, and a
+    body that breaks its contract gets one error per problem."""
+
+    malformed = "Request body is not valid JSON."
+
+    def content(self, error: ApiError, call: Call | None) -> Any:
+        code = status_code(error.status)
+        return {"errors": [{"code": code, "message": m} for m in error.messages]}
+
+
+class AliasEnvelope(EventsEnvelope):
+    """The Web SDK's alias endpoint words its own 400s flat (`{"code", "message"}`); the key
+    check it shares with the other Web SDK endpoints answers in the Events API's shape."""
+
+    malformed = "Not valid JSON."
+
+    def content(self, error: ApiError, call: Call | None) -> Any:
+        if error.status == 400:
+            return {"code": "BAD_REQUEST", "message": error.message}
+        return super().content(error, call)
+
+
+class IdSyncEnvelope(Envelope):
+    """IDSync's `{"Errors": [...], "ErrorCode", "StatusCode", "RequestId"}`, the shape the Web
+    SDK reads; `RequestId` echoes the request's `request_id` when it has one."""
+
+    malformed = "Request body is not valid JSON."
+    malformed_code = "BAD_REQUEST"
+    invalid_code = "BAD_REQUEST"
+
+    def content(self, error: ApiError, call: Call | None) -> Any:
+        code = error.code or status_code(error.status)
+        return {
+            "Errors": [{"code": code, "message": error.message}],
+            "ErrorCode": code,
+            "StatusCode": error.status,
+            "RequestId": _request_id(call),
+        }
+
+
+def _request_id(call: Call | None) -> str | None:
+    if call is None:
+        return None
+    try:
+        body = call.json()
+    except ApiError:
+        return None
+    request_id = body.get("request_id") if isinstance(body, dict) else None
+    return request_id if isinstance(request_id, str) else None
+
+
+class ProfileEnvelope(Envelope):
+    """The Profile API's `{"errors": [{"code", "message"}]}`: one error, with its own code
+    (`VALIDATION_ERROR`, `NOT_FOUND`, ...)."""
+
+    malformed = "Not valid JSON."
+    malformed_code = "BAD_REQUEST"
+    invalid_code = "VALIDATION_ERROR"
+
+    def content(self, error: ApiError, call: Call | None) -> Any:
+        code = error.code or status_code(error.status)
+        return {"errors": [{"code": code, "message": error.message}]}
+
+
+class OAuthEnvelope(Envelope):
+    """OAuth's `{"error", "error_description"}` (RFC 6749 §5.2)."""
+
+    malformed = "The body is not valid JSON."
+    malformed_code = "invalid_request"
+    invalid_code = "invalid_request"
+
+    def content(self, error: ApiError, call: Call | None) -> Any:
+        return {"error": error.code or "invalid_request", "error_description": error.message}
+
+
+EVENTS = EventsEnvelope()
+ALIAS = AliasEnvelope()
+IDSYNC = IdSyncEnvelope()
+PROFILE = ProfileEnvelope()
+OAUTH = OAuthEnvelope()
+
+
+def cors(call: Call, response: Response) -> None:
+    """The Web SDK calls from pages on other origins: echo the origin on every answer."""
+    origin = call.request.headers.get("origin")
+    response.headers["Access-Control-Allow-Origin"] = origin or "*"
+    response.headers["Access-Control-Allow-Headers"] = "content-type, x-mp-key"
+    response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
+    response.headers["Access-Control-Expose-Headers"] = "x-mp-max-age"
+    if origin:
+        response.headers["Vary"] = "Origin"
+
+
+# -- callers -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """An input and the workspace it belongs to."""
+
+    workspace: str
+    input: Input
+
+
+def basic_credentials(request: Request) -> tuple[str, str] | None:
+    """The Basic key and secret, decoded once per request (tenant resolution and auth both ask)."""
+    if "ctmp.basic" not in request.scope:
+        request.scope["ctmp.basic"] = _decode_basic(request)
+    found: tuple[str, str] | None = request.scope["ctmp.basic"]
+    return found
+
+
+def _decode_basic(request: Request) -> tuple[str, str] | None:
+    scheme, _, encoded = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        key, sep, secret = base64.b64decode(encoded, validate=True).decode("utf-8").partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return ("", "")
+    return (key, secret) if sep else (key, "")
+
+
+def _secret_matches(given: str, expected: str | None) -> bool:
+    return secrets.compare_digest(given.encode(), (expected or "").encode())
+
+
+class Access:
+    """The workspaces' credentials, indexed (rebuilt when the tenants change)."""
+
+    def __init__(self, tenants: TenantRegistry, state: MParticleState) -> None:
+        self.tenants = tenants
+        self.state = state
+        self._inputs: dict[str, Source] = {}  # input key -> its input and workspace
+        self._clients: dict[str, tuple[str, str]] = {}  # client id -> (workspace, secret)
+
+    def tenants_changed(self) -> None:
+        workspaces = self.tenants.settings_of(WorkspaceSettings)
+        self._clients = {
+            c.client_id: (ws.id, c.client_secret) for ws in workspaces for c in ws.api_clients
+        }
+        self._inputs = {item.key: Source(ws.id, item) for ws in workspaces for item in ws.inputs}
+
+    def workspace(self, workspace_id: str) -> WorkspaceSettings | None:
+        return self.tenants.settings(workspace_id, WorkspaceSettings)
+
+    def check_tenant(self, doc: dict[str, Any]) -> list[str]:
+        """Input keys are unique across workspaces: a key alone names its workspace."""
+        problems = []
+        keys = [item["key"] for item in doc["inputs"]]
+        for key in {k for k in keys if keys.count(k) > 1}:
+            problems.append(f"input key {key!r} is used twice")
+        for key in keys:
+            owner = self._inputs.get(key)
+            if owner is not None and owner.workspace != doc["id"]:
+                problems.append(
+                    f"input key {key!r} already belongs to workspace {owner.workspace!r}"
+                )
+        return problems
+
+    def resolve_tenant(self, request: Request) -> str | None:
+        creds = basic_credentials(request)
+        key = request.path_params.get("key") or (
+            creds[0] if creds else request.headers.get("x-mp-key")
+        )
+        owner = self._inputs.get(key) if key else None
+        if owner is not None:
+            return owner.workspace
+        parts = request.scope["path"].split("/")  # /userprofile/v1/[resolve/]{org}/{acct}/{ws}/..
+        if len(parts) > 5 and parts[1] == "userprofile":
+            workspace = parts[6] if parts[3] == "resolve" else parts[5]
+            return workspace if self.workspace(workspace) is not None else None
+        return None
+
+    # -- per API ---------------------------------------------------------------------------
+    def server_input(self, call: Call) -> Source:
+        """The server-side input the request's Basic credentials name (Events API)."""
+        creds = basic_credentials(call.request)
+        if creds is None:
+            raise ApiError(401, "Authorization header is missing.")
+        owner = self._inputs.get(creds[0])
+        if (
+            owner is None
+            or owner.input.kind == "web"
+            or not _secret_matches(creds[1], owner.input.secret)
+        ):
+            raise ApiError(403, "The API key and secret are not valid.")
+        return owner
+
+    def idsync_workspace(self, call: Call) -> str:
+        """The workspace an IDSync request belongs to: `x-mp-key` names any input, Basic needs
+        a server input's secret. 401 otherwise (IDSync answers bad keys so)."""
+        creds = basic_credentials(call.request)
+        if creds is not None:
+            owner = self._inputs.get(creds[0])
+            if owner is None or not _secret_matches(creds[1], owner.input.secret):
+                raise IdentityError(401, "UNAUTHORIZED", "The API key and secret are not valid.")
+            return owner.workspace
+        key = call.request.headers.get("x-mp-key")
+        if not key:
+            raise IdentityError(401, "UNAUTHORIZED", "x-mp-key or Basic credentials needed.")
+        owner = self._inputs.get(key)
+        if owner is None:
+            raise IdentityError(401, "UNAUTHORIZED", f"Unknown API key {key!r}.")
+        return owner.workspace
+
+    def web_input(self, call: Call, status: int = 401) -> Source:
+        """The web input the path's API key names (the Web SDK sends no credentials)."""
+        owner = self._inputs.get(call.path_param("key"))
+        if owner is None or owner.input.kind != "web":
+            raise ApiError(status, "Unknown web API key.")
+        return owner
+
+    def api_client(self, client_id: str, client_secret: str) -> str:
+        """The workspace whose API client these are (OAuth)."""
+        client = self._clients.get(client_id)
+        if client is None or not _secret_matches(client_secret, client[1]):
+            raise ApiError(401, "Unauthorized", code="access_denied")
+        return client[0]
+
+    def profile_workspace(self, call: Call) -> str:
+        """The workspace the Profile API path names, once the bearer token may read it."""
+        scheme, _, token = call.request.headers.get("authorization", "").partition(" ")
+        found = self.state.tokens.get(token) if scheme.lower() == "bearer" else None
+        if found is None or found.expires <= self.state.clock.now():
+            raise ProfileError(401, "UNAUTHORIZED", "A valid bearer token is needed.")
+        params = call.request.path_params
+        workspace = self.workspace(params["workspace"])
+        if workspace is None:
+            raise ProfileError(404, "NOT_FOUND", f"No workspace {params['workspace']}.")
+        if found.workspace != workspace.id:
+            raise ProfileError(403, "FORBIDDEN", "The token is for another workspace.")
+        org, account = params["org"], params["account"]
+        if workspace.org_id not in (None, org) or workspace.account_id not in (None, account):
+            raise ProfileError(404, "NOT_FOUND", "The org or account does not match.")
+        return workspace.id

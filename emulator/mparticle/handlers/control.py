@@ -1,0 +1,159 @@
+"""mParticle's control API under `/_emulator/mparticle/{tenant}/`: what a workspace stored
+(batches, users, aliases), its audiences and their membership changes, and defining or
+removing an audience."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from starlette.responses import Response
+
+from emulator.core.call import ControlCall
+from emulator.core.control import conflict, not_found
+from emulator.core.jsonresp import JSONResponse
+from emulator.core.operations import Param, control
+from emulator.core.views import TENANT, TEXT, page
+from emulator.mparticle.handlers.access import Access
+from emulator.mparticle.models import Workspace
+from emulator.mparticle.state import MParticleState
+from emulator.mparticle.users import User, parse_mpid
+
+ERROR = "emulator/error"
+
+
+class MParticleControl:
+    def __init__(self, access: Access, state: MParticleState, changed: Callable[[], None]) -> None:
+        self.access = access
+        self.state = state
+        # Tells the persister there is something new to save.
+        self.changed = changed
+
+    def owns(self, tenant_id: str) -> bool:
+        return self.access.workspace(tenant_id) is not None
+
+    def _workspace(self, tenant: str) -> Workspace:
+        if not self.owns(tenant):
+            raise not_found(f"no tenant {tenant!r} here")
+        return self.state.workspace(tenant)
+
+    @page(
+        "/mparticle/{tenant}/batches",
+        "batches",
+        summary="Batches a workspace accepted, as received and as resolved, oldest first",
+    )
+    def batches(self, tenant: str, query: dict[str, Any]) -> list[dict[str, Any]]:
+        return self.state.batches.rows(tenant)
+
+    @page(
+        "/mparticle/{tenant}/users",
+        "users",
+        summary="Users: identities, attributes, event counts, MPID history",
+        params=[
+            Param("mpid", "query", TEXT),
+            Param("identity", "query", TEXT, description="any identity"),
+        ],
+    )
+    def users(self, tenant: str, query: dict[str, Any]) -> list[dict[str, Any]]:
+        workspace = self.state.workspace(tenant)
+        workspace.refresh()
+        wanted_mpid = parse_mpid(query.get("mpid")) if "mpid" in query else None
+        return [
+            _user_view(workspace, user)
+            for user in workspace.users.values()
+            if ("mpid" not in query or user.mpid == wanted_mpid)
+            and ("identity" not in query or query["identity"] in user.identities.values())
+        ]
+
+    @page(
+        "/mparticle/{tenant}/audiences",
+        "audiences",
+        summary="Audiences with their criteria and current members",
+    )
+    def audiences(self, tenant: str, query: dict[str, Any]) -> list[dict[str, Any]]:
+        workspace = self.state.workspace(tenant)
+        workspace.refresh()
+        return [
+            {**a, "members": [str(m) for m in sorted(workspace.members[a["id"]])]}
+            for a in workspace.audiences.values()
+        ]
+
+    @control(
+        "POST",
+        "/mparticle/{tenant}/audiences",
+        summary="Define an audience (evaluated at once, then as data and the clock move)",
+        request="mparticle/audience",
+        params=[TENANT],
+        responses={201: None, 400: ERROR, 404: ERROR},
+    )
+    async def add_audience(self, call: ControlCall) -> Response:
+        workspace = self._workspace(call.path_param("tenant"))
+        body = call.body
+        if body.get("id") in workspace.audiences:
+            raise conflict(f"audience {body['id']} exists")
+        audience = workspace.add_audience(
+            body["name"], body["criteria"], body.get("id"), body.get("export", "recurring")
+        )
+        self.changed()
+        members = [str(m) for m in sorted(workspace.members[audience["id"]])]
+        return JSONResponse({**audience, "members": members}, status_code=201)
+
+    @control(
+        "DELETE",
+        "/mparticle/{tenant}/audiences/{audience_id}",
+        summary="Remove an audience",
+        params=[TENANT, Param("audience_id", "path", TEXT, required=True)],
+        responses={200: "emulator/deleted", 404: ERROR},
+    )
+    async def remove_audience(self, call: ControlCall) -> dict[str, Any]:
+        tenant, raw = call.path_param("tenant"), call.path_param("audience_id")
+        if not self.owns(tenant) or not (raw.isascii() and raw.isdigit()):
+            raise not_found("no such audience")
+        if not self.state.workspace(tenant).remove_audience(int(raw)):
+            raise not_found("no such audience")
+        self.changed()
+        return {"deleted": raw}
+
+    @page(
+        "/mparticle/{tenant}/memberships",
+        "memberships",
+        summary="Audience membership changes (add/delete, time, reason), oldest first",
+        params=[Param("audience_id", "query", TEXT), Param("mpid", "query", TEXT)],
+    )
+    def memberships(self, tenant: str, query: dict[str, Any]) -> list[dict[str, Any]]:
+        workspace = self.state.workspace(tenant)
+        workspace.refresh()
+        return [
+            c
+            for c in workspace.membership_changes
+            if query.get("audience_id") in (None, str(c["audience_id"]))
+            and query.get("mpid") in (None, c["mpid"])
+        ]
+
+    @page(
+        "/mparticle/{tenant}/aliases",
+        "aliases",
+        summary="Alias requests the Web SDK sent, oldest first (recorded; no data moves)",
+    )
+    def aliases(self, tenant: str, query: dict[str, Any]) -> list[dict[str, Any]]:
+        return list(self.state.workspace(tenant).aliases)
+
+    @control(
+        "GET",
+        "/mparticle/{tenant}/users/{mpid}",
+        summary="One user by MPID",
+        params=[TENANT, Param("mpid", "path", TEXT, required=True)],
+        responses={200: None, 404: ERROR},
+    )
+    async def user(self, call: ControlCall) -> dict[str, Any]:
+        workspace = self._workspace(call.path_param("tenant"))
+        mpid = parse_mpid(call.path_param("mpid"))
+        user = workspace.user(mpid) if mpid is not None else None
+        if user is None:
+            raise not_found("no user with that MPID")
+        workspace.refresh()
+        return _user_view(workspace, user)
+
+
+def _user_view(workspace: Workspace, user: User) -> dict[str, Any]:
+    return {**user.view(), "audience_memberships": workspace.memberships(user)}

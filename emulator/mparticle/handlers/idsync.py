@@ -1,0 +1,142 @@
+"""IDSync (https://docs.mparticle.com/developers/apis/idsync/): identify, login, logout, search
+and modify, also under `/identity/`, with the CORS headers the Web SDK needs. Errors in IDSync's
+own envelope (access.py); the strategy is the workspace's (models.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from emulator.core.call import Call
+from emulator.core.operations import Param, PlatformMethod, operation
+from emulator.mparticle.handlers.access import IDSYNC, Access, cors
+from emulator.mparticle.state import MParticleState
+from emulator.mparticle.users import LOGIN_ID, IdentityError, Resolution, idsync_key, parse_mpid
+
+ERROR = "mparticle/identity-error"
+ANSWERS: dict[int, str | None] = {
+    200: "mparticle/identity-response",
+    400: ERROR,
+    401: ERROR,
+    404: ERROR,
+}
+TAGS = ["mParticle IDSync"]
+MPID = Param("mpid", "path", {"type": "string"}, required=True)
+
+
+def idsync_paths(action: str) -> tuple[str, str]:
+    return f"/v1/{action}", f"/identity/v1/{action}"
+
+
+def _idsync(action: str, summary: str) -> Callable[[PlatformMethod], PlatformMethod]:
+    """An IDSync action's declaration (the four share everything but path and summary)."""
+    return operation(
+        "POST",
+        *idsync_paths(action),
+        summary=summary,
+        request="mparticle/identity-request",
+        responses=ANSWERS,
+        tags=TAGS,
+        envelope=IDSYNC,
+        finish=cors,
+    )
+
+
+class IdSync:
+    def __init__(self, access: Access, state: MParticleState) -> None:
+        self.access = access
+        self.state = state
+
+    async def _identity(self, call: Call, action: str) -> dict[str, Any]:
+        workspace_id = self.access.idsync_workspace(call)
+        body = call.checked("mparticle/identity-request")
+        known, spelled = _known_identities(body["known_identities"])
+        if not known and action != "logout":
+            raise IdentityError(400, "LOOKUP_ERROR", "knownIdentities is empty.")
+        workspace = self.state.workspace(workspace_id)
+        if action == "identify":
+            resolution = workspace.identify(known)
+        elif action == "login":
+            resolution = workspace.login(known, parse_mpid(body.get("previous_mpid")))
+        elif action == "logout":
+            resolution = workspace.logout(known)
+        else:
+            resolution = workspace.search(known)
+        workspace.settle(action)
+        call.emulator.changes += 1
+        return _answer(resolution, known, spelled)
+
+    @_idsync("identify", "IDSync identify: the MPID of known identities")
+    async def identify(self, call: Call) -> dict[str, Any]:
+        return await self._identity(call, "identify")
+
+    @_idsync("login", "IDSync login")
+    async def login(self, call: Call) -> dict[str, Any]:
+        return await self._identity(call, "login")
+
+    @_idsync("logout", "IDSync logout: a new anonymous user")
+    async def logout(self, call: Call) -> dict[str, Any]:
+        return await self._identity(call, "logout")
+
+    @_idsync("search", "IDSync search: like identify, never creates")
+    async def search(self, call: Call) -> dict[str, Any]:
+        return await self._identity(call, "search")
+
+    @operation(
+        "POST",
+        *idsync_paths("{mpid}/modify"),
+        summary="IDSync modify: change an existing user's identities",
+        request="mparticle/identity-modify",
+        params=[MPID],
+        responses={**ANSWERS, 200: "mparticle/identity-modify-response"},
+        tags=TAGS,
+        envelope=IDSYNC,
+        finish=cors,
+    )
+    async def modify(self, call: Call) -> dict[str, Any]:
+        workspace_id = self.access.idsync_workspace(call)
+        body = call.checked("mparticle/identity-modify")
+        mpid = parse_mpid(call.path_param("mpid"))
+        if mpid is None:
+            raise IdentityError(400, "BAD_REQUEST", "The MPID in the path is not a number.")
+        changes = []
+        for change in body["identity_changes"]:
+            name = idsync_key(change["identity_type"])
+            if name is not None:
+                changes.append((name, change.get("old_value"), change.get("new_value")))
+        workspace = self.state.workspace(workspace_id)
+        user = workspace.modify(mpid, changes)
+        workspace.settle("modify")
+        call.emulator.changes += 1
+        return {
+            "change_results": [
+                {"identity_type": c["identity_type"], "modified_mpid": str(user.mpid)}
+                for c in body["identity_changes"]
+            ]
+        }
+
+
+def _known_identities(given: dict[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
+    """The request's known identities under our names, and each one's spelling in the request
+    (our key -> theirs, for `matched_identities`); unknown types and empty values are left out."""
+    known: dict[str, str] = {}
+    spelled: dict[str, str] = {}
+    for key, value in given.items():
+        name = idsync_key(key)
+        if name is not None and isinstance(value, str) and value:
+            known[name] = value
+            spelled[name] = key
+    return known, spelled
+
+
+def _answer(
+    resolution: Resolution, known: dict[str, str], spelled: dict[str, str]
+) -> dict[str, Any]:
+    user = resolution.user
+    return {
+        "context": None,
+        "mpid": str(user.mpid),
+        "matched_identities": {spelled[k]: v for k, v in resolution.matched.items()},
+        "is_ephemeral": False,
+        "is_logged_in": user.known and known.get(LOGIN_ID) == user.identities[LOGIN_ID],
+    }

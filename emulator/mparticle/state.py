@@ -1,0 +1,176 @@
+"""Everything mParticle keeps per workspace: accepted batches, users and audiences, and the
+Profile API's bearer tokens; how an accepted batch is stored and told to the event outputs.
+
+Plain Python state, no HTTP: the handlers check a request, then call `accept` with its batches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from emulator.core.clock import Clock
+from emulator.core.events import EventBus
+from emulator.core.ids import IdGenerator
+from emulator.core.jsonresp import Fragment, fragment, tight
+from emulator.core.reaper import dispose
+from emulator.core.rows import TenantRows
+from emulator.mparticle import profiles
+from emulator.mparticle.events import BatchAccepted
+from emulator.mparticle.models import Workspace
+from emulator.mparticle.settings import Input
+from emulator.mparticle.users import parse_mpid
+
+FEED_ATTRIBUTE = "mParticle Source Feed"
+HISTORICAL_MIN_AGE_MS = 72 * 3600 * 1000
+
+# A batch as parsed, with its JSON (for the size limit and the stored copy).
+RawBatch = tuple[dict[str, Any], bytes]
+
+
+class MParticleState:
+    def __init__(self, clock: Clock, ids: IdGenerator, events: EventBus) -> None:
+        self.clock = clock
+        self.ids = ids
+        self.events = events
+        # Accepted batches: as received, and what they resolved to.
+        self.batches = TenantRows()
+        self.workspaces: dict[str, Workspace] = {}
+        # Profile API bearer tokens (transient: a reset forgets them, as a restart would).
+        self.tokens: dict[str, profiles.Token] = {}
+        # Moving the clock can end (or start) windowed audience memberships.
+        clock.on_change(lambda now: self.refresh_all("clock moved"))
+
+    def workspace(self, workspace_id: str) -> Workspace:
+        found = self.workspaces.get(workspace_id)
+        if found is None:
+            found = self.workspaces[workspace_id] = Workspace(
+                workspace_id, self.ids.mpid, self.clock.now, self.events.publish
+            )
+        return found
+
+    def refresh_all(self, trigger: str) -> None:
+        for workspace in self.workspaces.values():
+            workspace.refresh(trigger)
+
+    # -- batches ---------------------------------------------------------------------------
+    def accept(
+        self, workspace_id: str, source: Input, batches: list[RawBatch], historical: bool
+    ) -> None:
+        """Store each batch, apply it to the user it resolves to, and tell the event outputs
+        (the bridge's forwarding to CleverTap); historical batches too young are kept only."""
+        received = self.clock.now()
+        received_ms = int(received * 1000)
+        for batch, raw in batches:
+            skipped = historical_skip(batch, received_ms) if historical else None
+            if skipped is not None:
+                # Accepted (202) but not processed, as mParticle's historical endpoint does.
+                resolved = fragment({"skipped": skipped})
+                self._keep(workspace_id, source, received, raw, True, resolved)
+                continue
+            if source.kind == "feed":
+                stamp_feed(batch, source.label)
+            resolved, mpid = self._apply(workspace_id, batch, received_ms)
+            self._keep(workspace_id, source, received, raw, historical, resolved)
+            self.events.publish(
+                BatchAccepted(workspace_id, source, batch, mpid, received_ms, historical)
+            )
+
+    def _apply(
+        self, workspace_id: str, batch: dict[str, Any], received_ms: int
+    ) -> tuple[Fragment, int]:
+        """The stored row's `resolved` (serialised: one object, nothing for the collector to
+        walk) for a batch applied to its user, and the user's MPID."""
+        workspace = self.workspace(workspace_id)
+        resolution = workspace.resolve_batch(batch, parse_mpid(batch.get("mpid")))
+        stamped = workspace.apply_batch(resolution.user, batch, received_ms)
+        workspace.settle("batch")
+        mpid = resolution.user.mpid
+        # The batch as processed (its MPID, every timestamp, a feed's stamp) and what it
+        # resolved to.
+        resolved = {
+            "mpid": str(mpid),
+            "user_created": resolution.created,
+            "matched_identities": resolution.matched,
+            "events": len(batch.get("events") or ()),
+            "timestamps_stamped": stamped,
+            "batch": {**batch, "mpid": mpid},
+        }
+        return fragment(resolved), mpid
+
+    def _keep(
+        self,
+        workspace_id: str,
+        source: Input,
+        received: float,
+        raw: bytes,
+        historical: bool,
+        resolved: Fragment,
+    ) -> None:
+        self.batches.add(
+            workspace_id,
+            {
+                "received": received,
+                "input": source.key,
+                "historical": historical,
+                # The batch as received, serialised.
+                "batch": Fragment(tight(raw)),
+                "resolved": resolved,
+            },
+        )
+
+    # -- state -----------------------------------------------------------------------------
+    def export(self, tenants: set[str] | None) -> dict[str, list[dict[str, Any]]]:
+        return {
+            "batches": self.batches.export(tenants),
+            "users": [
+                {"tenant": tenant, **workspace.export()}
+                for tenant, workspace in self.workspaces.items()
+                if (tenants is None or tenant in tenants) and not workspace.empty()
+            ],
+        }
+
+    def load(self, tables: dict[str, list[dict[str, Any]]]) -> None:
+        self.batches.load(tables.get("batches", []))
+        old, self.workspaces = self.workspaces, {}
+        dispose(old)
+        for row in tables.get("users", []):
+            self.workspace(row["tenant"]).load(row)
+
+    def reset(self, tenants: Iterable[str] | None) -> None:
+        self.batches.reset(tenants)
+        if tenants is None:
+            self.tokens.clear()
+            old, self.workspaces = self.workspaces, {}
+            dispose(old)
+        else:
+            for tenant in tenants:
+                dispose(self.workspaces.pop(tenant, None))
+
+
+def historical_skip(batch: dict[str, Any], received_ms: int) -> str | None:
+    """Why the historical endpoint would not process a batch, or None: every event needs its
+    own timestamp, at least 72 hours old
+    (https://docs.mparticle.com/developers/apis/http/)."""
+    events = batch.get("events") or []
+    if not events:
+        return "a historical batch needs events"
+    for index, event in enumerate(events):
+        ts = (event.get("data") or {}).get("timestamp_unixtime_ms")
+        if not isinstance(ts, int):
+            return f"event {index} has no timestamp_unixtime_ms"
+        if ts > received_ms - HISTORICAL_MIN_AGE_MS:
+            return f"event {index} is less than 72 hours old"
+    return None
+
+
+def stamp_feed(batch: dict[str, Any], feed: str) -> None:
+    """Events a feed brings carry the feed's name, as mParticle stamps them."""
+    for event in batch.get("events") or ():
+        data = event.get("data")
+        if not isinstance(data, dict):
+            data = event["data"] = {}
+        attributes = data.get("custom_attributes")
+        if not isinstance(attributes, dict):
+            attributes = data["custom_attributes"] = {}
+        attributes[FEED_ATTRIBUTE] = feed
