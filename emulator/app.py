@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 from starlette.applications import Starlette
@@ -71,27 +71,9 @@ def create_app(config: Config, surfaces: Sequence[type[Surface]] = SURFACES) -> 
     for _, _, operations in groups:
         routes += router.routes(operations)
 
-    platform_groups: list[tuple[str, str, list[Operation[Any]]]] = [
-        (s.name, "", list(s.operations())) for s in emulator.surfaces
-    ]
-    security: dict[str, Any] = {}
-    for surface in emulator.surfaces:
-        security.update(surface.security_schemes())
-    openapi_cache: dict[str, bytes] = {}
-
-    async def openapi(request: Request) -> Response:
-        if "doc" not in openapi_cache:
-            document = build_openapi(emulator.contracts, platform_groups + groups, security)
-            openapi_cache["doc"] = dumps(document)
-        return Response(openapi_cache["doc"], media_type="application/json")
-
-    async def control_not_found(request: Request) -> Response:
-        return CONTROL.render(
-            ApiError(404, f"no control operation at {request.url.path}", code="not_found")
-        )
-
+    openapi = _openapi_endpoint(emulator, groups)
     routes.append(Route(PREFIX + "/openapi.json", openapi, methods=["GET", "HEAD"]))
-    routes.append(Route(PREFIX + "/{rest:path}", control_not_found, methods=ALL_METHODS))
+    routes.append(Route(PREFIX + "/{rest:path}", _control_not_found, methods=ALL_METHODS))
     routes += pipeline.routes(_Unmatched(emulator))
 
     @contextlib.asynccontextmanager
@@ -111,3 +93,30 @@ def create_app(config: Config, surfaces: Sequence[type[Surface]] = SURFACES) -> 
     app.state.emulator = emulator
     emulator.asgi_app = app
     return app
+
+
+def _openapi_endpoint(
+    emulator: Emulator, control_groups: list[tuple[str, str, list[ControlOperation]]]
+) -> Callable[[Request], Awaitable[Response]]:
+    """`GET /_emulator/openapi.json`: built from the declared operations on first request."""
+    groups: list[tuple[str, str, list[Operation[Any]]]] = [
+        (s.name, "", list(s.operations())) for s in emulator.surfaces
+    ]
+    groups += [(name, prefix, list(ops)) for name, prefix, ops in control_groups]
+    security: dict[str, Any] = {}
+    for surface in emulator.surfaces:
+        security.update(surface.security_schemes())
+    cache: dict[str, bytes] = {}
+
+    async def openapi(request: Request) -> Response:
+        if "doc" not in cache:
+            cache["doc"] = dumps(build_openapi(emulator.contracts, groups, security))
+        return Response(cache["doc"], media_type="application/json")
+
+    return openapi
+
+
+async def _control_not_found(request: Request) -> Response:
+    return CONTROL.render(
+        ApiError(404, f"no control operation at {request.url.path}", code="not_found")
+    )

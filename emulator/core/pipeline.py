@@ -21,6 +21,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from emulator.core.call import Call, current_call
+from emulator.core.contracts import Verdict
 from emulator.core.errors import ApiError
 from emulator.core.jsonresp import Fragment, JSONDecodeError, JSONResponse, fragment, loads, tight
 from emulator.core.operations import ALL_METHODS, PlatformOperation
@@ -223,15 +224,19 @@ class Pipeline:
         emulator.journal.append(entry)
         emulator.changes += 1
         if emulator.config.log_requests:
-            verdict_text = "" if verdict is None else (" valid" if verdict.valid else " INVALID")
-            log.info(
-                "#%d %s %s -> %d %s %s%s %.1fms",
-                entry["seq"],
-                request.method,
-                call.path,
-                response.status_code,
-                surface.name,
-                call.tenant or "-",
-                verdict_text,
-                duration_ms,
-            )
+            _log_line(entry, surface.name, verdict)
+
+
+def _log_line(entry: dict[str, Any], platform: str, verdict: Verdict | None) -> None:
+    verdict_text = "" if verdict is None else (" valid" if verdict.valid else " INVALID")
+    log.info(
+        "#%d %s %s -> %d %s %s%s %.1fms",
+        entry["seq"],
+        entry["method"],
+        entry["path"],
+        entry["status"],
+        platform,
+        entry["tenant"] or "-",
+        verdict_text,
+        entry["duration_ms"],
+    )
