@@ -1,0 +1,216 @@
+"""Running a scenario in process: a fresh emulator (seeded ids, the scenario's tenants, a frozen
+clock by default), each step sent through the control API or the platform APIs over an ASGI
+transport, and each expectation matched (`matching.py`).
+
+Requests are real HTTP requests to the app (journaled, validated, fault-injectable), so a
+scenario sees exactly what a client would; only the socket is left out.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from emulator.app import create_app
+from emulator.config import Config
+from emulator.scenarios.loader import Scenario
+from emulator.scenarios.matching import ExpectationError, match, substitute
+
+CONTROL = "/_emulator"
+BASE_URL = "http://127.0.0.1"
+
+
+@dataclass(slots=True)
+class StepResult:
+    index: int
+    line: int
+    label: str
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+@dataclass(slots=True)
+class Outcome:
+    scenario: Scenario
+    steps: list[StepResult]
+    seconds: float
+    # Set when the scenario could not be set up (tenants, state or clock refused).
+    setup_error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.setup_error is None and all(step.ok for step in self.steps)
+
+
+class SetupError(Exception):
+    pass
+
+
+class _Steps:
+    """One run's HTTP client, captures and the step handlers."""
+
+    def __init__(self, client: httpx.AsyncClient, scenario: Scenario) -> None:
+        self.client = client
+        self.scenario = scenario
+        self.captures: dict[str, Any] = {}
+        self.tenants: dict[str, dict[str, Any]] = {}
+
+    async def control(self, method: str, path: str, body: Any = None, **query: Any) -> Any:
+        response = await self.client.request(
+            method, CONTROL + path, json=body, params=query or None
+        )
+        if response.status_code >= 400:
+            raise SetupError(f"{method} {CONTROL}{path} -> {response.status_code}: {response.text}")
+        return response.json()
+
+    async def set_up(self) -> None:
+        doc = self.scenario.document
+        if "state" in doc:
+            await self.control("PUT", "/state", self._state(doc["state"]))
+        for tenant in (await self.control("GET", "/tenants"))["tenants"]:
+            self.tenants[tenant["id"]] = tenant
+        clock = doc.get("clock", {})
+        at = {"at": clock["start"]} if "start" in clock else {}
+        if clock.get("frozen", True):
+            await self.control("POST", "/clock/freeze", at)
+        elif at:
+            await self.control("POST", "/clock/set", at)
+
+    def _state(self, spec: dict[str, Any]) -> Any:
+        if "inline" in spec:
+            return spec["inline"]
+        return json.loads(self._file(spec["file"]).read_text(encoding="utf-8"))
+
+    def _file(self, name: str) -> Path:
+        return (self.scenario.file.parent / name).resolve()
+
+    def credentials(self, reference: str) -> dict[str, str]:
+        """Headers for `clevertap/<account>` or `mparticle/<workspace>[/<input key>]`."""
+        platform, _, rest = reference.partition("/")
+        tenant_id, _, key = rest.partition("/")
+        tenant = self.tenants.get(tenant_id)
+        if tenant is None:
+            raise ExpectationError(f"as: no tenant {tenant_id!r}")
+        if platform == "clevertap":
+            return {
+                "X-CleverTap-Account-Id": tenant["id"],
+                "X-CleverTap-Passcode": tenant["passcode"],
+            }
+        inputs = [i for i in tenant.get("inputs", []) if not key or i["key"] == key]
+        if not inputs:
+            raise ExpectationError(f"as: workspace {tenant_id!r} has no input {key!r}")
+        token = base64.b64encode(
+            f"{inputs[0]['key']}:{inputs[0].get('secret', '')}".encode()
+        ).decode()
+        return {"Authorization": f"Basic {token}"}
+
+    # -- steps -------------------------------------------------------------------------------
+    async def request(self, spec: dict[str, Any]) -> list[str]:
+        spec = substitute(spec, self.captures)
+        headers = dict(spec.get("headers", {}))
+        if "as" in spec:
+            headers.update(self.credentials(spec["as"]))
+        content: bytes | None = None
+        if "body_file" in spec:
+            content = self._file(spec["body_file"]).read_bytes()
+        elif "body" in spec:
+            content = json.dumps(spec["body"]).encode()
+        if content is not None:
+            headers.setdefault("Content-Type", "application/json")
+        path = (CONTROL if spec["platform"] == "control" else "") + spec["path"]
+        response = await self.client.request(
+            spec["method"], path, params=spec.get("query"), headers=headers, content=content
+        )
+        return self._expect(spec.get("expect", {}), response)
+
+    def _expect(self, expect: dict[str, Any], response: httpx.Response) -> list[str]:
+        actual: dict[str, Any] = {"status": response.status_code}
+        if "headers" in expect:
+            actual["headers"] = {k.lower(): v for k, v in response.headers.items()}
+            expect = {**expect, "headers": {k.lower(): v for k, v in expect["headers"].items()}}
+        if "body" in expect:
+            try:
+                actual["body"] = response.json() if response.content else None
+            except ValueError:
+                actual["body"] = response.text
+        return [m.text() for m in match(expect, actual, self.captures)]
+
+    async def advance_clock(self, spec: dict[str, Any]) -> list[str]:
+        await self.control("POST", "/clock/advance", spec)
+        return []
+
+    async def set_clock(self, spec: dict[str, Any]) -> list[str]:
+        await self.control("POST", "/clock/set", substitute(spec, self.captures))
+        return []
+
+    async def settle(self, spec: dict[str, Any]) -> list[str]:
+        done = await self.control("POST", "/bridge/settle", timeout=spec.get("timeout", 10))
+        return [] if done["settled"] else [f"flows not settled: {done['pending']} pending"]
+
+    async def wait_for(self, spec: dict[str, Any]) -> list[str]:
+        query = {k: v for k, v in substitute(spec, self.captures).items()}
+        found = await self.control("GET", "/requests/wait", **query)
+        if found["satisfied"]:
+            return []
+        return [f"wait_for: {found['count']} of {found['wanted']} matching requests"]
+
+    async def fault(self, spec: dict[str, Any]) -> list[str]:
+        await self.control("POST", "/faults", substitute(spec, self.captures))
+        return []
+
+    async def expect_state(self, spec: dict[str, Any]) -> list[str]:
+        spec = substitute(spec, self.captures)
+        response = await self.client.get(CONTROL + spec["view"], params=spec.get("query"))
+        if response.status_code != 200:
+            return [f"{spec['view']}: {response.status_code} {response.text}"]
+        return [m.text() for m in match(spec["expect"], response.json(), self.captures)]
+
+
+Step = Callable[[dict[str, Any]], Awaitable[list[str]]]
+
+
+def _kind(step: dict[str, Any]) -> str:
+    return next(key for key in step if key != "name")
+
+
+async def run(scenario: Scenario) -> Outcome:
+    """Run `scenario` on a fresh in-process emulator; every step runs, failures are collected."""
+    started = time.perf_counter()
+    doc = scenario.document
+    config = Config.defaults(
+        seed=doc.get("ids", {}).get("seed", 1),
+        log_requests=False,
+        tenants=list(doc.get("tenants", [])),
+    )
+    app = create_app(config)
+    results: list[StepResult] = []
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
+            steps = _Steps(client, scenario)
+            try:
+                await steps.set_up()
+            except SetupError as exc:
+                return Outcome(scenario, [], time.perf_counter() - started, str(exc))
+            for index, (step, line) in enumerate(
+                zip(scenario.steps, scenario.step_lines, strict=True)
+            ):
+                kind = _kind(step)
+                result = StepResult(index, line, step.get("name") or kind)
+                handler: Step = getattr(steps, kind)
+                try:
+                    result.problems = await handler(step[kind])
+                except (ExpectationError, SetupError) as exc:
+                    result.problems = [str(exc)]
+                results.append(result)
+    return Outcome(scenario, results, time.perf_counter() - started)
