@@ -1,4 +1,5 @@
-"""`ctmp-emulator serve`: start the emulator with working defaults."""
+"""`ctmp-emulator serve` (start the emulator with working defaults) and `ctmp-emulator replay`
+(run scenario files)."""
 
 from __future__ import annotations
 
@@ -30,6 +31,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--journal-size", type=int, help="journal entries kept (default 10000)")
     serve.add_argument("--admin-token", help="require this token on the control API")
     serve.add_argument("--quiet", action="store_true", help="no log line per request")
+    replay = commands.add_parser("replay", help="run scenario files on a fresh emulator each")
+    replay.add_argument("paths", nargs="+", help="scenario files, directories or globs")
+    replay.add_argument("--junit-xml", type=Path, help="write the results as JUnit XML")
     return parser
 
 
@@ -51,6 +55,10 @@ def _config(args: argparse.Namespace) -> Config:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "replay":
+        from emulator.scenarios.replay import replay
+
+        return replay(args.paths, args.junit_xml)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     from emulator.server import EmulatorServer  # imported late: `--help` stays instant
 

@@ -183,6 +183,15 @@ def _kind(step: dict[str, Any]) -> str:
     return next(key for key in step if key != "name")
 
 
+def _label(kind: str, spec: dict[str, Any]) -> str:
+    if kind == "request":
+        prefix = CONTROL if spec["platform"] == "control" else ""
+        return f"{spec['method']} {prefix}{spec['path']}"
+    if kind == "expect_state":
+        return f"state of {spec['view']}"
+    return kind
+
+
 async def run(scenario: Scenario) -> Outcome:
     """Run `scenario` on a fresh in-process emulator; every step runs, failures are collected."""
     started = time.perf_counter()
@@ -206,7 +215,7 @@ async def run(scenario: Scenario) -> Outcome:
                 zip(scenario.steps, scenario.step_lines, strict=True)
             ):
                 kind = _kind(step)
-                result = StepResult(index, line, step.get("name") or kind)
+                result = StepResult(index, line, step.get("name") or _label(kind, step[kind]))
                 handler: Step = getattr(steps, kind)
                 try:
                     result.problems = await handler(step[kind])

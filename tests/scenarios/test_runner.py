@@ -10,43 +10,9 @@ from emulator.core.contracts import ContractRegistry
 from emulator.scenarios.loader import parse
 from emulator.scenarios.runner import Outcome, run
 
-FORWARDED = """\
-name: an mParticle event reaches CleverTap
-description: the default connection forwards each accepted batch as /1/upload records
-clock: {start: "2026-01-05T10:00:00Z"}
-steps:
-  - request:
-      platform: mparticle
-      method: POST
-      path: /v2/events
-      as: mparticle/1000
-      body:
-        user_identities: {customerid: cust-1}
-        events:
-          - event_type: custom_event
-            data: {event_name: Viewed, custom_event_type: navigation}
-      expect: {status: 202}
-  - settle: {}
-  - name: the batch was delivered
-    expect_state:
-      view: /bridge/default/deliveries
-      expect: {total: 1, deliveries: [{flow: events, status: delivered}]}
-  - name: CleverTap has the profile
-    expect_state:
-      view: /clevertap/EMU-TEST-0001/profiles
-      expect: {total: 1, profiles: [{identities: [cust-1], events: {Viewed: {count: 1}}}]}
-  - request:
-      platform: control
-      method: GET
-      path: /clock
-      expect: {body: {frozen: true, iso: {$capture: at}}}
-  - advance_clock: {seconds: 3600}
-  - request:
-      platform: control
-      method: GET
-      path: /clock
-      expect: {body: {iso: {$regex: "2026-01-05T11:00:00.*"}}}
-"""
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "scenarios"
+
+FORWARDED = (FIXTURES / "forwarding-custom-event.yaml").read_text()
 
 
 def replay(text: str, contracts: ContractRegistry, tmp_path: Path) -> Outcome:
