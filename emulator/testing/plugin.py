@@ -3,7 +3,8 @@
 `emulator` starts one emulator in this process on a free port for the whole session, resets it
 before each test that uses it, and yields an `EmulatorHandle` with the URL, the default
 credentials and a control client. Set `CTMP_EMULATOR_URL` to use an emulator that is already
-running (a container, another process) instead.
+running (a container, another process) instead. `--ctmp-scenarios DIR` collects scenario files
+as tests (`emulator/testing/scenarios.py`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,13 @@ from emulator.testing.defaults import (
     mparticle_headers,
     workspace_input,
 )
+from emulator.testing.scenarios import (  # hooks: scenario files collected as tests
+    pytest_addoption,
+    pytest_collect_file,
+    pytest_configure,
+)
+
+__all__ = ["pytest_addoption", "pytest_collect_file", "pytest_configure"]
 
 
 @dataclass
