@@ -34,6 +34,11 @@ def _parser() -> argparse.ArgumentParser:
     replay = commands.add_parser("replay", help="run scenario files on a fresh emulator each")
     replay.add_argument("paths", nargs="+", help="scenario files, directories or globs")
     replay.add_argument("--junit-xml", type=Path, help="write the results as JUnit XML")
+    replay.add_argument(
+        "--url",
+        help="run against this running emulator, in tenants of the scenario's own "
+        "(other tenants' data is left alone; see docs/scenarios.md)",
+    )
     return parser
 
 
@@ -58,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "replay":
         from emulator.scenarios.replay import replay
 
-        return replay(args.paths, args.junit_xml)
+        return replay(args.paths, args.junit_xml, url=args.url)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     from emulator.server import EmulatorServer  # imported late: `--help` stays instant
 

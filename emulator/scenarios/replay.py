@@ -89,11 +89,16 @@ def junit(outcomes: Sequence[Outcome]) -> ET.ElementTree[ET.Element]:
     return ET.ElementTree(suite)
 
 
-async def _run_all(scenarios: Sequence[Scenario]) -> list[Outcome]:
-    return [await run(scenario) for scenario in scenarios]
+async def _run_all(scenarios: Sequence[Scenario], url: str | None) -> list[Outcome]:
+    return [await run(scenario, url) for scenario in scenarios]
 
 
-def replay(paths: Sequence[str], junit_xml: Path | None, out: TextIO | None = None) -> int:
+def replay(
+    paths: Sequence[str],
+    junit_xml: Path | None,
+    out: TextIO | None = None,
+    url: str | None = None,
+) -> int:
     """Exit status: 0 all passed, 1 a scenario failed, 2 nothing ran (no or malformed files)."""
     out = out or sys.stdout  # looked up now: pytest and callers may have replaced it
     files = collect(paths)
@@ -105,7 +110,7 @@ def replay(paths: Sequence[str], junit_xml: Path | None, out: TextIO | None = No
     except ScenarioError as exc:
         print(f"ctmp-emulator replay: nothing ran\n{exc}", file=sys.stderr)
         return 2
-    outcomes = asyncio.run(_run_all(scenarios))
+    outcomes = asyncio.run(_run_all(scenarios, url))
     for outcome in outcomes:
         report(outcome, out)
     failed = sum(not o.ok for o in outcomes)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -19,7 +20,8 @@ from typing import Any
 import httpx
 
 from emulator.app import create_app
-from emulator.config import Config
+from emulator.config import Config, default_tenants
+from emulator.scenarios.isolation import Isolation
 from emulator.scenarios.loader import Scenario
 from emulator.scenarios.matching import ExpectationError, match, substitute
 
@@ -59,11 +61,15 @@ class SetupError(Exception):
 class _Steps:
     """One run's HTTP client, captures and the step handlers."""
 
-    def __init__(self, client: httpx.AsyncClient, scenario: Scenario) -> None:
+    def __init__(
+        self, client: httpx.AsyncClient, scenario: Scenario, isolation: Isolation | None = None
+    ) -> None:
         self.client = client
         self.scenario = scenario
+        self.isolation = isolation
         self.captures: dict[str, Any] = {}
         self.tenants: dict[str, dict[str, Any]] = {}
+        self.faults: list[str] = []
 
     async def control(self, method: str, path: str, body: Any = None, **query: Any) -> Any:
         response = await self.client.request(
@@ -75,10 +81,18 @@ class _Steps:
 
     async def set_up(self) -> None:
         doc = self.scenario.document
-        if "state" in doc:
-            await self.control("PUT", "/state", self._state(doc["state"]))
-        for tenant in (await self.control("GET", "/tenants"))["tenants"]:
-            self.tenants[tenant["id"]] = tenant
+        if self.isolation is not None:
+            if "state" in doc:
+                raise SetupError(
+                    "state: a starting state replaces the whole server's; replay it without --url"
+                )
+            for tenant in self.isolation.tenants:
+                self.tenants[tenant["id"]] = await self.control("POST", "/tenants", tenant)
+        else:
+            if "state" in doc:
+                await self.control("PUT", "/state", self._state(doc["state"]))
+            for tenant in (await self.control("GET", "/tenants"))["tenants"]:
+                self.tenants[tenant["id"]] = tenant
         clock = doc.get("clock", {})
         at = {"at": clock["start"]} if "start" in clock else {}
         if clock.get("frozen", True):
@@ -165,8 +179,18 @@ class _Steps:
         return [f"wait_for: {found['count']} of {found['wanted']} matching requests"]
 
     async def fault(self, spec: dict[str, Any]) -> list[str]:
-        await self.control("POST", "/faults", substitute(spec, self.captures))
+        rule = await self.control("POST", "/faults", substitute(spec, self.captures))
+        self.faults.append(rule["id"])
         return []
+
+    async def tear_down(self) -> None:
+        """Against a shared server: the scenario's fault rules and tenants (with their data) go."""
+        if self.isolation is None:
+            return
+        for fault_id in self.faults:
+            await self.client.delete(f"{CONTROL}/faults/{fault_id}")
+        for tenant in reversed(self.isolation.tenants):
+            await self.client.delete(f"{CONTROL}/tenants/{tenant['id']}")
 
     async def expect_state(self, spec: dict[str, Any]) -> list[str]:
         spec = substitute(spec, self.captures)
@@ -192,9 +216,19 @@ def _label(kind: str, spec: dict[str, Any]) -> str:
     return kind
 
 
-async def run(scenario: Scenario) -> Outcome:
-    """Run `scenario` on a fresh in-process emulator; every step runs, failures are collected."""
+async def run(scenario: Scenario, url: str | None = None) -> Outcome:
+    """Run `scenario` on a fresh in-process emulator, or with `url` against a running one in
+    tenants of its own (`isolation.py`); every step runs, failures are collected."""
     started = time.perf_counter()
+    if url is not None:
+        tenants = scenario.document.get("tenants") or default_tenants()
+        isolation = Isolation(tenants, secrets.token_hex(4))
+        async with httpx.AsyncClient(base_url=url.rstrip("/"), timeout=60) as client:
+            steps = _Steps(client, scenario, isolation)
+            try:
+                return await _run_steps(steps, started)
+            finally:
+                await steps.tear_down()
     doc = scenario.document
     config = Config.defaults(
         seed=doc.get("ids", {}).get("seed", 1),
@@ -202,24 +236,27 @@ async def run(scenario: Scenario) -> Outcome:
         tenants=list(doc.get("tenants", [])),
     )
     app = create_app(config)
-    results: list[StepResult] = []
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
-            steps = _Steps(client, scenario)
-            try:
-                await steps.set_up()
-            except SetupError as exc:
-                return Outcome(scenario, [], time.perf_counter() - started, str(exc))
-            for index, (step, line) in enumerate(
-                zip(scenario.steps, scenario.step_lines, strict=True)
-            ):
-                kind = _kind(step)
-                result = StepResult(index, line, step.get("name") or _label(kind, step[kind]))
-                handler: Step = getattr(steps, kind)
-                try:
-                    result.problems = await handler(step[kind])
-                except (ExpectationError, SetupError) as exc:
-                    result.problems = [str(exc)]
-                results.append(result)
+            return await _run_steps(_Steps(client, scenario), started)
+
+
+async def _run_steps(steps: _Steps, started: float) -> Outcome:
+    scenario = steps.scenario
+    try:
+        await steps.set_up()
+    except SetupError as exc:
+        return Outcome(scenario, [], time.perf_counter() - started, str(exc))
+    results: list[StepResult] = []
+    for index, (step, line) in enumerate(zip(scenario.steps, scenario.step_lines, strict=True)):
+        kind = _kind(step)
+        result = StepResult(index, line, step.get("name") or _label(kind, step[kind]))
+        spec = step[kind] if steps.isolation is None else steps.isolation.rewrite(step[kind])
+        handler: Step = getattr(steps, kind)
+        try:
+            result.problems = await handler(spec)
+        except (ExpectationError, SetupError) as exc:
+            result.problems = [str(exc)]
+        results.append(result)
     return Outcome(scenario, results, time.perf_counter() - started)
