@@ -6,13 +6,14 @@ browser-called path answers the preflight."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from starlette.responses import Response
 
 from emulator.core.call import Call
 from emulator.core.errors import ApiError
-from emulator.core.operations import NO_BODY, Param, operation
+from emulator.core.operations import NO_BODY, Param, PlatformMethod, operation
 from emulator.mparticle.handlers.access import ALIAS, Access, cors
 from emulator.mparticle.handlers.events_api import checked_batches, checked_body
 from emulator.mparticle.handlers.idsync import MPID, idsync_paths
@@ -29,6 +30,22 @@ AUDIENCE_PATH = "/v1/{key}/audience"
 IDSYNC_PATHS = [
     p for action in ("identify", "login", "logout", "search") for p in idsync_paths(action)
 ]
+
+
+def _preflight(
+    *paths: str, params: Sequence[Param] = ()
+) -> Callable[[PlatformMethod], PlatformMethod]:
+    """A CORS preflight declaration (`OPTIONS`, 204, CORS headers) for `paths`."""
+    return operation(
+        "OPTIONS",
+        *paths,
+        summary="CORS preflight",
+        request_required=False,
+        params=params,
+        responses={204: NO_BODY},
+        tags=TAGS,
+        finish=cors,
+    )
 
 
 class WebSdk:
@@ -122,34 +139,8 @@ class WebSdk:
 
     # CORS preflight for every path a browser calls (IDSync's too), declared per path
     # parameter so each path lists its own.
-    @operation(
-        "OPTIONS",
-        *sorted([*ALIAS_PATHS, *CONFIG_PATHS, *EVENTS_PATHS, AUDIENCE_PATH]),
-        summary="CORS preflight",
-        request_required=False,
-        params=[KEY],
-        responses={204: NO_BODY},
-        tags=TAGS,
-        finish=cors,
-    )
-    @operation(
-        "OPTIONS",
-        *idsync_paths("{mpid}/modify"),
-        summary="CORS preflight",
-        request_required=False,
-        params=[MPID],
-        responses={204: NO_BODY},
-        tags=TAGS,
-        finish=cors,
-    )
-    @operation(
-        "OPTIONS",
-        *sorted(IDSYNC_PATHS),
-        summary="CORS preflight",
-        request_required=False,
-        responses={204: NO_BODY},
-        tags=TAGS,
-        finish=cors,
-    )
+    @_preflight(*sorted([*ALIAS_PATHS, *CONFIG_PATHS, *EVENTS_PATHS, AUDIENCE_PATH]), params=[KEY])
+    @_preflight(*idsync_paths("{mpid}/modify"), params=[MPID])
+    @_preflight(*sorted(IDSYNC_PATHS))
     async def preflight(self, call: Call) -> Response:
         return Response(status_code=204)
