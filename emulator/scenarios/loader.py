@@ -7,6 +7,7 @@ walked down that tree to the line of the value it names.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -96,17 +97,27 @@ def _line_of(node: yaml.Node | None, parts: Sequence[str | int]) -> int:
     return line
 
 
+@functools.cache
+def _validator(contracts: ContractRegistry) -> Any:
+    """The contract compiled once per registry (a replay loads many files). The registry's own
+    validation reports paths as text; the line lookup needs the path's parts."""
+    return jsonschema_rs.validator_for(contracts.schema(CONTRACT))
+
+
 def parse(text: str, file: str, contracts: ContractRegistry) -> Scenario:
     """The scenario in `text` (the contents of `file`), or `ScenarioError` naming every problem."""
-    try:
-        root = yaml.compose(text, Loader=_Loader)
-        document = yaml.load(text, Loader=_Loader)
+    loader = _Loader(text)
+    try:  # one parse: the node tree (for lines) is also what the document is built from
+        root = loader.get_single_node()
+        document: Any = loader.construct_document(root) if root is not None else None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 0
         reason = getattr(exc, "problem", None) or str(exc)
         raise ScenarioError([Problem(file, line, "$", f"not YAML: {reason}")]) from None
-    validator = jsonschema_rs.validator_for(contracts.schema(CONTRACT))
+    finally:
+        loader.dispose()
+    validator = _validator(contracts)
     problems = [
         Problem(
             file,
