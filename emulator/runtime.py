@@ -61,10 +61,13 @@ class Emulator:
         for doc in config.tenants:
             self.add_tenant(doc)
         self.initial_tenants = self.tenants.all()
+        self.initial_seed = self.ids.seed
 
     def mark_started(self) -> None:
-        """Remember the tenants as they are now (after a data file loaded) for `reset(tenants)`."""
+        """Remember the tenants and the id seed as they are now (after a data file loaded) for
+        `reset`."""
         self.initial_tenants = self.tenants.all()
+        self.initial_seed = self.ids.seed
 
     # -- tenants ---------------------------------------------------------------------------
     def surface(self, name: str) -> Surface:
@@ -120,14 +123,16 @@ class Emulator:
 
         Tenants and connections stay, unless `tenants` asks to put back those the emulator
         started with. A full reset also unfreezes the clock and restarts the id and fault
-        sequences from the seed, so every test starts from the same ids.
+        sequences from the start-up seed, so every test starts from the same ids.
         """
         self.changes += 1
         if tenant is None:
             removed = self.journal.clear()
             self.faults.reset()
             self.clock.reset()
-            self.ids.reseed()
+            # The start-up seed, not one a loaded state brought: a test that loads a state
+            # must not change the ids of the tests after it.
+            self.ids.reseed(self.initial_seed)
             for surface in self.surfaces:
                 surface.reset(None)
             if tenants:

@@ -131,10 +131,31 @@ def parse(text: str, file: str, contracts: ContractRegistry) -> Scenario:
         )
         for err in validator.iter_errors(document)
     ]
+    problems += _missing_files(document, root, file) if not problems else []
     if problems:
         raise ScenarioError(sorted(problems, key=lambda p: (p.line, p.path)))
     lines = tuple(_line_of(root, ["steps", i]) for i in range(len(document["steps"])))
     return Scenario(Path(file), document, lines)
+
+
+def _missing_files(document: dict[str, Any], root: yaml.Node | None, file: str) -> list[Problem]:
+    """A `state: {file}` or `body_file` that is not there: named before anything runs, not a
+    crash halfway through the replay."""
+    named: list[list[str | int]] = []
+    if "file" in document.get("state", {}):
+        named.append(["state", "file"])
+    for index, step in enumerate(document["steps"]):
+        if "body_file" in step.get("request", {}):
+            named.append(["steps", index, "request", "body_file"])
+    problems = []
+    for parts in named:
+        value: Any = document
+        for part in parts:
+            value = value[part]
+        if not (Path(file).parent / value).is_file():
+            where = json_path(parts, document)
+            problems.append(Problem(file, _line_of(root, parts), where, f"no file {value}"))
+    return problems
 
 
 def load(path: Path, contracts: ContractRegistry) -> Scenario:

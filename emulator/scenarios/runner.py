@@ -103,7 +103,10 @@ class _Steps:
     def _state(self, spec: dict[str, Any]) -> Any:
         if "inline" in spec:
             return spec["inline"]
-        return json.loads(self._file(spec["file"]).read_text(encoding="utf-8"))
+        try:
+            return json.loads(self._file(spec["file"]).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise SetupError(f"state: {spec['file']}: {exc}") from None
 
     def _file(self, name: str) -> Path:
         return (self.scenario.file.parent / name).resolve()

@@ -497,3 +497,19 @@ def test_emulator_ids_continue_after_a_state_round_trip(seeded: tuple[httpx.Clie
         assert other.put("/state", json=document).status_code == 200
         assert mint(other_emulator.ids) == expected
         assert other.get("/health").json()["seed"] == 99
+
+
+def test_a_reset_after_loading_a_state_restarts_from_the_start_up_seed(
+    seeded: tuple[httpx.Client, Any],
+) -> None:
+    """A loaded state brings its own seed (the ids go on from it), but a full reset goes back
+    to the emulator's own: one test loading a state must not change the next test's ids."""
+    client, emulator = seeded
+    with running(1) as (other, _):
+        document = other.get("/state").json()
+    assert client.put("/state", json=document).status_code == 200
+    assert client.get("/health").json()["seed"] == 1
+
+    assert client.post("/reset").status_code == 200
+    assert client.get("/health").json()["seed"] == 99
+    assert mint(emulator.ids) == mint(IdGenerator(99))

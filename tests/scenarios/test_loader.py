@@ -113,3 +113,28 @@ def test_an_unreadable_file_is_a_problem_not_a_crash(
 ) -> None:
     with pytest.raises(ScenarioError, match="cannot read"):
         load(tmp_path / "absent.yaml", contracts)
+
+
+def test_a_missing_body_or_state_file_is_named_before_anything_runs(
+    contracts: ContractRegistry, tmp_path: Path
+) -> None:
+    text = GOOD.replace(
+        "      body: {d: [{type: event, identity: u1, evtName: Charged}]}",
+        "      body_file: payloads/absent.json",
+    ).replace("tags: [clevertap]", "tags: [clevertap]\nstate: {file: ../states/absent.json}")
+    (tmp_path / "scenarios").mkdir()
+    scenario = tmp_path / "scenarios" / "s.yaml"
+    scenario.write_text(text)
+    with pytest.raises(ScenarioError) as caught:
+        load(scenario, contracts)
+    assert [(p.line, p.path, p.message) for p in caught.value.problems] == [
+        (4, "$.state.file", "no file ../states/absent.json"),
+        (11, "$.steps[0].request.body_file", "no file payloads/absent.json"),
+    ]
+
+    # Both relative to the scenario file.
+    (tmp_path / "scenarios" / "payloads").mkdir()
+    (tmp_path / "scenarios" / "payloads" / "absent.json").write_text('{"d": []}')
+    (tmp_path / "states").mkdir()
+    (tmp_path / "states" / "absent.json").write_text("{}")
+    assert load(scenario, contracts).document["state"] == {"file": "../states/absent.json"}

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from emulator.core.contracts import ContractRegistry
+from emulator.scenarios.loader import load
 from emulator.scenarios.replay import replay
 from emulator.testing.plugin import EmulatorHandle
 from tests.drivers.clevertap import CleverTapDriver, event_record
@@ -38,6 +40,22 @@ def test_replay_with_url_leaves_other_tenants_data_untouched(
     # The scenario's own tenants and faults are gone with their data.
     assert emulator.client.tenants() == tenants
     assert views.faults() == []
+
+
+def test_every_shipped_scenario_passes_with_url_but_those_that_load_a_state(
+    emulator: EmulatorHandle, contracts: ContractRegistry, capsys: pytest.CaptureFixture[str]
+) -> None:
+    files = sorted(SHIPPED.rglob("*.yaml"))
+    shared = [str(f) for f in files if "state" not in load(f, contracts).document]
+    assert len(files) - len(shared) == 1  # seed-state-known-customer.yaml
+    tenants = emulator.client.tenants()
+
+    code = replay(shared, None, url=emulator.url)
+
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert f"{len(shared)} passed, 0 failed" in out
+    assert emulator.client.tenants() == tenants
 
 
 def test_a_starting_state_cannot_replace_a_shared_server(

@@ -48,3 +48,16 @@ def test_a_refused_request_is_compared_like_any_answer(
     )
     outcome = replay(text, contracts, tmp_path)
     assert outcome.steps[0].ok
+
+
+def test_a_state_file_that_is_not_json_fails_the_set_up_not_the_replay(
+    contracts: ContractRegistry, tmp_path: Path
+) -> None:
+    (tmp_path / "state.json").write_text("not json")
+    outcome = replay(
+        FORWARDED.replace("clock:", "state: {file: state.json}\nclock:", 1), contracts, tmp_path
+    )
+    assert not outcome.ok
+    assert outcome.steps == []
+    assert outcome.setup_error is not None
+    assert outcome.setup_error.startswith("state: state.json: Expecting value")
