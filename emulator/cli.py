@@ -39,6 +39,11 @@ def _parser() -> argparse.ArgumentParser:
         help="run against this running emulator, in tenants of the scenario's own "
         "(other tenants' data is left alone; see docs/scenarios.md)",
     )
+    replay.add_argument(
+        "--update",
+        action="store_true",
+        help="rewrite each file's expectations from what the emulator answers (snapshot mode)",
+    )
     return parser
 
 
@@ -63,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "replay":
         from emulator.scenarios.replay import replay
 
-        return replay(args.paths, args.junit_xml, url=args.url)
+        return replay(args.paths, args.junit_xml, url=args.url, update=args.update)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     from emulator.server import EmulatorServer  # imported late: `--help` stays instant
 
