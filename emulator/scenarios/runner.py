@@ -146,6 +146,8 @@ class _Steps:
             content = json.dumps(spec["body"]).encode()
         if content is not None:
             headers.setdefault("Content-Type", "application/json")
+        if "body_text" in spec:  # sent as written, with the headers' own content type
+            content = spec["body_text"].encode()
         path = (CONTROL if spec["platform"] == "control" else "") + spec["path"]
         response = await self.client.request(
             spec["method"], path, params=spec.get("query"), headers=headers, content=content

@@ -93,6 +93,10 @@ def volatile(key: str, value: Any) -> bool:
     return False
 
 
+def is_instant(value: Any) -> bool:
+    return isinstance(value, str) and _ISO.fullmatch(value) is not None
+
+
 def shape(value: str) -> str:
     """A pattern every value made the same way matches: `-?[0-9]+`, an ISO instant, a UUID,
     or the value's literal prefix (`delivery-`, `__`) followed by anything."""
