@@ -184,8 +184,13 @@ def _request(entry: dict[str, Any], captures: _Captures) -> dict[str, Any]:
         spec["headers"] = headers
     body = _json(entry["body"])
     if body is not None and not entry.get("body_truncated"):
-        is_json = isinstance(entry["body"], Fragment)
-        spec["body" if is_json else "body_text"] = captures.request(body) if is_json else body
+        if isinstance(entry["body"], Fragment):
+            spec["body"] = captures.request(body)
+        else:  # sent as written, with the content type it was sent with, JSON or not
+            spec["body_text"] = body
+            given = _json(entry["headers"]) or {}
+            if "content-type" in given:
+                spec.setdefault("headers", {})["content-type"] = given["content-type"]
     expect: dict[str, Any] = {"status": entry["status"]}
     answer = _json(entry["response"])
     if answer is not None and not entry.get("response_truncated"):

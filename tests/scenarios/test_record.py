@@ -110,6 +110,21 @@ def test_an_mpid_answered_then_sent_back_is_captured(
     assert anonymous not in scenario.file.read_text()
 
 
+def test_a_body_that_is_not_json_is_sent_as_written(
+    ctl: httpx.Client, ct: CleverTapDriver, tmp_path: Path, contracts: ContractRegistry
+) -> None:
+    ctl.post(RECORD, json={"name": "not json"})
+    headers = {**ct.headers, "Content-Type": "application/json"}
+    broken = ct.post("/1/upload", content=b'{"d": [', headers=headers)
+    assert broken.status_code == 400
+    scenario = _replayed(ctl.post(RECORD + "/stop").text, tmp_path / "text.yaml", contracts)
+    (request,) = _requests(scenario)
+    assert request["body_text"] == '{"d": ['
+    assert request["headers"] == {"content-type": "application/json"}
+    assert request["as"] == f"clevertap/{ACCOUNT}"
+    assert request["expect"]["status"] == 400
+
+
 def test_refused_credentials_stay_refused_and_secrets_are_never_written(
     ctl: httpx.Client,
     ct: CleverTapDriver,
