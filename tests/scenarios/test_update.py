@@ -105,3 +105,18 @@ def test_a_step_without_expect_gets_its_status(tmp_path: Path) -> None:
 
 def test_update_refuses_a_running_emulator(broken: Path) -> None:
     assert replay([str(broken)], None, url="http://127.0.0.1:9", update=True) == 2
+
+
+def test_a_body_written_null_is_filled_with_the_whole_answer(tmp_path: Path) -> None:
+    path = tmp_path / "fill.yaml"
+    path.write_text(
+        "name: fill\nsteps:\n  - request:\n      platform: control\n      method: GET\n"
+        "      path: /clock\n      expect: {body: null}  # fill me\n",
+        encoding="utf-8",
+    )
+    assert replay([str(path)], None, update=True) == 0
+    assert path.read_text(encoding="utf-8").endswith(
+        "      expect: {status: 200, body: {now: {$any: true}, "
+        "iso: {$regex: '[0-9]{4}-[0-9]{2}-[0-9]{2}T.*'}, frozen: true, offset: 0.0}} # fill me\n"
+    )
+    assert replay([str(path)], None) == 0
