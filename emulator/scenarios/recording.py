@@ -26,10 +26,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from emulator.bridge.delivery import USER_AGENT as BRIDGE_AGENT
 from emulator.core.jsonresp import Fragment, dumps, loads
 from emulator.scenarios.snapshot import is_instant, stable, volatile
 
-BRIDGE_AGENT = "ctmp-emulator-bridge"  # bridge/delivery.py USER_AGENT (the bridge is above us)
 PLATFORMS = ("clevertap", "mparticle")
 # Sent by the platforms' clients, read by the emulator: kept in a recorded request.
 _KEPT_HEADERS = frozenset(
@@ -52,9 +52,11 @@ class Started:
     deliveries: dict[str, int] = field(default_factory=dict)  # connection -> rows at the start
 
     def wants(self, entry: dict[str, Any]) -> bool:
+        """A platform request of the recording, by a client (a flow's delivery, to whichever
+        tenant, is wanted too: it becomes a `settle`)."""
         if entry["seq"] <= self.since or entry["platform"] not in PLATFORMS:
             return False
-        return self.tenants is None or entry["tenant"] in self.tenants
+        return self.tenants is None or entry["tenant"] in self.tenants or _delivery_entry(entry)
 
 
 def iso(seconds: float) -> str:
@@ -199,6 +201,10 @@ def _request(entry: dict[str, Any], captures: _Captures) -> dict[str, Any]:
     return spec
 
 
+def _delivery_entry(entry: dict[str, Any]) -> bool:
+    return bool((_json(entry["headers"]) or {}).get("user-agent") == BRIDGE_AGENT)
+
+
 def _delivery(row: dict[str, Any]) -> dict[str, Any]:
     """What a delivery is checked by: its flow, its status and how many attempts it took (a
     skipped one made none and has no attempts)."""
@@ -223,8 +229,7 @@ def build(
     for entry in entries:
         if not started.wants(entry):
             continue
-        agent = (_json(entry["headers"]) or {}).get("user-agent", "")
-        if agent == BRIDGE_AGENT:
+        if _delivery_entry(entry):
             delivered = True
             continue
         if delivered:
