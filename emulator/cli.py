@@ -1,5 +1,6 @@
-"""`ctmp-emulator serve` (start the emulator with working defaults) and `ctmp-emulator replay`
-(run scenario files)."""
+"""`ctmp-emulator serve` (start the emulator with working defaults), `ctmp-emulator replay`
+(run scenario files, or `--update` their expectations) and `ctmp-emulator record` (write a
+scenario from a running emulator's traffic)."""
 
 from __future__ import annotations
 
@@ -39,6 +40,24 @@ def _parser() -> argparse.ArgumentParser:
         help="run against this running emulator, in tenants of the scenario's own "
         "(other tenants' data is left alone; see docs/scenarios.md)",
     )
+    replay.add_argument(
+        "--update",
+        action="store_true",
+        help="rewrite each file's expectations from what the emulator answers (snapshot mode)",
+    )
+    rec = commands.add_parser(
+        "record", help="record a scenario on a running emulator until Ctrl-C or SIGTERM"
+    )
+    rec.add_argument(
+        "--url", required=True, help="the running emulator, e.g. http://127.0.0.1:8787"
+    )
+    rec.add_argument("--out", required=True, type=Path, help="the scenario file to write")
+    rec.add_argument("--name", help="the scenario's name (default: the file's name)")
+    rec.add_argument("--description", help="the scenario's description")
+    rec.add_argument(
+        "--tenant", action="append", help="record only this tenant's requests (repeatable)"
+    )
+    rec.add_argument("--admin-token", help="the emulator's control token, if it has one")
     return parser
 
 
@@ -63,7 +82,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "replay":
         from emulator.scenarios.replay import replay
 
-        return replay(args.paths, args.junit_xml, url=args.url)
+        return replay(args.paths, args.junit_xml, url=args.url, update=args.update)
+    if args.command == "record":
+        from emulator.scenarios.recorder import record
+
+        return record(
+            args.url, args.out, args.name, args.description, args.tenant, args.admin_token
+        )
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     from emulator.server import EmulatorServer  # imported late: `--help` stays instant
 

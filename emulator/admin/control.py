@@ -1,5 +1,6 @@
-"""The emulator's own control API: health, and the journal, state, tenant, clock and fault
-operations of the modules beside this one, assembled for routing and the OpenAPI document."""
+"""The emulator's own control API: health, and the journal, state, tenant, clock, fault and
+recording operations of the modules beside this one, assembled for routing and the OpenAPI
+document."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from emulator.admin.clock import ClockControl, FaultControl
 from emulator.admin.journal import JournalControl
+from emulator.admin.record import RecordControl
 from emulator.admin.state import StateControl
 from emulator.admin.tenants import TenantControl
 from emulator.core.call import ControlCall
@@ -30,6 +32,7 @@ class ControlAPI:
             TenantControl(emulator),
             ClockControl(emulator),
             FaultControl(emulator),
+            RecordControl(emulator),
         )
 
     @control("GET", "/health", summary="Liveness and readiness", responses={200: "emulator/health"})

@@ -52,7 +52,8 @@ def _operation(op: Operation[Any], contracts: ContractRegistry, tag: str) -> dic
         response: dict[str, Any] = {"description": "HTTP " + str(status)}
         if contract != NO_BODY:
             schema = _ref(contracts, contract) if contract else {}
-            response["content"] = {"application/json": {"schema": schema}}
+            media = op.response_media if status < 400 else ("application/json",)
+            response["content"] = {name: {"schema": schema} for name in media}
         doc["responses"][str(status)] = response
     if op.security:
         # One requirement object: every scheme listed must be present together.

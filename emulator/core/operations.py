@@ -67,6 +67,8 @@ class Operation(Generic[H]):
     request_required: bool = True
     request_media: str = "application/json"
     responses: Mapping[int, str | None] = field(default_factory=lambda: {200: None})
+    # Media types of a successful answer (the contract describes each); errors are JSON.
+    response_media: tuple[str, ...] = ("application/json",)
     params: tuple[Param, ...] = ()
     tags: tuple[str, ...] = ()
     security: tuple[str, ...] = ()
@@ -140,6 +142,7 @@ def control(
     request_required: bool = True,
     responses: Mapping[int, str | None] | None = None,
     params: Sequence[Param] = (),
+    response_media: Sequence[str] = ("application/json",),
 ) -> Callable[[ControlMethod], ControlMethod]:
     """Declare a control operation (`/_emulator` + `path`) on the decorated method. A list of
     request contracts means "one of these": the handler checks which applies."""
@@ -149,6 +152,7 @@ def control(
         "request_required": request_required,
         "responses": dict(responses) if responses is not None else {200: None},
         "params": tuple(params),
+        "response_media": tuple(response_media),
     }
 
     def declare(function: ControlMethod) -> ControlMethod:

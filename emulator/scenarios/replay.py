@@ -93,14 +93,41 @@ async def _run_all(scenarios: Sequence[Scenario], url: str | None) -> list[Outco
     return [await run(scenario, url) for scenario in scenarios]
 
 
+def _update(outcomes: Sequence[Outcome], out: TextIO) -> int:
+    from emulator.scenarios.update import update  # ruamel.yaml only when updating
+
+    failed = 0
+    for outcome in outcomes:
+        done = update(outcome)
+        file = outcome.scenario.file
+        if done.changed:
+            steps = ", ".join(str(index + 1) for index in done.changed)
+            print(f"updated   {file} (steps {steps})", file=out)
+        else:
+            print(f"unchanged {file}", file=out)
+        for problem in done.problems:
+            print(f"           not updatable: {problem}", file=out)
+        failed += bool(done.problems)
+    print(f"{len(outcomes) - failed} updated or unchanged, {failed} with problems", file=out)
+    return 1 if failed else 0
+
+
 def replay(
     paths: Sequence[str],
     junit_xml: Path | None,
     out: TextIO | None = None,
     url: str | None = None,
+    update: bool = False,
 ) -> int:
-    """Exit status: 0 all passed, 1 a scenario failed, 2 nothing ran (no or malformed files)."""
+    """Exit status: 0 all passed, 1 a scenario failed, 2 nothing ran (no or malformed files).
+
+    With `update`, each file's expectations are rewritten from the run instead (update.py):
+    0 when every file could be brought up to date, 1 when a step failed in a way no
+    expectation fixes."""
     out = out or sys.stdout  # looked up now: pytest and callers may have replaced it
+    if update and url is not None:
+        print("ctmp-emulator replay: --update runs on a fresh emulator, not --url", file=sys.stderr)
+        return 2
     files = collect(paths)
     if not files:
         print("ctmp-emulator replay: no scenario files", file=sys.stderr)
@@ -111,6 +138,8 @@ def replay(
         print(f"ctmp-emulator replay: nothing ran\n{exc}", file=sys.stderr)
         return 2
     outcomes = asyncio.run(_run_all(scenarios, url))
+    if update:
+        return _update(outcomes, out)
     for outcome in outcomes:
         report(outcome, out)
     failed = sum(not o.ok for o in outcomes)

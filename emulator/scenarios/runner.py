@@ -35,6 +35,10 @@ class StepResult:
     line: int
     label: str
     problems: list[str] = field(default_factory=list)
+    # What the step saw, for `replay --update`: a request's {status, headers, body}, the view
+    # an `expect_state` read; and the captures made before it.
+    observed: Any = None
+    captures: dict[str, Any] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -70,6 +74,7 @@ class _Steps:
         self.captures: dict[str, Any] = {}
         self.tenants: dict[str, dict[str, Any]] = {}
         self.faults: list[str] = []
+        self.observed: Any = None
 
     async def control(self, method: str, path: str, body: Any = None, **query: Any) -> Any:
         response = await self.client.request(
@@ -144,6 +149,8 @@ class _Steps:
             content = json.dumps(spec["body"]).encode()
         if content is not None:
             headers.setdefault("Content-Type", "application/json")
+        if "body_text" in spec:  # sent as written, with the headers' own content type
+            content = spec["body_text"].encode()
         path = (CONTROL if spec["platform"] == "control" else "") + spec["path"]
         response = await self.client.request(
             spec["method"], path, params=spec.get("query"), headers=headers, content=content
@@ -151,15 +158,18 @@ class _Steps:
         return self._expect(spec.get("expect", {}), response)
 
     def _expect(self, expect: dict[str, Any], response: httpx.Response) -> list[str]:
+        try:
+            body = response.json() if response.content else None
+        except ValueError:
+            body = response.text
+        headers = {k.lower(): v for k, v in response.headers.items()}
+        self.observed = {"status": response.status_code, "headers": headers, "body": body}
         actual: dict[str, Any] = {"status": response.status_code}
         if "headers" in expect:
-            actual["headers"] = {k.lower(): v for k, v in response.headers.items()}
+            actual["headers"] = headers
             expect = {**expect, "headers": {k.lower(): v for k, v in expect["headers"].items()}}
         if "body" in expect:
-            try:
-                actual["body"] = response.json() if response.content else None
-            except ValueError:
-                actual["body"] = response.text
+            actual["body"] = body
         return [m.text() for m in match(expect, actual, self.captures)]
 
     async def advance_clock(self, spec: dict[str, Any]) -> list[str]:
@@ -200,7 +210,8 @@ class _Steps:
         response = await self.client.get(CONTROL + spec["view"], params=spec.get("query"))
         if response.status_code != 200:
             return [f"{spec['view']}: {response.status_code} {response.text}"]
-        return [m.text() for m in match(spec["expect"], response.json(), self.captures)]
+        self.observed = response.json()
+        return [m.text() for m in match(spec["expect"], self.observed, self.captures)]
 
 
 Step = Callable[[dict[str, Any]], Awaitable[list[str]]]
@@ -255,11 +266,14 @@ async def _run_steps(steps: _Steps, started: float) -> Outcome:
     for index, (step, line) in enumerate(zip(scenario.steps, scenario.step_lines, strict=True)):
         kind = _kind(step)
         result = StepResult(index, line, step.get("name") or _label(kind, step[kind]))
+        result.captures = dict(steps.captures)
+        steps.observed = None
         spec = step[kind] if steps.isolation is None else steps.isolation.rewrite(step[kind])
         handler: Step = getattr(steps, kind)
         try:
             result.problems = await handler(spec)
         except (ExpectationError, SetupError) as exc:
             result.problems = [str(exc)]
+        result.observed = steps.observed
         results.append(result)
     return Outcome(scenario, results, time.perf_counter() - started)
