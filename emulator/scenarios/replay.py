@@ -47,6 +47,9 @@ def load_all(files: Sequence[Path], contracts: ContractRegistry) -> list[Scenari
 
 def report(outcome: Outcome, out: TextIO) -> None:
     scenario = outcome.scenario
+    if outcome.skipped is not None:
+        print(f"skip {scenario.name} ({scenario.file}): {outcome.skipped}", file=out)
+        return
     verdict = "ok  " if outcome.ok else "FAIL"
     print(f"{verdict} {scenario.name} ({scenario.file}, {outcome.seconds:.2f} s)", file=out)
     if outcome.setup_error is not None:
@@ -67,6 +70,7 @@ def junit(outcomes: Sequence[Outcome]) -> ET.ElementTree[ET.Element]:
         tests=str(len(outcomes)),
         failures=str(failed),
         errors="0",
+        skipped=str(sum(o.skipped is not None for o in outcomes)),
         time=f"{total:.3f}",
     )
     for outcome in outcomes:
@@ -77,13 +81,10 @@ def junit(outcomes: Sequence[Outcome]) -> ET.ElementTree[ET.Element]:
             name=outcome.scenario.name,
             time=f"{outcome.seconds:.3f}",
         )
-        if not outcome.ok:
-            lines = [f"setup: {outcome.setup_error}"] if outcome.setup_error else []
-            for step in outcome.steps:
-                lines += [
-                    f"step {step.index + 1} {step.label} (line {step.line}): {p}"
-                    for p in step.problems
-                ]
+        if outcome.skipped is not None:
+            ET.SubElement(case, "skipped", message=outcome.skipped)
+        elif not outcome.ok:
+            lines = outcome.failure_lines()
             failure = ET.SubElement(case, "failure", message=lines[0] if lines else "failed")
             failure.text = "\n".join(lines)
     return ET.ElementTree(suite)
@@ -143,8 +144,13 @@ def replay(
     for outcome in outcomes:
         report(outcome, out)
     failed = sum(not o.ok for o in outcomes)
+    skipped = sum(o.skipped is not None for o in outcomes)
     seconds = sum(o.seconds for o in outcomes)
-    print(f"{len(outcomes) - failed} passed, {failed} failed ({seconds:.2f} s)", file=out)
+    tail = f", {skipped} skipped" if skipped else ""
+    print(
+        f"{len(outcomes) - failed - skipped} passed, {failed} failed{tail} ({seconds:.2f} s)",
+        file=out,
+    )
     if junit_xml is not None:
         junit(outcomes).write(junit_xml, encoding="utf-8", xml_declaration=True)
     return 1 if failed else 0

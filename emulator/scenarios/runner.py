@@ -52,10 +52,22 @@ class Outcome:
     seconds: float
     # Set when the scenario could not be set up (tenants, state or clock refused).
     setup_error: str | None = None
+    # Set when the scenario cannot run where it was asked to (a starting state under --url).
+    skipped: str | None = None
 
     @property
     def ok(self) -> bool:
         return self.setup_error is None and all(step.ok for step in self.steps)
+
+    def failure_lines(self) -> list[str]:
+        """What went wrong, a line per problem, each naming its step and line."""
+        lines = [f"setup: {self.setup_error}"] if self.setup_error else []
+        for step in self.steps:
+            lines += [
+                f"step {step.index + 1} {step.label} (line {step.line}): {problem}"
+                for problem in step.problems
+            ]
+        return lines
 
 
 class SetupError(Exception):
@@ -87,10 +99,6 @@ class _Steps:
     async def set_up(self) -> None:
         doc = self.scenario.document
         if self.isolation is not None:
-            if "state" in doc:
-                raise SetupError(
-                    "state: a starting state replaces the whole server's; replay it without --url"
-                )
             for tenant in self.isolation.tenants:
                 self.tenants[tenant["id"]] = await self.control("POST", "/tenants", tenant)
         else:
@@ -234,6 +242,9 @@ async def run(scenario: Scenario, url: str | None = None) -> Outcome:
     """Run `scenario` on a fresh in-process emulator, or with `url` against a running one in
     tenants of its own (`isolation.py`); every step runs, failures are collected."""
     started = time.perf_counter()
+    if url is not None and "state" in scenario.document:
+        reason = "state: a starting state would replace the whole server's; replay it without --url"
+        return Outcome(scenario, [], 0.0, skipped=reason)
     if url is not None:
         tenants = scenario.document.get("tenants") or default_tenants()
         isolation = Isolation(tenants, secrets.token_hex(4))

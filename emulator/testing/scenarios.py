@@ -81,12 +81,7 @@ class ScenarioItem(pytest.Item):
         outcome = asyncio.run(run(self.scenario))
         if outcome.ok:
             return
-        lines = [f"setup: {outcome.setup_error}"] if outcome.setup_error else []
-        for step in outcome.steps:
-            if not step.ok:
-                lines.append(f"step {step.index + 1} {step.label} (line {step.line}):")
-                lines += [f"    {problem}" for problem in step.problems]
-        raise ScenarioFailed("\n".join(lines))
+        raise ScenarioFailed("\n".join(outcome.failure_lines()))
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         if isinstance(excinfo.value, ScenarioFailed):

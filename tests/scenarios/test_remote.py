@@ -3,6 +3,7 @@ and leaves every other tenant's data as it was."""
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -42,27 +43,29 @@ def test_replay_with_url_leaves_other_tenants_data_untouched(
     assert views.faults() == []
 
 
-def test_every_shipped_scenario_passes_with_url_but_those_that_load_a_state(
-    emulator: EmulatorHandle, contracts: ContractRegistry, capsys: pytest.CaptureFixture[str]
+def test_every_shipped_scenario_passes_with_url_and_those_that_load_a_state_are_skipped(
+    emulator: EmulatorHandle,
+    contracts: ContractRegistry,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     files = sorted(SHIPPED.rglob("*.yaml"))
-    shared = [str(f) for f in files if "state" not in load(f, contracts).document]
-    assert len(files) - len(shared) == 1  # seed-state-known-customer.yaml
+    with_state = [f for f in files if "state" in load(f, contracts).document]
+    assert [f.name for f in with_state] == ["seed-state-known-customer.yaml"]
     tenants = emulator.client.tenants()
+    report = tmp_path / "scenarios.xml"
 
-    code = replay(shared, None, url=emulator.url)
+    code = replay([str(SHIPPED)], report, url=emulator.url)
 
     out = capsys.readouterr().out
     assert code == 0, out
-    assert f"{len(shared)} passed, 0 failed" in out
+    assert f"{len(files) - 1} passed, 0 failed, 1 skipped" in out
+    assert "skip " in out and "would replace the whole server's; replay it without --url" in out
+    suite = ET.parse(report).getroot()
+    assert (suite.get("tests"), suite.get("failures"), suite.get("skipped")) == (
+        str(len(files)),
+        "0",
+        "1",
+    )
+    assert len(suite.findall("testcase/skipped")) == 1
     assert emulator.client.tenants() == tenants
-
-
-def test_a_starting_state_cannot_replace_a_shared_server(
-    emulator: EmulatorHandle, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    text = (SHIPPED / "forwarding-custom-event.yaml").read_text()
-    scenario = tmp_path / "with-state.yaml"
-    scenario.write_text(text.replace("clock:", "state: {inline: {}}\nclock:", 1))
-    assert replay([str(scenario)], None, url=emulator.url) == 1
-    assert "setup: state: a starting state replaces the whole server's" in capsys.readouterr().out
