@@ -19,7 +19,8 @@ from starlette.routing import Route
 from emulator.core.call import Call, ControlCall
 from emulator.core.contracts import Verdict
 from emulator.core.errors import ApiError, Envelope
-from emulator.core.jsonresp import JSONDecodeError, JSONResponse, loads
+from emulator.core.jsonresp import JSONDecodeError, JSONResponse
+from emulator.core.nesting import STATE_HEADROOM, NestingError, parse
 from emulator.core.operations import ALL_METHODS, ControlOperation
 from emulator.core.params import QueryParser
 
@@ -134,8 +135,11 @@ class ControlRouter:
             if not op.request_required:
                 return {}
             raise invalid("a JSON body is required")
+        limit = self.emulator.config.max_json_depth + STATE_HEADROOM
         try:
-            body = loads(raw)
+            body = parse(raw, limit)
+        except NestingError:
+            raise CONTROL.too_deep(limit) from None
         except JSONDecodeError as exc:
             raise CONTROL.not_json(str(exc)) from exc
         if isinstance(op.request, tuple):

@@ -23,7 +23,8 @@ from starlette.routing import Route
 from emulator.core.call import Call, current_call
 from emulator.core.contracts import Verdict
 from emulator.core.errors import ApiError
-from emulator.core.jsonresp import Fragment, JSONDecodeError, JSONResponse, fragment, loads, tight
+from emulator.core.jsonresp import Fragment, JSONDecodeError, JSONResponse, fragment, tight
+from emulator.core.nesting import NestingError, parse
 from emulator.core.operations import ALL_METHODS, PlatformOperation
 from emulator.core.surface import Surface
 
@@ -59,12 +60,12 @@ def _mask_authorization(value: str) -> str:
     return f"{scheme} {MASKED}" if credentials else MASKED
 
 
-def _capped_body(raw: bytes, known_json: bool, cap: int) -> tuple[Any, bool]:
+def _capped_body(raw: bytes, known_json: bool, cap: int, depth: int) -> tuple[Any, bool]:
     """The body as the journal keeps it, and whether it was cut at `cap`.
 
     JSON stays as its raw bytes (an `orjson.Fragment`, written out verbatim): parsed objects
-    cost ~5x the bytes in memory and make resets and garbage collection slow. Other bodies are
-    kept as text.
+    cost ~5x the bytes in memory and make resets and garbage collection slow. Other bodies, and
+    JSON nested deeper than `depth` (the state document could not hold it), are kept as text.
     """
     if not raw:
         return None, False
@@ -72,8 +73,8 @@ def _capped_body(raw: bytes, known_json: bool, cap: int) -> tuple[Any, bool]:
         return raw[:cap].decode("utf-8", "replace"), True
     if not known_json:
         try:
-            loads(raw)
-        except JSONDecodeError:
+            parse(raw, depth)
+        except (JSONDecodeError, NestingError):
             return raw.decode("utf-8", "replace"), False
     return Fragment(tight(raw)), False
 
@@ -185,10 +186,11 @@ class Pipeline:
     ) -> None:
         emulator = self.emulator
         cap = emulator.config.journal_body_cap
+        depth = emulator.config.max_json_depth
         request = call.request
-        req_body, req_cut = _capped_body(call.body, call.parsed, cap)
+        req_body, req_cut = _capped_body(call.body, call.parsed, cap, depth)
         resp_body, resp_cut = _capped_body(
-            bytes(response.body), response.media_type == "application/json", cap
+            bytes(response.body), response.media_type == "application/json", cap, depth
         )
         verdict = call.verdict
         duration_ms = round((time.perf_counter() - started) * 1000, 3)
