@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
@@ -21,8 +21,9 @@ from emulator.core.contracts import Verdict
 from emulator.core.errors import ApiError, Envelope
 from emulator.core.jsonresp import JSONDecodeError, JSONResponse
 from emulator.core.nesting import STATE_HEADROOM, NestingError, parse
-from emulator.core.operations import ALL_METHODS, ControlOperation
+from emulator.core.operations import ControlOperation
 from emulator.core.params import QueryParser
+from emulator.core.routing import any_method_route
 
 if TYPE_CHECKING:
     from emulator.runtime import Emulator
@@ -68,6 +69,15 @@ def invalid(message: str) -> ApiError:
     return ApiError(400, message, code="invalid_request")
 
 
+def method_not_allowed(method: str, allowed: Iterable[str]) -> Response:
+    """The control API's 405, with the methods the path takes."""
+    response = CONTROL.render(
+        ApiError(405, f"{method} is not allowed here", code="method_not_allowed")
+    )
+    response.headers["Allow"] = ", ".join(sorted(allowed))
+    return response
+
+
 class ControlRouter:
     def __init__(self, emulator: Emulator) -> None:
         self.emulator = emulator
@@ -78,10 +88,7 @@ class ControlRouter:
             by_path.setdefault(op.path, {})[op.method] = (op, QueryParser(list(op.params)))
         # Fewer path parameters first: `/requests/count` before `/requests/{seq}`.
         paths = sorted(by_path, key=lambda path: path.count("{"))
-        return [
-            Route(PREFIX + path, self._endpoint(by_path[path]), methods=ALL_METHODS)
-            for path in paths
-        ]
+        return [any_method_route(PREFIX + path, self._endpoint(by_path[path])) for path in paths]
 
     def _authorized(self, request: Request) -> bool:
         token = self.emulator.config.admin_token
@@ -100,13 +107,7 @@ class ControlRouter:
         async def endpoint(request: Request) -> Response:
             method = "GET" if request.method == "HEAD" else request.method
             if method not in methods:
-                response = CONTROL.render(
-                    ApiError(
-                        405, f"{request.method} is not allowed here", code="method_not_allowed"
-                    )
-                )
-                response.headers["Allow"] = ", ".join(sorted(methods))
-                return response
+                return method_not_allowed(request.method, methods)
             if not self._authorized(request):
                 return CONTROL.render(
                     ApiError(401, "a valid control token is required", code="unauthorized")

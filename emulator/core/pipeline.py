@@ -25,7 +25,8 @@ from emulator.core.contracts import Verdict
 from emulator.core.errors import ApiError
 from emulator.core.jsonresp import Fragment, JSONDecodeError, JSONResponse, fragment, tight
 from emulator.core.nesting import NestingError, parse
-from emulator.core.operations import ALL_METHODS, PlatformOperation
+from emulator.core.operations import PlatformOperation
+from emulator.core.routing import any_method_route
 from emulator.core.surface import Surface
 
 if TYPE_CHECKING:
@@ -113,14 +114,9 @@ class Pipeline:
         # A path with fewer parameters first: `/resolve/{org}/{account}/{workspace}` must win
         # over `/{org}/{account}/{workspace}/{mpid}`, whatever order they were declared in.
         paths = sorted(by_path, key=lambda path: path.count("{"))
-        routes = [
-            Route(path, self._endpoint(surface, by_path[path]), methods=ALL_METHODS)
-            for path in paths
-        ]
+        routes = [any_method_route(path, self._endpoint(surface, by_path[path])) for path in paths]
         for prefix in surface.path_prefixes:
-            routes.append(
-                Route(prefix + "{rest:path}", self._endpoint(surface, {}), methods=ALL_METHODS)
-            )
+            routes.append(any_method_route(prefix + "{rest:path}", self._endpoint(surface, {})))
         return routes
 
     def _endpoint(
