@@ -12,7 +12,7 @@ import secrets
 from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -23,6 +23,7 @@ from emulator.core.jsonresp import JSONDecodeError, JSONResponse
 from emulator.core.nesting import STATE_HEADROOM, NestingError, parse
 from emulator.core.operations import ControlOperation
 from emulator.core.params import QueryParser
+from emulator.core.pipeline import NO_ANSWER
 from emulator.core.routing import any_method_route
 
 if TYPE_CHECKING:
@@ -119,6 +120,8 @@ class ControlRouter:
                 reply = await op.handler(ControlCall(request, query, body))
             except ApiError as refused:
                 return CONTROL.render(refused)
+            except ClientDisconnect:
+                return NO_ANSWER  # the client left mid-body: nothing ran, no one to answer
             except Exception as exc:  # a bug of ours: still one envelope, never a stack trace
                 log.exception("control operation failed")
                 return CONTROL.render(

@@ -16,9 +16,10 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from emulator.core.call import Call, current_call
 from emulator.core.contracts import Verdict
@@ -80,6 +81,17 @@ def _capped_body(raw: bytes, known_json: bool, cap: int, depth: int) -> tuple[An
     return Fragment(tight(raw)), False
 
 
+class _NoAnswer(Response):
+    """What an endpoint returns when the client is gone: sends nothing."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        return None
+
+
+NO_ANSWER: Response = _NoAnswer()
+ABANDONED = "ClientDisconnect: the client closed the connection before the body was complete"
+
+
 async def _run(op: PlatformOperation, call: Call) -> Response:
     """The operation's answer: what its handler returns, or the `ApiError` it raises rendered
     through the operation's envelope; `finish` sees either."""
@@ -132,9 +144,12 @@ class Pipeline:
     ) -> Response:
         emulator = self.emulator
         started = time.perf_counter()
-        body = await request.body()
         envelope = surface.envelope
         assert envelope is not None, f"surface {surface.name!r} serves requests without an envelope"
+        try:
+            body = await request.body()
+        except ClientDisconnect:
+            return self._abandoned(surface, Call(request, b"", emulator, envelope), started)
         call = Call(request, body, emulator, envelope)
         token = current_call.set(call)
         error: str | None = None
@@ -170,6 +185,14 @@ class Pipeline:
             current_call.reset(token)
         self.record(surface, call, response, started, error, fault_id)
         return response
+
+    def _abandoned(self, surface: Surface, call: Call, started: float) -> Response:
+        """The client closed the connection before its body was complete: nothing ran and there
+        is no one to answer; the journal keeps the attempt, as status 499 (nginx's "client
+        closed request")."""
+        call.tenant = surface.resolve_tenant(call.request)
+        self.record(surface, call, Response(status_code=499), started, ABANDONED, None)
+        return NO_ANSWER
 
     def record(
         self,
