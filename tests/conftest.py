@@ -23,6 +23,7 @@ from hypothesis import settings
 
 from emulator.testing.plugin import EmulatorHandle
 from tests.drivers import BridgeDriver, CleverTapDriver, ControlViews, MParticleDriver
+from tests.drivers.operations import Corpus
 
 # CI replays the same generated cases every run (a red CI names a bug, never a lucky draw);
 # locally, every run explores new cases.
@@ -316,3 +317,16 @@ def server_errors(caplog: pytest.LogCaptureFixture) -> Iterator[Callable[[], lis
         yield errors
     finally:
         uvicorn.removeHandler(caplog.handler)
+
+
+@pytest.fixture
+def corpus(
+    emulator: EmulatorHandle,
+    http: httpx.Client,
+    views: ControlViews,
+    mp: MParticleDriver,
+    server_errors: Callable[[], list[str]],
+) -> Corpus:
+    """Every operation of the served OpenAPI document, on a freshly reset emulator, with what
+    went wrong after each input (tests/drivers/operations.py)."""
+    return Corpus(http, views, server_errors, mp.token())

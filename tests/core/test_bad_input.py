@@ -1,114 +1,28 @@
 """Bad input never breaks the emulator (issue 12, items 1-7): each reproduction as a named case
-over every operation that takes a body, then generated input. After every input: no 5xx,
-nothing logged at ERROR or with a traceback, and the state still exports (with the users and
-profiles views).
-
-The operations come from the served OpenAPI document, built from the same declarations as the
-routes, so a new operation is covered without touching this file (a new path parameter needs a
-value in PATH_VALUES).
-"""
+over every operation of the OpenAPI document that takes a body (tests/drivers/operations.py);
+generated input is in test_bad_input_generated.py. After every input: no 5xx, nothing logged at
+ERROR or with a traceback, and the state still exports (with the users and profiles views)."""
 
 from __future__ import annotations
 
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from emulator.core.nesting import DEFAULT_DEPTH, STATE_HEADROOM
-from emulator.testing.defaults import basic_auth
 from emulator.testing.plugin import EmulatorHandle
 from tests.drivers import ControlViews, MParticleDriver
 from tests.drivers.clevertap import ct_fail, ct_headers
-from tests.drivers.defaults import ACCOUNT, CONNECTION, S2S, WEB, WEB_KEY, WORKSPACE
+from tests.drivers.defaults import WEB_KEY
 from tests.drivers.mparticle import custom_event, mp_batch, mp_errors
+from tests.drivers.operations import CONTROL, Corpus, Op, depth, nest
 from tests.drivers.wire import abandon_mid_body
 
-ServerErrors = Callable[[], list[str]]
-
-# A value for each path parameter of the document; `{tenant}` follows the view's platform.
-PATH_VALUES = {
-    "key": WEB_KEY,
-    "org": "10",
-    "account": "100",
-    "workspace": WORKSPACE,
-    "mpid": "1",
-    "objectId": "x",
-    "tenant_id": "no-such-tenant",
-    "export_id": "1",
-    "audience_id": "1",
-    "fault_id": "no-such-fault",
-    "seq": "1",
-}
-# A value for each query parameter a body operation requires.
-QUERY_VALUES = {"fields": "user_attributes"}
-TENANTS = {"clevertap": ACCOUNT, "mparticle": WORKSPACE, "bridge": CONNECTION}
 TOO_DEEP = "nested deeper than"
-CONTROL = "/_emulator"
-
-
-@dataclass(frozen=True)
-class Op:
-    method: str
-    template: str  # the path as the document gives it
-    path: str  # with its parameters filled in
-    media: str | None  # the request body's media type; None: no body
-    schema: str  # the request contract's component name ("" without one)
-
-    @property
-    def control(self) -> bool:
-        return self.path.startswith(CONTROL)
-
-    def __str__(self) -> str:
-        return f"{self.method} {self.template}"
-
-
-def _fill(template: str) -> str:
-    parts = template.split("/")
-    for index, part in enumerate(parts):
-        if part.startswith("{"):
-            name = part[1:-1]
-            value = TENANTS.get(parts[index - 1]) if name == "tenant" else PATH_VALUES.get(name)
-            assert value is not None, f"{template}: add a value for {{{name}}} to PATH_VALUES"
-            parts[index] = value
-    return "/".join(parts)
-
-
-def _op(method: str, template: str, spec: dict[str, Any]) -> Op:
-    content = spec.get("requestBody", {}).get("content", {})
-    media = next(iter(content), None)
-    ref = content[media].get("schema", {}).get("$ref", "") if media else ""
-    path = _fill(template)
-    # What a body operation requires in its query, so that its body is read at all.
-    params = spec.get("parameters", []) if media else []
-    query = [p["name"] for p in params if p["in"] == "query" and p["required"]]
-    for name in query:
-        assert name in QUERY_VALUES, f"{template}: add a value for ?{name} to QUERY_VALUES"
-    if query:
-        path += "?" + "&".join(f"{name}={QUERY_VALUES[name]}" for name in query)
-    return Op(method.upper(), template, path, media, ref.rsplit("/", 1)[-1])
-
-
-def nest(levels: int, leaf: Any = None) -> Any:
-    """A value of `levels` nested arrays (1: `[]`) around `leaf`."""
-    value: Any = [] if leaf is None else [leaf]
-    for _ in range(levels - 1):
-        value = [value]
-    return value
-
-
-def depth(value: Any) -> int:
-    if isinstance(value, dict):
-        return 1 + max((depth(v) for v in value.values()), default=0)
-    if isinstance(value, list):
-        return 1 + max((depth(v) for v in value), default=0)
-    return 0
 
 
 def at_depth(make: Callable[[Any], Any], total: int) -> Any:
@@ -117,82 +31,6 @@ def at_depth(make: Callable[[Any], Any], total: int) -> Any:
     body = make(nest(total - around))
     assert depth(body) == total
     return body
-
-
-class Corpus:
-    """Sends bad input to the session's emulator with the credentials each API takes, and says
-    what went wrong after it (a 5xx, a logged error, a state that no longer exports)."""
-
-    def __init__(
-        self, http: httpx.Client, views: ControlViews, errors: ServerErrors, token: str
-    ) -> None:
-        self.http = http
-        self.views = views
-        self.errors = errors
-        self.token = token
-        self.seen = 0  # errors already reported
-        doc = views.get("/openapi.json")
-        self.ops = [
-            _op(method, template, spec)
-            for template, item in doc["paths"].items()
-            for method, spec in item.items()
-            if method != "parameters"
-        ]
-        self.with_body = [op for op in self.ops if op.media is not None]
-        assert len({op.template for op in self.ops if op.control}) >= 10, "control paths"
-        assert len({op.template for op in self.with_body if not op.control}) >= 40, "bodies"
-
-    def op(self, path: str) -> Op:
-        """The operation that takes a body at `path` (without its query)."""
-        [found] = [op for op in self.with_body if op.path.split("?")[0] == path]
-        return found
-
-    def headers(self, op: Op) -> dict[str, str]:
-        """The credentials the operation's API takes, and its body's media type."""
-        headers = {"Content-Type": op.media or "application/json"}
-        if op.path.startswith("/1/"):
-            headers.update(ct_headers())
-        elif op.path.startswith("/userprofile/"):
-            headers["Authorization"] = f"Bearer {self.token}"
-        elif op.path.startswith(("/v2/", "/s2s/")):
-            headers.update(basic_auth(*S2S))
-        elif not op.control:
-            headers.update(WEB)  # IDSync; the Web SDK names its key in the path
-        return headers
-
-    def send(self, op: Op, content: bytes, method: str | None = None) -> httpx.Response:
-        return self.http.request(
-            method or op.method, op.path, content=content, headers=self.headers(op)
-        )
-
-    def problems(self, label: str, response: httpx.Response) -> list[str]:
-        """What is wrong after an input (nothing, normally)."""
-        found = []
-        if response.status_code >= 500:
-            found.append(f"{label}: {response.status_code} {response.text[:200]}")
-        for path in (
-            "/state",
-            f"/mparticle/{WORKSPACE}/users",
-            f"/clevertap/{ACCOUNT}/profiles",
-        ):
-            answer = self.views.http.get(path)
-            if answer.status_code != 200:
-                found.append(f"{label}: then GET {CONTROL}{path} {answer.status_code}")
-        logged = self.errors()
-        found += [f"{label}: logged {line}" for line in logged[self.seen :]]
-        self.seen = len(logged)
-        return found
-
-
-@pytest.fixture
-def corpus(
-    emulator: EmulatorHandle,
-    http: httpx.Client,
-    views: ControlViews,
-    mp: MParticleDriver,
-    server_errors: ServerErrors,
-) -> Corpus:
-    return Corpus(http, views, server_errors, mp.token())
 
 
 # -- items 1-3: nesting --------------------------------------------------------------------------
@@ -421,150 +259,3 @@ def test_a_client_that_leaves_mid_body_is_journaled_and_logs_no_traceback(
     assert all(e["error"].startswith("ClientDisconnect") for e in entries)
     assert all(e["tenant"] is not None for e in entries if e["path"].startswith("/1/"))
     assert not corpus.problems("disconnects", corpus.http.get("/1/profile.json"))
-
-
-# -- generated input -------------------------------------------------------------------------
-
-LEAVES = (
-    st.none()
-    | st.booleans()
-    | st.integers(min_value=-(2**70), max_value=2**70)
-    | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(max_size=12)
-)
-VALUES = st.recursive(
-    LEAVES,
-    lambda inner: (
-        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
-    ),
-    max_leaves=12,
-)
-DEEP = st.builds(lambda levels, leaf: nest(levels, leaf), st.integers(1, 300), VALUES)
-CONTENT = st.one_of(
-    VALUES.map(lambda v: json.dumps(v).encode()),
-    DEEP.map(lambda v: json.dumps({"d": v, "events": v}).encode()),
-    st.binary(max_size=40),
-)
-GENERATED = settings(
-    max_examples=400,
-    derandomize=True,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
-
-
-def _reset_after_control_success(op: Op, response: httpx.Response, ctl: EmulatorHandle) -> None:
-    # A generated body that happens to be a valid control request (a state, a fault, a clock)
-    # must not change what the next input meets.
-    if op.control and response.status_code < 300:
-        ctl.client.reset(tenants=True)
-
-
-@GENERATED
-@given(data=st.data())
-def test_generated_bodies_on_every_operation(
-    data: st.DataObject, corpus: Corpus, emulator: EmulatorHandle
-) -> None:
-    op = data.draw(st.sampled_from(corpus.with_body), label="operation")
-    content = data.draw(CONTENT, label="body")
-    response = corpus.send(op, content)
-    assert not corpus.problems(str(op), response)
-    _reset_after_control_success(op, response, emulator)
-
-
-# Good requests whose fields generated values replace, one at a time: the per-record and
-# per-item code sees every type where it expects one.
-GOOD = {
-    "/1/upload": {
-        "d": [
-            {"type": "event", "identity": "u1", "evtName": "e", "evtData": {"a": 1}},
-            {"type": "profile", "identity": "u1", "profileData": {"Name": "A", "n": {"$incr": 1}}},
-            {"type": "token", "objectId": "__a1", "tokenData": {"id": "t", "type": "fcm"}},
-        ]
-    },
-    "/1/subscribe": {"d": [{"type": "email", "value": "a@b.co", "status": "Unsubscribe"}]},
-    "/1/disassociate": {"d": [{"type": "phone", "value": "+15551234567"}]},
-    "/1/targets/create.json": _target("v"),
-    "/1/counts/top.json": {
-        "event_name": "e",
-        "from": 20240101,
-        "to": 20240102,
-        "groups": {"g": {"property_type": "event_properties", "name": "a"}},
-    },
-    "/v2/events": mp_batch(
-        custom_event("x", a=1),
-        {
-            "event_type": "commerce_event",
-            "data": {"product_action": {"action": "purchase", "products": [{"id": "p"}]}},
-        },
-        customer_id="c1",
-        user_attributes={"a": 1},
-    ),
-    "/v2/bulkevents": [mp_batch(custom_event("x"), customer_id="c1", user_attributes={"a": 1})],
-    f"/v3/JS/{WEB_KEY}/events": mp_batch(custom_event("x"), customer_id="c1"),
-    "/1/events.json": {"event_name": "e", "from": 20240101, "to": 20240102},
-    "/1/profiles.json": {"event_name": "e", "from": 20240101, "to": 20240102},
-    "/1/delete/profiles.json": {"identity": "u1"},
-    "/1/demerge/profiles.json": {"identities": ["u1"]},
-    "/1/message/report.json": {"from": 20240101, "to": 20240102},
-    "/1/targets/list.json": {"from": 20240101, "to": 20240102},
-    "/v1/identify": {"known_identities": {"email": "a@b.co"}, "environment": "development"},
-    "/v1/login": {
-        "known_identities": {"customerid": "c1", "email": "a@b.co"},
-        "environment": "development",
-    },
-    "/oauth/token": {
-        "client_id": "emu-client-id",
-        "client_secret": "emu-client-secret",
-        "audience": "https://api.mparticle.com",
-        "grant_type": "client_credentials",
-    },
-    f"{CONTROL}/clevertap/{ACCOUNT}/segments": {"name": "s", "identities": ["u1"]},
-    f"{CONTROL}/clevertap/{ACCOUNT}/exports": {"data": "events", "events": ["e"]},
-    f"/v1/identity/{WEB_KEY}/Alias": _alias("v"),
-    "/userprofile/v1/resolve/10/100/1000": {"identity": {"type": "email", "value": "a@b.co"}},
-}
-
-
-def _paths(value: Any, at: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    found = [at]
-    if isinstance(value, dict):
-        for key, item in value.items():
-            found += _paths(item, (*at, key))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            found += _paths(item, (*at, index))
-    return found
-
-
-def _replace(value: Any, at: tuple[Any, ...], new: Any) -> Any:
-    if not at:
-        return new
-    copy = dict(value) if isinstance(value, dict) else list(value)
-    copy[at[0]] = _replace(value[at[0]], at[1:], new)
-    return copy
-
-
-@GENERATED
-@given(data=st.data())
-def test_generated_fields_in_good_requests(
-    data: st.DataObject, corpus: Corpus, emulator: EmulatorHandle
-) -> None:
-    path = data.draw(st.sampled_from(sorted(GOOD)), label="path")
-    op = corpus.op(path)
-    good = GOOD[path]
-    at = data.draw(st.sampled_from(_paths(good)[1:]), label="field")
-    body = _replace(good, at, data.draw(VALUES | DEEP, label="value"))
-    response = corpus.send(op, json.dumps(body).encode())
-    assert not corpus.problems(f"{op} {at}", response)
-    _reset_after_control_success(op, response, emulator)
-
-
-def test_the_good_requests_are_taken(corpus: Corpus) -> None:
-    # The generated fields above replace parts of requests that are taken as they are.
-    refused = {}
-    for path, body in GOOD.items():
-        response = corpus.send(corpus.op(path), json.dumps(body).encode())
-        if response.status_code >= 300:
-            refused[path] = response.text
-    assert not refused
