@@ -118,6 +118,8 @@ class ControlRouter:
                 query = parser.parse(request.query_params)
                 body = await self._body(request, op)
                 reply = await op.handler(ControlCall(request, query, body))
+                # Rendered here, so that data JSON cannot write is this envelope's 500 too.
+                return reply if isinstance(reply, Response) else JSONResponse(reply)
             except ApiError as refused:
                 return CONTROL.render(refused)
             except ClientDisconnect:
@@ -127,7 +129,6 @@ class ControlRouter:
                 return CONTROL.render(
                     ApiError(500, f"{type(exc).__name__}: {exc}", code="internal_error")
                 )
-            return reply if isinstance(reply, Response) else JSONResponse(reply)
 
         return endpoint
 
