@@ -142,6 +142,7 @@ NOT_OBJECTS = {
 def test_a_commerce_item_that_is_not_an_object_is_a_400_and_nothing_is_stored(
     name: str, corpus: Corpus, views: ControlViews
 ) -> None:
+    failures = views.get("/health")["listeners"]["failures"]
     batch = _commerce({"event_type": "commerce_event", "data": NOT_OBJECTS[name]})
     batch_ops = [
         op for op in corpus.with_body if op.schema in ("mparticle.batch", "mparticle.bulk")
@@ -153,7 +154,8 @@ def test_a_commerce_item_that_is_not_an_object_is_a_400_and_nothing_is_stored(
         assert response.status_code == 400, (str(op), response.text)
         assert not corpus.problems(str(op), response)
     assert views.mp_page("batches")["total"] == 0
-    assert views.get("/health")["listeners"]["failures"] == 0
+    # Listener failures outlive resets (they are the emulator's bugs): none was added.
+    assert views.get("/health")["listeners"]["failures"] == failures
 
 
 # -- item 5: wrong-typed fields that reached code expecting a string ----------------------------
