@@ -9,19 +9,18 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from emulator.admin.control import ControlAPI
 from emulator.admin.openapi import build_openapi
 from emulator.bridge import BridgeSurface
 from emulator.clevertap import CleverTapSurface
 from emulator.config import Config
-from emulator.core.control import CONTROL, PREFIX, ControlRouter
+from emulator.core.control import CONTROL, PREFIX, ControlRouter, method_not_allowed
 from emulator.core.errors import ApiError, Envelope
 from emulator.core.jsonresp import dumps
-from emulator.core.operations import ALL_METHODS, ControlOperation, Operation
+from emulator.core.operations import ControlOperation, Operation
 from emulator.core.pipeline import Pipeline
-from emulator.core.routing import StaticFirstRouter
+from emulator.core.routing import StaticFirstRouter, any_method_route
 from emulator.core.store import read_document
 from emulator.core.surface import Surface
 from emulator.mparticle import MParticleSurface
@@ -72,8 +71,8 @@ def create_app(config: Config, surfaces: Sequence[type[Surface]] = SURFACES) -> 
         routes += router.routes(operations)
 
     openapi = _openapi_endpoint(emulator, groups)
-    routes.append(Route(PREFIX + "/openapi.json", openapi, methods=["GET", "HEAD"]))
-    routes.append(Route(PREFIX + "/{rest:path}", _control_not_found, methods=ALL_METHODS))
+    routes.append(any_method_route(PREFIX + "/openapi.json", openapi))
+    routes.append(any_method_route(PREFIX + "/{rest:path}", _control_not_found))
     routes += pipeline.routes(_Unmatched(emulator))
 
     @contextlib.asynccontextmanager
@@ -109,6 +108,8 @@ def _openapi_endpoint(
     cache: dict[str, bytes] = {}
 
     async def openapi(request: Request) -> Response:
+        if request.method not in ("GET", "HEAD"):
+            return method_not_allowed(request.method, ("GET", "HEAD"))
         if "doc" not in cache:
             cache["doc"] = dumps(build_openapi(emulator.contracts, groups, security))
         return Response(cache["doc"], media_type="application/json")

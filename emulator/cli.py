@@ -31,6 +31,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--seed", type=int, help="seed for generated ids (replays give equal ids)")
     serve.add_argument("--journal-size", type=int, help="journal entries kept (default 10000)")
     serve.add_argument("--admin-token", help="require this token on the control API")
+    serve.add_argument(
+        "--max-json-depth",
+        type=int,
+        help="refuse request bodies nested deeper than this (default 64, at most 128)",
+    )
     serve.add_argument("--quiet", action="store_true", help="no log line per request")
     replay = commands.add_parser("replay", help="run scenario files on a fresh emulator each")
     replay.add_argument("paths", nargs="+", help="scenario files, directories or globs")
@@ -70,6 +75,7 @@ def _config(args: argparse.Namespace) -> Config:
         "seed": args.seed,
         "journal_size": args.journal_size,
         "admin_token": args.admin_token,
+        "max_json_depth": args.max_json_depth,
         "log_requests": False if args.quiet else None,
     }
     if args.config is not None:

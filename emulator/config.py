@@ -37,6 +37,8 @@ from typing import Any
 
 import jsonschema_rs
 
+from emulator.core.nesting import DEFAULT_DEPTH, MAX_DEPTH
+
 DEFAULT_ACCOUNT: dict[str, Any] = {
     "id": "EMU-TEST-0001",
     "name": "Emulator test account",
@@ -101,6 +103,9 @@ class Config:
     # `X-Emulator-Token`); for exposing the emulator beyond loopback.
     admin_token: str | None = None
     log_requests: bool = True
+    # Request bodies nested deeper than this are refused with the platform's 400 (control
+    # bodies get a fixed headroom for the state document's own levels): emulator.core.nesting.
+    max_json_depth: int = DEFAULT_DEPTH
     tenants: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -108,6 +113,8 @@ class Config:
             raise ConfigError(f"mode must be one of {MODES}, not {self.mode!r}")
         if self.journal_size < 1:
             raise ConfigError("journal_size must be at least 1")
+        if not 1 <= self.max_json_depth <= MAX_DEPTH:
+            raise ConfigError(f"max_json_depth must be 1 to {MAX_DEPTH}")
 
     @classmethod
     def defaults(cls, **overrides: Any) -> Config:

@@ -4,6 +4,7 @@ for the npm client suites in tests/clients/node/, and the hypothesis profile for
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import select
@@ -22,6 +23,7 @@ from hypothesis import settings
 
 from emulator.testing.plugin import EmulatorHandle
 from tests.drivers import BridgeDriver, CleverTapDriver, ControlViews, MParticleDriver
+from tests.drivers.operations import Corpus
 
 # CI replays the same generated cases every run (a red CI names a bug, never a lucky draw);
 # locally, every run explores new cases.
@@ -286,3 +288,45 @@ def no_retry_deadline() -> Iterator[None]:
         yield
     finally:
         clear_retry_deadline()
+
+
+# The emulator's loggers, and uvicorn's: uvicorn's own configuration stops its records at the
+# `uvicorn` logger, so pytest's capture (on the root logger) never sees them unless asked.
+SERVER_LOGGERS = ("ctmp_emulator", "uvicorn")
+
+
+@pytest.fixture
+def server_errors(caplog: pytest.LogCaptureFixture) -> Iterator[Callable[[], list[str]]]:
+    """`errors()`: what the session's emulator logged so far in this test at ERROR or with a
+    traceback (its handlers' bugs, a failed listener, uvicorn's "Exception in ASGI
+    application"), one line each. Sees nothing of an emulator in another process
+    (`CTMP_EMULATOR_URL`)."""
+    uvicorn = logging.getLogger("uvicorn")
+    uvicorn.addHandler(caplog.handler)
+
+    def errors() -> list[str]:
+        return [
+            f"{record.name}: {record.getMessage()}"
+            + (f" ({record.exc_info[1]!r})" if record.exc_info else "")
+            for record in caplog.records
+            if record.name.split(".")[0] in SERVER_LOGGERS
+            and (record.levelno >= logging.ERROR or record.exc_info)
+        ]
+
+    try:
+        yield errors
+    finally:
+        uvicorn.removeHandler(caplog.handler)
+
+
+@pytest.fixture
+def corpus(
+    emulator: EmulatorHandle,
+    http: httpx.Client,
+    views: ControlViews,
+    mp: MParticleDriver,
+    server_errors: Callable[[], list[str]],
+) -> Corpus:
+    """Every operation of the served OpenAPI document, on a freshly reset emulator, with what
+    went wrong after each input (tests/drivers/operations.py)."""
+    return Corpus(http, views, server_errors, mp.token())

@@ -122,49 +122,76 @@ def map_batch(batch: dict[str, Any], mpid: int, settings: Settings, received_ms:
     batch_ts = _seconds(batch.get("timestamp_unixtime_ms"), received_ms)
     # The batch's attributes with its change events applied in order, mapped once at the end:
     # a `$lastname` change next to `$firstname` keeps the full Name.
-    attributes = dict(batch.get("user_attributes") or {})
-    deleted = list(batch.get("deleted_user_attributes") or ())
-    identity_changes: dict[str, str] = {}
+    changes = _Changes(
+        dict(batch.get("user_attributes") or {}), list(batch.get("deleted_user_attributes") or ())
+    )
     for index, event in enumerate(batch.get("events") or ()):
-        kind = event.get("event_type")
-        data = event.get("data") or {}
-        ts = _seconds(data.get("timestamp_unixtime_ms"), received_ms)
-        if kind == "custom_event":
-            out.records.append(_event(base, ts, data["event_name"], _attrs(data)))
-        elif kind == "screen_view":
-            if settings.screen_view == "fixed":
-                props = {"Screen Name": data["screen_name"], **_attrs(data)}
-                out.records.append(_event(base, ts, "Screen View", props))
-            else:
-                out.records.append(_event(base, ts, data["screen_name"], _attrs(data)))
-        elif kind == "commerce_event":
-            out.records += [_event(base, ts, name, props) for name, props in _commerce(data)]
-        elif kind == "user_attribute_change":
-            name = data.get("user_attribute_name")
-            if isinstance(name, str):
-                if data.get("deleted"):
-                    attributes.pop(name, None)
-                    deleted.append(name)
-                else:
-                    attributes[name] = data.get("new")
-                    deleted = [d for d in deleted if d != name]
-        elif kind == "user_identity_change":
-            new = data.get("new") or {}
-            key = dict(IDENTITY_FIELDS).get(new.get("identity_type", ""))
-            if key is not None and isinstance(new.get("identity"), str):
-                identity_changes[key] = new["identity"]
-        else:
-            reason = (
-                "kit-only event type: not forwarded server side"
-                if kind in KIT_ONLY
-                else "event type not forwarded to CleverTap"
-            )
+        kind = event.get("event_type") if isinstance(event, dict) else None
+        try:
+            reason = _map_event(event, kind, base, settings, received_ms, out, changes)
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
+            # A shape the contract let through but the mapping cannot read: the batch stays
+            # accepted and the rest of it forwarded; the delivery names the event and why.
+            reason = f"not mapped: {type(exc).__name__}: {exc}"
+        if reason is not None:
             out.skipped.append({"event": index, "event_type": kind, "reason": reason})
-    profile = _profile_data(attributes, deleted, batch.get("user_identities") or {})
-    profile.update(identity_changes)
+    profile = _profile_data(changes.attributes, changes.deleted, batch.get("user_identities") or {})
+    profile.update(changes.identities)
     if profile:
         out.records.insert(0, {"type": "profile", **base, "ts": batch_ts, "profileData": profile})
     return out
+
+
+@dataclass(slots=True)
+class _Changes:
+    """What a batch's change events do to its attributes and identities, in order."""
+
+    attributes: dict[str, Any]
+    deleted: list[str]
+    identities: dict[str, str] = field(default_factory=dict)
+
+
+def _map_event(
+    event: Any,
+    kind: Any,
+    base: dict[str, str],
+    settings: Settings,
+    received_ms: int,
+    out: Forwarding,
+    changes: _Changes,
+) -> str | None:
+    """Map one event into `out.records` (or `changes`); the reason when it is not forwarded."""
+    data = event.get("data") or {}
+    ts = _seconds(data.get("timestamp_unixtime_ms"), received_ms)
+    if kind == "custom_event":
+        out.records.append(_event(base, ts, data["event_name"], _attrs(data)))
+    elif kind == "screen_view":
+        if settings.screen_view == "fixed":
+            props = {"Screen Name": data["screen_name"], **_attrs(data)}
+            out.records.append(_event(base, ts, "Screen View", props))
+        else:
+            out.records.append(_event(base, ts, data["screen_name"], _attrs(data)))
+    elif kind == "commerce_event":
+        out.records += [_event(base, ts, name, props) for name, props in _commerce(data)]
+    elif kind == "user_attribute_change":
+        name = data.get("user_attribute_name")
+        if isinstance(name, str):
+            if data.get("deleted"):
+                changes.attributes.pop(name, None)
+                changes.deleted.append(name)
+            else:
+                changes.attributes[name] = data.get("new")
+                changes.deleted = [d for d in changes.deleted if d != name]
+    elif kind == "user_identity_change":
+        new = data.get("new") or {}
+        key = dict(IDENTITY_FIELDS).get(new.get("identity_type", ""))
+        if key is not None and isinstance(new.get("identity"), str):
+            changes.identities[key] = new["identity"]
+    elif kind in KIT_ONLY:
+        return "kit-only event type: not forwarded server side"
+    else:
+        return "event type not forwarded to CleverTap"
+    return None
 
 
 def _seconds(ms: Any, received_ms: int) -> int:

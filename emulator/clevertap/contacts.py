@@ -16,17 +16,19 @@ Item = dict[str, Any]
 
 def subscribe(account: Account, item: Item) -> None:
     """Set the item's subscription flag on every profile holding its email or phone."""
-    flag = SUBSCRIBE_TYPES.get(item.get("type"))  # type: ignore[arg-type]
+    kind = item.get("type")
+    flag = SUBSCRIBE_TYPES.get(kind) if isinstance(kind, str) else None
     if flag is None:
         raise Rejected(400, "type must be phone, email or whatsapp")
-    if item.get("status") not in SUBSCRIBE_STATUS:
+    status = item.get("status")
+    if not isinstance(status, str) or status not in SUBSCRIBE_STATUS:
         raise Rejected(400, "status must be Unsubscribe or Resubscribe")
     value = item.get("value")
     if not isinstance(value, str) or not value:
         raise Rejected(400, "value is mandatory")
-    kind = "email" if item["type"] == "email" else "phone"
-    for profile in account.with_contact(kind, value):
-        profile.data[flag] = SUBSCRIBE_STATUS[item["status"]]
+    contact = "email" if kind == "email" else "phone"
+    for profile in account.with_contact(contact, value):
+        profile.data[flag] = SUBSCRIBE_STATUS[status]
 
 
 def disassociate(account: Account, item: Item) -> None:

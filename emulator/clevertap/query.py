@@ -151,7 +151,7 @@ def _filters(raw: Any, where: str) -> list[Filter]:
         if not isinstance(item, dict) or not isinstance(item.get("name"), str):
             raise QueryError(f"each {where} entry needs a name")
         operator = item.get("operator", "equals")
-        if operator not in _OPERATORS:
+        if not isinstance(operator, str) or operator not in _OPERATORS:
             raise QueryError(f"Unknown operator {operator!r}; known: {', '.join(OPERATORS)}")
         if operator != "exists" and "value" not in item:
             raise QueryError(f"{where} entry {item['name']!r} needs a value")

@@ -275,7 +275,7 @@ def _token(record: dict[str, Any], object_id: str) -> dict[str, Any]:
     kind = data.get("type")
     if kind is None or kind == "":
         raise Rejected(533, "Token type is not present")
-    if kind not in TOKEN_TYPES:
+    if not isinstance(kind, str) or kind not in TOKEN_TYPES:
         raise Rejected(535, "Invalid token data")
     if kind == "chrome":
         keys = data.get("keys")
@@ -287,7 +287,7 @@ def _token(record: dict[str, Any], object_id: str) -> dict[str, Any]:
         kind in ("fcm", "gcm") and platform_of(object_id) != "Android"
     ):
         raise Rejected(534, "Token type is not valid for objectId")
-    token = {"type": kind, "id": token_id}
+    token: dict[str, Any] = {"type": kind, "id": token_id}
     if kind == "chrome":
         token["keys"] = {"p256dh": data["keys"]["p256dh"], "auth": data["keys"]["auth"]}
     return token

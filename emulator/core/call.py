@@ -10,7 +10,8 @@ from starlette.requests import Request
 
 from emulator.core.contracts import Verdict
 from emulator.core.errors import ApiError, Envelope
-from emulator.core.jsonresp import JSONDecodeError, loads
+from emulator.core.jsonresp import JSONDecodeError
+from emulator.core.nesting import NestingError, parse
 
 if TYPE_CHECKING:
     from emulator.runtime import Emulator
@@ -69,15 +70,26 @@ class Call:
         return self._json if self.parsed else None
 
     def json(self) -> Any:
-        """The body as JSON; `ApiError` (the envelope's 'malformed' answer) when it is not."""
+        """The body as JSON; `ApiError` (the envelope's 'malformed' answer) when it is not, or
+        when it nests deeper than the configured limit."""
         if self._json is _UNPARSED:
             try:
-                self._json = loads(self.body)
-            except JSONDecodeError as exc:
-                self._json = self.envelope.not_json(str(exc))
+                self._json = self.parse(self.body)
+            except ApiError as refused:
+                self._json = refused
         if isinstance(self._json, ApiError):
             raise self._json
         return self._json
+
+    def parse(self, raw: bytes | str) -> Any:
+        """`raw` (the body, or JSON in a query parameter) parsed under the nesting limit; the
+        envelope's `ApiError` when it is not JSON or nests too deep."""
+        try:
+            return parse(raw, self.emulator.config.max_json_depth)
+        except NestingError as exc:
+            raise self.envelope.too_deep(exc.limit) from None
+        except JSONDecodeError as exc:
+            raise self.envelope.not_json(str(exc)) from None
 
     def validate(self, contract: str, instance: Any) -> Verdict:
         """Hold `instance` to `contract` and keep the verdict for the journal (no raising)."""

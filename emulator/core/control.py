@@ -9,19 +9,22 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from emulator.core.call import Call, ControlCall
 from emulator.core.contracts import Verdict
 from emulator.core.errors import ApiError, Envelope
-from emulator.core.jsonresp import JSONDecodeError, JSONResponse, loads
-from emulator.core.operations import ALL_METHODS, ControlOperation
+from emulator.core.jsonresp import JSONDecodeError, JSONResponse
+from emulator.core.nesting import STATE_HEADROOM, NestingError, parse
+from emulator.core.operations import ControlOperation
 from emulator.core.params import QueryParser
+from emulator.core.pipeline import NO_ANSWER
+from emulator.core.routing import any_method_route
 
 if TYPE_CHECKING:
     from emulator.runtime import Emulator
@@ -67,6 +70,15 @@ def invalid(message: str) -> ApiError:
     return ApiError(400, message, code="invalid_request")
 
 
+def method_not_allowed(method: str, allowed: Iterable[str]) -> Response:
+    """The control API's 405, with the methods the path takes."""
+    response = CONTROL.render(
+        ApiError(405, f"{method} is not allowed here", code="method_not_allowed")
+    )
+    response.headers["Allow"] = ", ".join(sorted(allowed))
+    return response
+
+
 class ControlRouter:
     def __init__(self, emulator: Emulator) -> None:
         self.emulator = emulator
@@ -77,10 +89,7 @@ class ControlRouter:
             by_path.setdefault(op.path, {})[op.method] = (op, QueryParser(list(op.params)))
         # Fewer path parameters first: `/requests/count` before `/requests/{seq}`.
         paths = sorted(by_path, key=lambda path: path.count("{"))
-        return [
-            Route(PREFIX + path, self._endpoint(by_path[path]), methods=ALL_METHODS)
-            for path in paths
-        ]
+        return [any_method_route(PREFIX + path, self._endpoint(by_path[path])) for path in paths]
 
     def _authorized(self, request: Request) -> bool:
         token = self.emulator.config.admin_token
@@ -99,13 +108,7 @@ class ControlRouter:
         async def endpoint(request: Request) -> Response:
             method = "GET" if request.method == "HEAD" else request.method
             if method not in methods:
-                response = CONTROL.render(
-                    ApiError(
-                        405, f"{request.method} is not allowed here", code="method_not_allowed"
-                    )
-                )
-                response.headers["Allow"] = ", ".join(sorted(methods))
-                return response
+                return method_not_allowed(request.method, methods)
             if not self._authorized(request):
                 return CONTROL.render(
                     ApiError(401, "a valid control token is required", code="unauthorized")
@@ -115,14 +118,17 @@ class ControlRouter:
                 query = parser.parse(request.query_params)
                 body = await self._body(request, op)
                 reply = await op.handler(ControlCall(request, query, body))
+                # Rendered here, so that data JSON cannot write is this envelope's 500 too.
+                return reply if isinstance(reply, Response) else JSONResponse(reply)
             except ApiError as refused:
                 return CONTROL.render(refused)
+            except ClientDisconnect:
+                return NO_ANSWER  # the client left mid-body: nothing ran, no one to answer
             except Exception as exc:  # a bug of ours: still one envelope, never a stack trace
                 log.exception("control operation failed")
                 return CONTROL.render(
                     ApiError(500, f"{type(exc).__name__}: {exc}", code="internal_error")
                 )
-            return reply if isinstance(reply, Response) else JSONResponse(reply)
 
         return endpoint
 
@@ -134,8 +140,11 @@ class ControlRouter:
             if not op.request_required:
                 return {}
             raise invalid("a JSON body is required")
+        limit = self.emulator.config.max_json_depth + STATE_HEADROOM
         try:
-            body = loads(raw)
+            body = parse(raw, limit)
+        except NestingError:
+            raise CONTROL.too_deep(limit) from None
         except JSONDecodeError as exc:
             raise CONTROL.not_json(str(exc)) from exc
         if isinstance(op.request, tuple):

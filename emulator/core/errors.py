@@ -78,6 +78,14 @@ class Envelope:
         """The body could not be parsed (`reason` is the parser's message)."""
         return ApiError(400, self.malformed, code=self.malformed_code)
 
+    def too_deep(self, limit: int) -> ApiError:
+        """The body nests deeper than `limit` levels (`emulator.core.nesting`)."""
+        return ApiError(
+            400,
+            f"The body is nested deeper than {limit} levels.",
+            code=self.invalid_code or self.malformed_code,
+        )
+
     def invalid(self, contract: str, verdict: Verdict) -> ApiError:
         """The body breaks `contract`: the first problem is the message, all are attached."""
         first = verdict.errors[0]

@@ -34,8 +34,6 @@ Finish = Callable[["Call", Response], None]
 
 # A response declared with no body (202, 204).
 NO_BODY = ""
-# Every route answers every method: one the operation lacks gets the platform's own 405.
-ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
 @dataclass(frozen=True, slots=True)

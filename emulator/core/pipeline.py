@@ -16,15 +16,18 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from emulator.core.call import Call, current_call
 from emulator.core.contracts import Verdict
 from emulator.core.errors import ApiError
-from emulator.core.jsonresp import Fragment, JSONDecodeError, JSONResponse, fragment, loads, tight
-from emulator.core.operations import ALL_METHODS, PlatformOperation
+from emulator.core.jsonresp import Fragment, JSONDecodeError, JSONResponse, fragment, tight
+from emulator.core.nesting import NestingError, parse
+from emulator.core.operations import PlatformOperation
+from emulator.core.routing import any_method_route
 from emulator.core.surface import Surface
 
 if TYPE_CHECKING:
@@ -59,12 +62,12 @@ def _mask_authorization(value: str) -> str:
     return f"{scheme} {MASKED}" if credentials else MASKED
 
 
-def _capped_body(raw: bytes, known_json: bool, cap: int) -> tuple[Any, bool]:
+def _capped_body(raw: bytes, known_json: bool, cap: int, depth: int) -> tuple[Any, bool]:
     """The body as the journal keeps it, and whether it was cut at `cap`.
 
     JSON stays as its raw bytes (an `orjson.Fragment`, written out verbatim): parsed objects
-    cost ~5x the bytes in memory and make resets and garbage collection slow. Other bodies are
-    kept as text.
+    cost ~5x the bytes in memory and make resets and garbage collection slow. Other bodies, and
+    JSON nested deeper than `depth` (the state document could not hold it), are kept as text.
     """
     if not raw:
         return None, False
@@ -72,10 +75,21 @@ def _capped_body(raw: bytes, known_json: bool, cap: int) -> tuple[Any, bool]:
         return raw[:cap].decode("utf-8", "replace"), True
     if not known_json:
         try:
-            loads(raw)
-        except JSONDecodeError:
+            parse(raw, depth)
+        except (JSONDecodeError, NestingError):
             return raw.decode("utf-8", "replace"), False
     return Fragment(tight(raw)), False
+
+
+class _NoAnswer(Response):
+    """What an endpoint returns when the client is gone: sends nothing."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        return None
+
+
+NO_ANSWER: Response = _NoAnswer()
+ABANDONED = "ClientDisconnect: the client closed the connection before the body was complete"
 
 
 async def _run(op: PlatformOperation, call: Call) -> Response:
@@ -112,14 +126,9 @@ class Pipeline:
         # A path with fewer parameters first: `/resolve/{org}/{account}/{workspace}` must win
         # over `/{org}/{account}/{workspace}/{mpid}`, whatever order they were declared in.
         paths = sorted(by_path, key=lambda path: path.count("{"))
-        routes = [
-            Route(path, self._endpoint(surface, by_path[path]), methods=ALL_METHODS)
-            for path in paths
-        ]
+        routes = [any_method_route(path, self._endpoint(surface, by_path[path])) for path in paths]
         for prefix in surface.path_prefixes:
-            routes.append(
-                Route(prefix + "{rest:path}", self._endpoint(surface, {}), methods=ALL_METHODS)
-            )
+            routes.append(any_method_route(prefix + "{rest:path}", self._endpoint(surface, {})))
         return routes
 
     def _endpoint(
@@ -135,9 +144,12 @@ class Pipeline:
     ) -> Response:
         emulator = self.emulator
         started = time.perf_counter()
-        body = await request.body()
         envelope = surface.envelope
         assert envelope is not None, f"surface {surface.name!r} serves requests without an envelope"
+        try:
+            body = await request.body()
+        except ClientDisconnect:
+            return self._abandoned(surface, Call(request, b"", emulator, envelope), started)
         call = Call(request, body, emulator, envelope)
         token = current_call.set(call)
         error: str | None = None
@@ -174,6 +186,14 @@ class Pipeline:
         self.record(surface, call, response, started, error, fault_id)
         return response
 
+    def _abandoned(self, surface: Surface, call: Call, started: float) -> Response:
+        """The client closed the connection before its body was complete: nothing ran and there
+        is no one to answer; the journal keeps the attempt, as status 499 (nginx's "client
+        closed request")."""
+        call.tenant = surface.resolve_tenant(call.request)
+        self.record(surface, call, Response(status_code=499), started, ABANDONED, None)
+        return NO_ANSWER
+
     def record(
         self,
         surface: Surface,
@@ -185,10 +205,11 @@ class Pipeline:
     ) -> None:
         emulator = self.emulator
         cap = emulator.config.journal_body_cap
+        depth = emulator.config.max_json_depth
         request = call.request
-        req_body, req_cut = _capped_body(call.body, call.parsed, cap)
+        req_body, req_cut = _capped_body(call.body, call.parsed, cap, depth)
         resp_body, resp_cut = _capped_body(
-            bytes(response.body), response.media_type == "application/json", cap
+            bytes(response.body), response.media_type == "application/json", cap, depth
         )
         verdict = call.verdict
         duration_ms = round((time.perf_counter() - started) * 1000, 3)

@@ -8,11 +8,22 @@ the order decides, as in Starlette, and the request takes the usual walk).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route, Router
 from starlette.types import Receive, Scope, Send
+
+
+def any_method_route(path: str, endpoint: Callable[[Request], Awaitable[Response]]) -> Route:
+    """A route that takes every method (TRACE, PROPFIND, ... too): its endpoint answers one it
+    does not serve with a 405 in its API's own envelope, where Starlette would answer plain
+    text."""
+    route = Route(path, endpoint)
+    route.methods = None  # Starlette matches any method and leaves the answer to the endpoint
+    return route
 
 
 def route_path(scope: Scope) -> str:

@@ -246,3 +246,29 @@ def test_kit_only_types_are_skipped_with_that_reason(kind: str) -> None:
 def test_unknown_user_id_setting_is_an_error() -> None:
     with pytest.raises(ValueError, match="unknown User ID setting"):
         map_batch(batch(), MPID, Settings("phone"), NOW_MS)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"product_action": {"action": "purchase", "products": ["x"]}},
+        {"product_impressions": ["x"]},
+        {"promotion_action": {"action": "view", "promotions": [7]}},
+    ],
+    ids=["product", "impression", "promotion"],
+)
+def test_an_event_the_mapping_cannot_read_is_skipped_and_the_rest_forwarded(
+    data: dict[str, Any],
+) -> None:
+    # The contract refuses these shapes at the door (400); should one get past it, the batch
+    # stays accepted, its other events are forwarded and the delivery says what was not.
+    mapped = map_batch(
+        batch(ev("commerce_event", **data), ev("custom_event", event_name="Played")),
+        MPID,
+        Settings(),
+        NOW_MS,
+    )
+    assert [r["evtName"] for r in mapped.records] == ["Played"]
+    [skipped] = mapped.skipped
+    assert (skipped["event"], skipped["event_type"]) == (0, "commerce_event")
+    assert skipped["reason"].startswith("not mapped: AttributeError")

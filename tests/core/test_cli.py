@@ -80,11 +80,11 @@ def test_host_and_port_default_to_loopback_8787() -> None:
 
 
 def test_flags_override_the_defaults() -> None:
-    args = _parser().parse_args(
-        ["serve", "--host", "0.0.0.0", "--port", "9999", "--journal-size", "5", "--quiet"]
-    )
+    flags = ["--host", "0.0.0.0", "--port", "9999", "--journal-size", "5", "--quiet"]
+    args = _parser().parse_args(["serve", *flags, "--max-json-depth", "32"])
     config = _config(args)
     assert (config.host, config.port, config.journal_size) == ("0.0.0.0", 9999, 5)
+    assert config.max_json_depth == 32
     assert config.log_requests is False
 
 

@@ -310,9 +310,32 @@ def test_a_setting_of_the_wrong_type_fails_naming_it(
         ("[emulator]\nmode = 'sloppy'\n", 'mode: "sloppy" is not one of'),
         # A save loop that never sleeps would spin a core.
         ("[emulator]\npersist_interval = -1\n", "persist_interval"),
+        # Beyond what the state document can hold once written out.
+        ("[emulator]\nmax_json_depth = 129\n", "max_json_depth: 129 is greater than"),
     ],
-    ids=["journal_size-0", "mode-unknown", "persist_interval-negative"],
+    ids=["journal_size-0", "mode-unknown", "persist_interval-negative", "max_json_depth-129"],
 )
 def test_a_setting_out_of_range_fails_naming_it(tmp_path: Path, toml: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         load_config(_write(tmp_path, toml))
+
+
+def test_max_json_depth_sets_how_deep_a_body_may_nest(tmp_path: Path) -> None:
+    config = load_config(_write(tmp_path, "[emulator]\nmax_json_depth = 8\n"), port=0)
+    server = ThreadedServer(config).start()
+    try:
+        with httpx.Client(base_url=server.url, timeout=10) as http:
+            # {"d": [record]} is 3 levels: 5 more in evtData make 8.
+            record = {"type": "event", "identity": "u1", "evtName": "e"}
+            deep: dict[str, object] = {**record, "evtData": {"a": [[[[]]]]}}
+            answer = http.post("/1/upload", json={"d": [deep]}, headers=ct_headers())
+            assert answer.status_code == 200, answer.text
+            deep["evtData"] = {"a": [[[[[]]]]]}
+            answer = http.post("/1/upload", json={"d": [deep]}, headers=ct_headers())
+            assert answer.json() == {
+                "status": "fail",
+                "error": "The body is nested deeper than 8 levels.",
+                "code": 400,
+            }
+    finally:
+        server.stop()

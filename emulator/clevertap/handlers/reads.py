@@ -11,7 +11,6 @@ from emulator.clevertap.cursors import Cursors
 from emulator.clevertap.handlers.access import Access, clevertap_operation
 from emulator.core.call import Call
 from emulator.core.errors import ApiError
-from emulator.core.jsonresp import loads
 from emulator.core.operations import Param
 
 DEFAULT_BATCH = 10
@@ -132,10 +131,7 @@ def _query_body(call: Call) -> Any:
     raw = call.query("query")
     if raw is None:
         raise ApiError(400, "query or cursor is required")
-    try:
-        body = loads(raw)
-    except ValueError:
-        raise call.envelope.not_json("the query is not JSON") from None
+    body = call.parse(raw)
     verdict = call.validate("clevertap/query", body)
     if not verdict.valid:
         first = verdict.errors[0]

@@ -221,9 +221,10 @@ class Access:
         if owner is not None:
             return owner.workspace
         parts = request.scope["path"].split("/")  # /userprofile/v1/[resolve/]{org}/{acct}/{ws}/..
-        if len(parts) > 5 and parts[1] == "userprofile":
-            workspace = parts[6] if parts[3] == "resolve" else parts[5]
-            return workspace if self.workspace(workspace) is not None else None
+        if len(parts) > 3 and parts[1] == "userprofile":
+            at = 6 if parts[3] == "resolve" else 5
+            workspace = parts[at] if len(parts) > at else None  # a short path names none
+            return workspace if workspace and self.workspace(workspace) is not None else None
         return None
 
     # -- per API ---------------------------------------------------------------------------
