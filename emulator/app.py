@@ -21,10 +21,9 @@ from emulator.core.jsonresp import dumps
 from emulator.core.operations import ControlOperation, Operation
 from emulator.core.pipeline import Pipeline
 from emulator.core.routing import StaticFirstRouter, any_method_route
-from emulator.core.store import read_document
 from emulator.core.surface import Surface
 from emulator.mparticle import MParticleSurface
-from emulator.persist import Persister
+from emulator.persist import Persister, load_data_file
 from emulator.runtime import Emulator
 
 SURFACES: tuple[type[Surface], ...] = (CleverTapSurface, MParticleSurface, BridgeSurface)
@@ -48,12 +47,10 @@ def create_app(config: Config, surfaces: Sequence[type[Surface]] = SURFACES) -> 
     emulator = Emulator(config, surfaces)
     persister: Persister | None = None
     if config.data_file is not None:
-        saved = read_document(config.data_file)
-        if saved is not None:
-            emulator.import_state(saved)
+        loaded = load_data_file(emulator, config.data_file)
         emulator.mark_started()
         persister = Persister(emulator, config.data_file, config.persist_interval)
-        if saved is not None:
+        if loaded:
             persister.mark_saved()  # the file holds exactly this state: no rewrite at start
 
     control = ControlAPI(emulator, persister)

@@ -11,6 +11,7 @@ from emulator import __version__
 from emulator.config import Config
 from emulator.core.clock import Clock
 from emulator.core.contracts import ContractError, ContractRegistry
+from emulator.core.errors import ApiError
 from emulator.core.events import EventBus
 from emulator.core.faults import FaultRegistry
 from emulator.core.ids import IdGenerator
@@ -18,6 +19,7 @@ from emulator.core.journal import Journal
 from emulator.core.jsonresp import loads
 from emulator.core.store import (
     Document,
+    SaveStatus,
     StateError,
     document_to_tables,
     encode,
@@ -27,6 +29,7 @@ from emulator.core.surface import Surface
 from emulator.core.tenants import NoTenant, TenantError, TenantRegistry
 
 JOURNAL_ENTRY = "emulator/journal-entry"
+STATE_CONTRACT = "emulator/state"
 
 
 class Emulator:
@@ -57,6 +60,8 @@ class Emulator:
                 self.tenants.register(surface.settings)
         # Bumped by every change worth persisting; the persister saves when it moves.
         self.changes = 0
+        # Filled in by the persister when there is a data file (health shows it).
+        self.save_status = SaveStatus()
         self.tenants.on_change(self._tenants_changed)
         for doc in config.tenants:
             self.add_tenant(doc)
@@ -180,10 +185,16 @@ class Emulator:
         previous = loads(encode(self.export_state()))
         try:
             self._import(doc)
+            # A state that loads must also save: a value no export can write (a `ts` past what
+            # a date holds) is refused now, not found by every later save.
+            encode(self.export_state())
         except StateError:
             self._import(previous)
             raise
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        except ApiError as exc:
+            self._import(previous)
+            raise StateError(exc.message) from exc
+        except (KeyError, TypeError, ValueError, AttributeError, ArithmeticError) as exc:
             self._import(previous)
             raise StateError(
                 f"the state document could not be loaded: {type(exc).__name__}: {exc}"
@@ -233,7 +244,8 @@ class Emulator:
 
     def health(self) -> dict[str, Any]:
         return {
-            "status": "ok",
+            # Degraded while saves to the data file fail: data acknowledged now may be lost.
+            "status": "ok" if self.save_status.last_error is None else "degraded",
             "version": __version__,
             "uptime_seconds": round(time.time() - self.started, 3),
             "mode": self.config.mode,
@@ -242,6 +254,7 @@ class Emulator:
             "journal": self.journal.stats(),
             "seed": self.ids.seed,
             "listeners": self.events.stats(),
+            "state_save": self.save_status.as_dict(),
         }
 
 

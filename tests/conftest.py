@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import re
+import resource
 import select
 import shutil
 import signal
@@ -92,6 +93,13 @@ def _read_line(proc: subprocess.Popen[bytes], timeout: float) -> str:
 SpawnEmulator = Callable[..., EmulatorProcess]
 
 
+def _limit_files(size: int) -> Callable[[], None]:
+    def limit() -> None:  # in the child, before exec; Python ignores SIGXFSZ, so writes fail
+        resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
+
+    return limit
+
+
 @pytest.fixture
 def spawn_emulator(tmp_path: Path) -> Iterator[SpawnEmulator]:
     """Start `python -m emulator serve --port 0 <args>` (or `command`) and wait for it to be ready.
@@ -100,7 +108,11 @@ def spawn_emulator(tmp_path: Path) -> Iterator[SpawnEmulator]:
     """
     started: list[subprocess.Popen[bytes]] = []
 
-    def spawn(*args: str, command: list[str] | None = None) -> EmulatorProcess:
+    def spawn(
+        *args: str, command: list[str] | None = None, file_size_limit: int | None = None
+    ) -> EmulatorProcess:
+        """`file_size_limit`: no file the process writes may grow past this many bytes
+        (RLIMIT_FSIZE; a write past it fails with EFBIG, as on a full disk, unprivileged)."""
         stderr_path = tmp_path / f"stderr-{len(started)}.txt"
         with stderr_path.open("wb") as stderr:
             proc = subprocess.Popen(
@@ -108,6 +120,7 @@ def spawn_emulator(tmp_path: Path) -> Iterator[SpawnEmulator]:
                 stdout=subprocess.PIPE,
                 stderr=stderr,
                 cwd=tmp_path,
+                preexec_fn=None if file_size_limit is None else _limit_files(file_size_limit),
             )
         started.append(proc)
         line = _read_line(proc, STARTUP_TIMEOUT)

@@ -73,8 +73,8 @@ class StateControl:
     @control(
         "POST",
         "/state/save",
-        summary="Write the state to the data file now",
-        responses={200: E + "state-saved", 409: ERR},
+        summary="Write the state to the data file now (500 `save_failed` names the cause)",
+        responses={200: E + "state-saved", 409: ERR, 500: ERR},
     )
     async def save_state(self, call: ControlCall) -> dict[str, Any]:
         if self.persister is None:

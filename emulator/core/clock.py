@@ -100,9 +100,12 @@ class Clock:
         }
 
     def restore(self, snap: dict[str, object]) -> None:
+        """Put back a `snapshot`; `ClockError` when it would leave the clock's range."""
         if snap.get("frozen"):
-            self._frozen_at = float(snap["now"])  # type: ignore[arg-type]
+            self._frozen_at = _checked(float(snap["now"]))  # type: ignore[arg-type]
             self._offset = 0.0
         else:
+            offset = float(snap.get("offset", 0.0))  # type: ignore[arg-type]
+            _checked(time.time() + offset)
             self._frozen_at = None
-            self._offset = float(snap.get("offset", 0.0))  # type: ignore[arg-type]
+            self._offset = offset

@@ -12,12 +12,14 @@ and fsyncs the directory, so a crash at any moment leaves either the old or the 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import orjson
 
 from emulator.core.errors import ApiError
+from emulator.core.nesting import DEFAULT_DEPTH, STATE_HEADROOM, NestingError, parse
 
 FORMAT = "ctmp-emulator-state"
 VERSION = 1
@@ -71,19 +73,76 @@ def encode(doc: Document) -> bytes:
     return orjson.dumps(doc, option=orjson.OPT_NON_STR_KEYS)
 
 
+def temp_path(path: Path) -> Path:
+    """The temporary file a save by this process writes before renaming it over `path`."""
+    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
+
+
+def is_temp_of(candidate: str, path: Path) -> bool:
+    """Whether `candidate` (a file name beside `path`) is a temp file a save of `path` by any
+    emulator process writes (`.NAME.PID.tmp`). Matched exactly, never as a glob: a data file
+    named `*` must not make every dotted file of the directory a temp file."""
+    prefix = f".{path.name}."
+    return (
+        candidate.startswith(prefix)
+        and candidate.endswith(".tmp")
+        and candidate[len(prefix) : -len(".tmp")].isdigit()
+        and candidate[len(prefix) : -len(".tmp")].isascii()
+    )
+
+
+def remove_stale_temps(path: Path) -> None:
+    """Remove what saves of `path` killed mid-write left behind, and nothing else."""
+    path = path.resolve()
+    try:
+        names = os.listdir(path.parent)
+    except OSError:
+        return
+    for name in names:
+        if is_temp_of(name, path):
+            (path.parent / name).unlink(missing_ok=True)
+
+
+def check_writable(path: Path) -> Path:
+    """`path` resolved, once a save there is known to work: its directory exists and takes a new
+    file, and `path` itself is not a directory. Raises `StateError` with the reason."""
+    resolved = path.resolve()
+    if resolved.is_dir():
+        raise StateError(f"data file {path} is a directory")
+    if not resolved.parent.is_dir():
+        what = "is not a directory" if resolved.parent.exists() else "does not exist"
+        raise StateError(f"data file {path}: the directory {resolved.parent} {what}")
+    # Try what a save does (create a file beside it): permission bits alone miss read-only
+    # mounts, ACLs and root.
+    probe = temp_path(resolved)
+    try:
+        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
+    except OSError as exc:
+        raise StateError(
+            f"data file {path}: cannot write in {resolved.parent}: {exc.strerror or exc}"
+        ) from exc
+    probe.unlink(missing_ok=True)
+    return resolved
+
+
 def write_atomic(path: Path, data: bytes) -> None:
     path = path.resolve()
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = temp_path(path)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
-        view = memoryview(data)
-        while view:
-            written = os.write(fd, view)
-            view = view[written:]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
+        try:
+            view = memoryview(data)
+            while view:
+                written = os.write(fd, view)
+                view = view[written:]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except BaseException:
+        # A full disk leaves a partial temp file: it would hold the space until the next start.
+        tmp.unlink(missing_ok=True)
+        raise
     dir_fd = os.open(path.parent, os.O_RDONLY)
     try:
         os.fsync(dir_fd)
@@ -91,17 +150,45 @@ def write_atomic(path: Path, data: bytes) -> None:
         os.close(dir_fd)
 
 
-def read_document(path: Path) -> Document | None:
-    """The saved document, or None when there is no file yet. Leftover temp files go."""
-    for stale in path.resolve().parent.glob(f".{path.name}.*.tmp"):
-        stale.unlink(missing_ok=True)
+def read_document(path: Path, max_depth: int = DEFAULT_DEPTH + STATE_HEADROOM) -> Document | None:
+    """The saved document, or None when there is no file yet. Leftover temp files go.
+
+    Parsed with the control bodies' nesting limit (`max_depth`), so a file holds nothing a
+    `PUT /_emulator/state` would refuse; the caller checks it against the state contract."""
+    remove_stale_temps(path)
     try:
         data = path.read_bytes()
     except FileNotFoundError:
         return None
+    except OSError as exc:
+        raise StateError(f"data file {path} cannot be read: {exc.strerror or exc}") from exc
     try:
-        doc = orjson.loads(data)
+        doc = parse(data, max_depth)
+    except NestingError as exc:
+        raise StateError(f"data file {path} is {exc}") from exc
     except orjson.JSONDecodeError as exc:
         raise StateError(f"data file {path} is not valid JSON: {exc}") from exc
     document_to_tables(doc)
     return doc  # type: ignore[no-any-return]
+
+
+@dataclass(slots=True)
+class SaveStatus:
+    """How saving to the data file goes, for `/_emulator/health` (`state_save`)."""
+
+    path: str | None = None
+    saves: int = 0
+    # Failed saves since start; `last_error` is the latest one's cause until a save works again.
+    failures: int = 0
+    last_error: str | None = None
+    last_saved_at: float | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "enabled": self.path is not None,
+            "path": self.path,
+            "saves": self.saves,
+            "failures": self.failures,
+            "last_error": self.last_error,
+            "last_saved_at": self.last_saved_at,
+        }

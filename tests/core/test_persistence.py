@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
+import pytest
 import tinydb
 
 from emulator.config import DEFAULT_ACCOUNT
@@ -336,3 +337,206 @@ def test_loading_a_document_of_another_version_is_refused_and_keeps_the_state(
         assert any("version" in text for text in named), error
         assert _tables(http.get("/_emulator/state").json()) == before
     emulator.stop(signal.SIGKILL)
+
+
+# -- a save that fails is reported, never silent -----------------------------------------------
+
+
+def _health(http: httpx.Client) -> dict[str, Any]:
+    health = http.get("/_emulator/health")
+    assert health.status_code == 200, health.text
+    return health.json()  # type: ignore[no-any-return]
+
+
+def test_a_full_disk_turns_health_degraded_and_save_answers_the_cause(
+    spawn_emulator: SpawnEmulator, tmp_path: Path
+) -> None:
+    """Disk full, unprivileged: no file of the process may pass 64 KB (RLIMIT_FSIZE), so a
+    save of a bigger state fails with EFBIG half-way through its temp file."""
+    data_file = tmp_path / "state.json"
+    emulator = spawn_emulator("--data-file", str(data_file), "--quiet", file_size_limit=64 * 1024)
+    with httpx.Client(base_url=emulator.url, timeout=10) as http:
+        assert _health(http)["status"] == "ok"
+        assert _health(http)["state_save"]["failures"] == 0
+        for n in range(20):
+            sent = http.post(
+                "/1/upload", json=_upload(f"u{n}", 10, 500), headers=clevertap_headers()
+            )
+            assert sent.status_code == 200  # interval mode: ingestion goes on
+        saved = http.post("/_emulator/state/save")
+        assert saved.status_code == 500, saved.text
+        assert saved.json()["error"]["code"] == "save_failed"
+        assert "File too large" in saved.json()["error"]["message"]
+        assert str(data_file) in saved.json()["error"]["message"]
+        health = _health(http)
+        assert health["status"] == "degraded"
+        assert health["state_save"]["failures"] >= 1
+        assert "File too large" in health["state_save"]["last_error"]
+        # The partial temp file went with the failed write (it would hold the space).
+        assert not _temp_files(data_file)
+        # Back under the limit (a reset), saving works and health is ok again.
+        assert http.post("/_emulator/reset").status_code == 200
+        assert http.post("/_emulator/state/save").status_code == 200
+        assert _health(http)["status"] == "ok"
+        assert _health(http)["state_save"]["last_error"] is None
+    emulator.stop(signal.SIGTERM)
+    log = emulator.stderr()
+    assert "Traceback" not in log
+    # One line for the failing spell (the background saver retried every second), one for the end.
+    assert log.count("could not save the state") == 1, log
+    assert log.count("works again") == 1, log
+
+
+def test_a_data_directory_gone_at_run_time_is_reported_until_it_is_back(
+    spawn_emulator: SpawnEmulator, tmp_path: Path
+) -> None:
+    folder = tmp_path / "data"
+    folder.mkdir()
+    data_file = folder / "state.json"
+    emulator = spawn_emulator("--data-file", str(data_file), "--quiet")
+    with httpx.Client(base_url=emulator.url, timeout=10) as http:
+        folder.rename(tmp_path / "moved")
+        assert http.post("/1/upload", json=_upload("u"), headers=clevertap_headers()).is_success
+        saved = http.post("/_emulator/state/save")
+        assert saved.status_code == 500
+        assert "No such file or directory" in saved.json()["error"]["message"]
+        health = _health(http)
+        assert health["status"] == "degraded"
+        assert health["state_save"]["path"] == str(data_file.resolve())
+        (tmp_path / "moved").rename(folder)
+        assert http.post("/_emulator/state/save").status_code == 200
+        assert _health(http)["status"] == "ok"
+    assert emulator.stop(signal.SIGTERM) in (0, -signal.SIGTERM)
+    assert "Traceback" not in emulator.stderr()
+
+
+def test_a_failed_save_at_shutdown_is_one_line(
+    spawn_emulator: SpawnEmulator, tmp_path: Path
+) -> None:
+    folder = tmp_path / "data"
+    folder.mkdir()
+    emulator = spawn_emulator("--data-file", str(folder / "state.json"), "--quiet")
+    with httpx.Client(base_url=emulator.url, timeout=10) as http:
+        assert http.post("/1/upload", json=_upload("u"), headers=clevertap_headers()).is_success
+    folder.rmdir()
+    emulator.stop(signal.SIGTERM)
+    log = emulator.stderr()
+    assert "the state was NOT saved at shutdown" in log
+    assert "Traceback" not in log
+
+
+# -- the data file is checked before "ready" ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("where", "reason"),
+    [
+        ("", "is a directory"),
+        ("missing/state.json", "does not exist"),
+        ("a-file/state.json", "is not a directory"),
+    ],
+)
+def test_a_data_file_that_cannot_be_written_stops_the_start(
+    run_emulator: RunEmulator, tmp_path: Path, where: str, reason: str
+) -> None:
+    (tmp_path / "a-file").write_text("x", encoding="utf-8")
+    data_file = tmp_path / where if where else tmp_path
+    result = run_emulator("serve", "--port", "0", "--data-file", str(data_file))
+    assert result.returncode == 2, result
+    assert result.stdout == ""  # never said it was ready
+    [line] = result.stderr.splitlines()
+    assert reason in line and str(data_file) in line
+
+
+@pytest.mark.skipif(
+    os.name != "posix" or os.geteuid() == 0, reason="root writes in a read-only directory"
+)
+def test_an_unwritable_data_directory_stops_the_start(
+    run_emulator: RunEmulator, tmp_path: Path
+) -> None:
+    folder = tmp_path / "read-only"
+    folder.mkdir(mode=0o555)
+    try:
+        result = run_emulator("serve", "--port", "0", "--data-file", str(folder / "s.json"))
+    finally:
+        folder.chmod(0o755)
+    assert result.returncode == 2, result
+    assert "cannot write in" in result.stderr and "Permission denied" in result.stderr
+    assert result.stdout == ""
+
+
+# -- only the emulator's own temp files are cleaned ----------------------------------------------
+
+
+def test_a_glob_in_the_data_file_name_removes_no_other_file(
+    spawn_emulator: SpawnEmulator, tmp_path: Path
+) -> None:
+    folder = tmp_path / "x"
+    folder.mkdir()
+    others = [".a.tmp", ".b.1.tmp", ".state.json.tmp", ".state.json.12x.tmp", "notes.txt"]
+    for name in others:
+        (folder / name).write_text("keep", encoding="utf-8")
+    stale = folder / ".*.4242.tmp"  # what a killed save of a file named `*` leaves
+    stale.write_text("partial", encoding="utf-8")
+    emulator = spawn_emulator("--data-file", str(folder / "*"), "--quiet")
+    emulator.stop(signal.SIGKILL)
+    assert sorted(p.name for p in folder.iterdir()) == sorted(others)
+
+
+# -- the data file is validated on load like PUT /_emulator/state ---------------------------------
+
+
+def _saved_document(spawn_emulator: SpawnEmulator, data_file: Path) -> dict[str, Any]:
+    emulator = spawn_emulator("--data-file", str(data_file), "--quiet")
+    with httpx.Client(base_url=emulator.url, timeout=10) as http:
+        assert http.post("/1/upload", json=_upload("u", 2), headers=clevertap_headers()).is_success
+        assert http.post("/_emulator/state/save").status_code == 200
+    emulator.stop(signal.SIGKILL)
+    return json.loads(data_file.read_bytes())  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize(
+    ("mutate", "named"),
+    [
+        (lambda d: d["_meta"]["1"]["clock"].update(offset=1e300), '$._meta["1"].clock.offset'),
+        (lambda d: d["journal"]["1"].update(seq=10**30), "journal row 1: $.seq"),
+        (lambda d: d["journal"]["1"].update(time="soon"), "journal row 1"),
+        (lambda d: d.update({"users": {}}), "$"),
+        (lambda d: d["tenants"]["1"].update(region=7), "tenant"),
+    ],
+    ids=["clock-overflow", "huge-seq", "bad-journal-row", "unknown-table", "bad-tenant"],
+)
+def test_a_data_file_that_breaks_the_state_contract_stops_the_start(
+    spawn_emulator: SpawnEmulator,
+    run_emulator: RunEmulator,
+    tmp_path: Path,
+    mutate: Any,
+    named: str,
+) -> None:
+    data_file = tmp_path / "state.json"
+    document = _saved_document(spawn_emulator, data_file)
+    mutate(document)
+    data_file.write_text(json.dumps(document), encoding="utf-8")
+    before = data_file.read_bytes()
+    result = run_emulator("serve", "--port", "0", "--data-file", str(data_file))
+    assert result.returncode == 2, result
+    assert result.stdout == ""
+    [line] = result.stderr.splitlines()  # one line: the file, where in it, why
+    assert str(data_file) in line and named in line, line
+    assert data_file.read_bytes() == before
+
+
+def test_a_data_file_nested_past_the_limit_stops_the_start(
+    spawn_emulator: SpawnEmulator, run_emulator: RunEmulator, tmp_path: Path
+) -> None:
+    data_file = tmp_path / "state.json"
+    document = _saved_document(spawn_emulator, data_file)
+    deep: Any = "x"
+    for _ in range(200):
+        deep = [deep]
+    document["journal"]["1"]["body"] = deep
+    data_file.write_text(json.dumps(document), encoding="utf-8")
+    result = run_emulator("serve", "--port", "0", "--data-file", str(data_file))
+    assert result.returncode == 2, result
+    assert "nested deeper than 80 levels" in result.stderr
+    assert "Traceback" not in result.stderr
