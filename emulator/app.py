@@ -22,8 +22,9 @@ from emulator.core.operations import ControlOperation, Operation
 from emulator.core.pipeline import Pipeline
 from emulator.core.routing import StaticFirstRouter, any_method_route
 from emulator.core.surface import Surface
+from emulator.durable import SEQ_KEY, DurableLog
 from emulator.mparticle import MParticleSurface
-from emulator.persist import Persister, load_data_file
+from emulator.persist import Persister, load_data_file, start_durable
 from emulator.runtime import Emulator
 
 SURFACES: tuple[type[Surface], ...] = (CleverTapSurface, MParticleSurface, BridgeSurface)
@@ -46,11 +47,16 @@ class _Unmatched(Surface):
 def create_app(config: Config, surfaces: Sequence[type[Surface]] = SURFACES) -> Starlette:
     emulator = Emulator(config, surfaces)
     persister: Persister | None = None
+    durable: DurableLog | None = None
+    saved_seq = 0
     if config.data_file is not None:
         loaded = load_data_file(emulator, config.data_file)
         emulator.mark_started()
-        persister = Persister(emulator, config.data_file, config.persist_interval)
-        if loaded:
+        if config.durability == "always":
+            durable = DurableLog(config.data_file, emulator.save_status)
+            saved_seq = int(((loaded or {}).get("_meta") or {}).get("1", {}).get(SEQ_KEY, 0))
+        persister = Persister(emulator, config.data_file, config.persist_interval, durable)
+        if loaded is not None:
             persister.mark_saved()  # the file holds exactly this state: no rewrite at start
 
     control = ControlAPI(emulator, persister)
@@ -74,6 +80,8 @@ def create_app(config: Config, surfaces: Sequence[type[Surface]] = SURFACES) -> 
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if durable is not None and persister is not None:
+            await start_durable(emulator, app, durable, persister, saved_seq)
         if persister is not None:
             persister.start()
         try:
@@ -83,6 +91,8 @@ def create_app(config: Config, surfaces: Sequence[type[Surface]] = SURFACES) -> 
                 await surface.shutdown()
             if persister is not None:
                 await persister.stop()
+            if durable is not None:
+                durable.close()
 
     app = Starlette(lifespan=lifespan)
     app.router = StaticFirstRouter(routes, lifespan=lifespan)

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from emulator import __version__
-from emulator.config import MODES, Config, ConfigError, load_config
+from emulator.config import DURABILITY, MODES, Config, ConfigError, load_config
 from emulator.core.store import StateError
 from emulator.core.tenants import TenantError
 
@@ -27,6 +27,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="port to bind (default 8787; 0 picks a free one)")
     serve.add_argument("--config", type=Path, help="TOML file with settings and tenants")
     serve.add_argument("--data-file", type=Path, help="persist the state to this JSON file")
+    serve.add_argument(
+        "--durability",
+        choices=DURABILITY,
+        help="always: fsync each applied request to a log before answering (default interval)",
+    )
     serve.add_argument("--mode", choices=MODES, help="contract mode (default strict)")
     serve.add_argument("--seed", type=int, help="seed for generated ids (replays give equal ids)")
     serve.add_argument("--journal-size", type=int, help="journal entries kept (default 10000)")
@@ -71,6 +76,7 @@ def _config(args: argparse.Namespace) -> Config:
         "host": args.host,
         "port": args.port,
         "data_file": args.data_file,
+        "durability": args.durability,
         "mode": args.mode,
         "seed": args.seed,
         "journal_size": args.journal_size,

@@ -81,6 +81,7 @@ DEFAULT_CONNECTION: dict[str, Any] = {
 }
 
 MODES = ("strict", "lenient")
+DURABILITY = ("interval", "always")
 
 
 class ConfigError(ValueError):
@@ -99,6 +100,9 @@ class Config:
     data_file: Path | None = None
     # Seconds between background saves of a changed state to `data_file`.
     persist_interval: float = 1.0
+    # "always": every applied platform request is in an fsynced log before it is answered
+    # (emulator/durable.py); "interval": what changed since the last save is lost by a crash.
+    durability: str = "interval"
     # When set, every control request must carry it (`Authorization: Bearer ...` or
     # `X-Emulator-Token`); for exposing the emulator beyond loopback.
     admin_token: str | None = None
@@ -115,6 +119,10 @@ class Config:
             raise ConfigError("journal_size must be at least 1")
         if not 1 <= self.max_json_depth <= MAX_DEPTH:
             raise ConfigError(f"max_json_depth must be 1 to {MAX_DEPTH}")
+        if self.durability not in DURABILITY:
+            raise ConfigError(f"durability must be one of {DURABILITY}, not {self.durability!r}")
+        if self.durability == "always" and self.data_file is None:
+            raise ConfigError("durability 'always' needs a data file (--data-file)")
 
     @classmethod
     def defaults(cls, **overrides: Any) -> Config:

@@ -1,7 +1,9 @@
 """Background persistence of the whole state to `--data-file`.
 
-The state document is built on the event loop (a consistent snapshot between two requests) and
-written from a worker thread with `write_atomic`. Saves happen every `persist_interval` seconds
+A save never blocks the event loop: a forked child process is a consistent snapshot of the state
+between two requests (copy-on-write, as Redis's BGSAVE), and builds, encodes and writes the
+document (`emulator/snapshot.py`) while this process goes on serving. Where there is no fork
+(Windows), the document is built and encoded on the loop and written from a worker thread. Saves happen every `persist_interval` seconds
 when something changed, on demand (`POST /_emulator/state/save`) and at shutdown.
 
 A save that fails (disk full, directory gone or read-only, a state that cannot be written) is
@@ -17,10 +19,13 @@ import contextlib
 import logging
 import time
 from pathlib import Path
+from typing import Any
 
+from emulator import durable, snapshot
 from emulator.core.errors import ApiError
 from emulator.core.nesting import STATE_HEADROOM
 from emulator.core.store import (
+    Document,
     SaveStatus,
     StateError,
     check_writable,
@@ -28,6 +33,7 @@ from emulator.core.store import (
     read_document,
     write_atomic,
 )
+from emulator.durable import DurableLog, with_seq
 from emulator.runtime import STATE_CONTRACT, Emulator
 
 log = logging.getLogger("ctmp_emulator")
@@ -38,16 +44,16 @@ class SaveFailed(ApiError):
         super().__init__(500, f"could not save the state to {path}: {cause}", code="save_failed")
 
 
-def load_data_file(emulator: Emulator, path: Path) -> bool:
-    """Check that saves to `path` can work, then load it when it exists (answers whether it
-    did). Everything wrong raises `StateError` naming the file, where in it and why: the file
+def load_data_file(emulator: Emulator, path: Path) -> Document | None:
+    """Check that saves to `path` can work, then load it when it exists (answers the loaded
+    document, None when there was no file). Everything wrong raises `StateError` naming the file, where in it and why: the file
     is checked like a `PUT /_emulator/state` body (nesting limit, state contract, then the
     all-or-nothing import)."""
     check_writable(path)
     limit = emulator.config.max_json_depth + STATE_HEADROOM
     saved = read_document(path, limit)
     if saved is None:
-        return False
+        return None
     verdict = emulator.contracts.validate(STATE_CONTRACT, saved)
     if not verdict.valid:
         first = verdict.errors[0]
@@ -56,7 +62,7 @@ def load_data_file(emulator: Emulator, path: Path) -> bool:
         emulator.import_state(saved)
     except ApiError as exc:
         raise StateError(f"data file {path}: {exc.message}") from exc
-    return True
+    return saved
 
 
 def _cause(exc: BaseException) -> str:
@@ -66,8 +72,12 @@ def _cause(exc: BaseException) -> str:
 
 
 class Persister:
-    def __init__(self, emulator: Emulator, path: Path, interval: float) -> None:
+    def __init__(
+        self, emulator: Emulator, path: Path, interval: float, log: DurableLog | None = None
+    ) -> None:
         self.emulator = emulator
+        # `--durability always`: each save starts a new log segment and drops those it holds.
+        self.log = log
         self.path = path.resolve()
         self.interval = interval
         self.status: SaveStatus = emulator.save_status
@@ -86,15 +96,36 @@ class Persister:
         async with self._lock:
             change = self.emulator.changes
             try:
-                document = self.emulator.export_state()
-                data = encode(document)
-                await asyncio.to_thread(write_atomic, self.path, data)
+                size, tables = await self._write()
             except Exception as exc:
                 self._failed(exc)
                 raise SaveFailed(self.path, _cause(exc)) from exc
             self._saved_at_change = change
             self._succeeded()
-            return len(data), {k: len(v) for k, v in document.items() if k != "_meta"}
+            return size, tables
+
+    async def _write(self) -> tuple[int, dict[str, int]]:
+        log = self.log
+        seq = 0 if log is None else log.seq
+        if log is not None:
+            log.open_next()  # records after this save go to a segment it does not cover
+
+        def build() -> Document:
+            document = self.emulator.export_state()
+            return document if log is None else with_seq(document, seq)
+
+        if snapshot.FORKS:
+            # The child is the snapshot: it builds, encodes and writes the document while this
+            # process goes on serving (the loop pauses only for the fork itself).
+            result = await snapshot.save_in_child(build, self.path)
+        else:
+            document = build()
+            data = encode(document)
+            await asyncio.to_thread(write_atomic, self.path, data)
+            result = len(data), snapshot.row_counts(document)
+        if log is not None:
+            log.saved(seq)
+        return result
 
     def _failed(self, exc: Exception) -> None:
         cause = _cause(exc)
@@ -114,6 +145,10 @@ class Persister:
         self.status.last_error = None
         self.status.saves += 1
         self.status.last_saved_at = time.time()
+
+    async def checkpoint(self) -> None:
+        """Save now (`--durability always`: a control change is saved before it is answered)."""
+        await self.save()
 
     async def _loop(self) -> None:
         while True:
@@ -138,3 +173,29 @@ class Persister:
             log.error("the state was NOT saved at shutdown: %s", exc.message)
             return False
         return True
+
+
+async def start_durable(
+    emulator: Emulator, app: Any, log: DurableLog, persister: Persister, saved_seq: int
+) -> None:
+    """Before `ready` in `--durability always`: replay what the log holds past the data file
+    (with the clock at each record's time), then log every applied request from now on."""
+    records = log.records_after(saved_seq)
+    clock = emulator.clock.snapshot()
+    for record in records:
+        emulator.clock.freeze(float(record["t"]))
+        await durable.replay(app, record)
+    emulator.clock.restore(clock)
+    log.seq = max([saved_seq, *(int(r["n"]) for r in records)])
+    log.open_next()
+    if records:
+        log_line = "replayed %d request(s) from the durable log of %s"
+        logging.getLogger("ctmp_emulator").warning(log_line, len(records), log.data_file)
+        await persister.save()  # the data file holds them now; their segments go
+
+    async def applied(request: Any, body: bytes) -> None:
+        if not durable.is_flow(request):
+            await log.append(request, body, emulator.clock.now())
+
+    emulator.on_applied = applied
+    emulator.on_control_change = persister.checkpoint

@@ -4,7 +4,7 @@ and the platform surfaces, with the operations that span them (reset, state expo
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from emulator import __version__
@@ -62,6 +62,11 @@ class Emulator:
         self.changes = 0
         # Filled in by the persister when there is a data file (health shows it).
         self.save_status = SaveStatus()
+        # Set in `--durability always` (emulator/durable.py): awaited after a platform request
+        # that is not a read was applied, before it is answered; raises OSError when the
+        # request is not on disk. And after a control operation that changed the state.
+        self.on_applied: Callable[[Any, bytes], Awaitable[None]] | None = None
+        self.on_control_change: Callable[[], Awaitable[None]] | None = None
         self.tenants.on_change(self._tenants_changed)
         for doc in config.tenants:
             self.add_tenant(doc)
@@ -245,7 +250,7 @@ class Emulator:
     def health(self) -> dict[str, Any]:
         return {
             # Degraded while saves to the data file fail: data acknowledged now may be lost.
-            "status": "ok" if self.save_status.last_error is None else "degraded",
+            "status": "degraded" if self.save_status.failing else "ok",
             "version": __version__,
             "uptime_seconds": round(time.time() - self.started, 3),
             "mode": self.config.mode,

@@ -117,7 +117,11 @@ class ControlRouter:
             try:
                 query = parser.parse(request.query_params)
                 body = await self._body(request, op)
+                changes = self.emulator.changes
                 reply = await op.handler(ControlCall(request, query, body))
+                hook = self.emulator.on_control_change
+                if hook is not None and self.emulator.changes != changes:
+                    await hook()  # `--durability always`: saved before it is answered
                 # Rendered here, so that data JSON cannot write is this envelope's 500 too.
                 return reply if isinstance(reply, Response) else JSONResponse(reply)
             except ApiError as refused:

@@ -184,6 +184,13 @@ class Pipeline:
         finally:
             current_call.reset(token)
         self.record(surface, call, response, started, error, fault_id)
+        if emulator.on_applied is not None and request.method not in ("GET", "HEAD"):
+            try:
+                await emulator.on_applied(request, body)
+            except OSError as exc:  # not on disk: a success now could be lost by a crash
+                response = surface.error_response(
+                    503, f"The emulator could not make the request durable: {exc.strerror or exc}"
+                )
         return response
 
     def _abandoned(self, surface: Surface, call: Call, started: float) -> Response:

@@ -182,10 +182,22 @@ class SaveStatus:
     failures: int = 0
     last_error: str | None = None
     last_saved_at: float | None = None
+    # `--durability always`: failed writes of the request log, and the latest cause until a
+    # write works again.
+    durability: str = "interval"
+    log_failures: int = 0
+    log_error: str | None = None
+
+    @property
+    def failing(self) -> bool:
+        return self.last_error is not None or self.log_error is not None
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "enabled": self.path is not None,
+            "durability": self.durability,
+            "log_failures": self.log_failures,
+            "log_error": self.log_error,
             "path": self.path,
             "saves": self.saves,
             "failures": self.failures,
