@@ -3,8 +3,9 @@
 A save never blocks the event loop: a forked child process is a consistent snapshot of the state
 between two requests (copy-on-write, as Redis's BGSAVE), and builds, encodes and writes the
 document (`emulator/snapshot.py`) while this process goes on serving. Where there is no fork
-(Windows), the document is built and encoded on the loop and written from a worker thread. Saves happen every `persist_interval` seconds
-when something changed, on demand (`POST /_emulator/state/save`) and at shutdown.
+(Windows), the document is built and encoded on the loop and written from a worker thread.
+Saves happen every `persist_interval` seconds when something changed, on demand
+(`POST /_emulator/state/save`) and at shutdown.
 
 A save that fails (disk full, directory gone or read-only, a state that cannot be written) is
 never silent: `/_emulator/health` turns `degraded` and names the cause, the failures are
@@ -46,9 +47,9 @@ class SaveFailed(ApiError):
 
 def load_data_file(emulator: Emulator, path: Path) -> Document | None:
     """Check that saves to `path` can work, then load it when it exists (answers the loaded
-    document, None when there was no file). Everything wrong raises `StateError` naming the file, where in it and why: the file
-    is checked like a `PUT /_emulator/state` body (nesting limit, state contract, then the
-    all-or-nothing import)."""
+    document, None when there was no file). Everything wrong raises `StateError` naming the
+    file, where in it and why: the file is checked like a `PUT /_emulator/state` body (nesting
+    limit, state contract, then the all-or-nothing import)."""
     check_writable(path)
     limit = emulator.config.max_json_depth + STATE_HEADROOM
     saved = read_document(path, limit)
