@@ -142,6 +142,10 @@ class DurableLog:
                         cause,
                     )
                 self.status.log_error = cause
+                # What failed may be half written: later records go to a fresh segment, never
+                # after a torn line (it would swallow the next record).
+                with contextlib.suppress(OSError):
+                    self.open_next()
                 for waiter in waiters:
                     if not waiter.done():
                         waiter.set_exception(LogWriteFailed(exc.errno or 0, str(exc)))
