@@ -70,6 +70,8 @@ def _child(build: Callable[[], Document], path: Path, out: int, parent: int) -> 
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, signal.SIG_DFL)  # the parent's handlers would stop the server
         _die_with(parent)
+        with contextlib.suppress(OSError):
+            os.nice(10)  # on a busy machine the serving parent comes first
         document = build()
         data = encode(document)
         write_atomic(path, data)
