@@ -192,7 +192,8 @@ async def start_durable(
     if records:
         log_line = "replayed %d request(s) from the durable log of %s"
         logging.getLogger("ctmp_emulator").warning(log_line, len(records), log.data_file)
-        await persister.save()  # the data file holds them now; their segments go
+        with contextlib.suppress(SaveFailed):  # recorded in health; the log still holds them
+            await persister.save()  # the data file holds them now; their segments go
 
     async def applied(request: Any, body: bytes) -> None:
         if not durable.is_flow(request):
