@@ -32,6 +32,9 @@ from emulator.core.store import Document, encode, write_atomic
 
 FORKS = hasattr(os, "fork")
 _PR_SET_PDEATHSIG = 1
+# Loaded here, not in the child: dlopen takes the loader's lock, which another thread of the
+# parent may hold at the fork.
+_LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
 
 
 class SnapshotError(RuntimeError):
@@ -89,10 +92,9 @@ def _child(build: Callable[[], Document], path: Path, out: int, parent: int) -> 
 
 
 def _die_with(parent: int) -> None:
-    if sys.platform.startswith("linux"):
+    if _LIBC is not None:
         with contextlib.suppress(OSError, AttributeError):
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+            _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() != parent:  # the parent died before the line above took effect
         os._exit(1)
 
