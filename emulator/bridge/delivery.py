@@ -21,12 +21,13 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from emulator.bridge.settings import DeliveryPolicy
+from emulator.core.call import FLOW_SCOPE_KEY, FLOW_USER_AGENT
 from emulator.core.jsonresp import Fragment, JSONDecodeError, dumps, fragment, loads
 
 if TYPE_CHECKING:
     from emulator.runtime import Emulator
 
-USER_AGENT = "ctmp-emulator-bridge"
+USER_AGENT = FLOW_USER_AGENT
 RETRYABLE = frozenset({429, 500, 502, 503, 504})
 
 
@@ -296,6 +297,7 @@ async def call_app(
         ],
         "client": ("127.0.0.1", 0),
         "server": ("127.0.0.1", 0),
+        FLOW_SCOPE_KEY: "flow",  # journaled with origin `flow`
     }
     sent = False
     status = 500

@@ -22,6 +22,19 @@ current_call: ContextVar[Call | None] = ContextVar("current_call", default=None)
 
 _UNPARSED: Any = object()
 
+# The emulator's own flows (emulator/bridge/delivery.py) mark their requests so the journal can
+# tell them from a client's (`origin`): in-process by this ASGI scope key, over HTTP (a
+# connection's `base_url`) by their user agent.
+FLOW_SCOPE_KEY = "ctmp.origin"
+FLOW_USER_AGENT = "ctmp-emulator-bridge"
+
+
+def request_origin(request: Request) -> str:
+    """`flow` for a request a flow made, else `client`."""
+    if request.scope.get(FLOW_SCOPE_KEY) == "flow":
+        return "flow"
+    return "flow" if request.headers.get("user-agent") == FLOW_USER_AGENT else "client"
+
 
 class Call:
     """One platform request on its way through the pipeline.
@@ -39,6 +52,7 @@ class Call:
         "listener_errors",
         "notes",
         "path",
+        "refusal",
         "request",
         "tenant",
         "verdict",
@@ -58,6 +72,8 @@ class Call:
         self.verdict: Verdict | None = None
         self.notes: list[str] = []
         self.listener_errors: list[str] = []
+        # Why the handler refused the request (its `ApiError`), for the log line.
+        self.refusal: str | None = None
         self._json: Any = _UNPARSED
 
     @property

@@ -33,6 +33,8 @@ class JournalFilter:
     status: int | None = None
     valid: bool | None = None
     since: int | None = None
+    # `client` or `flow` (the emulator's own deliveries); older saved entries have none: client.
+    origin: str | None = None
 
     def matches(self, entry: Entry) -> bool:
         if self.since is not None and entry["seq"] <= self.since:
@@ -46,6 +48,8 @@ class JournalFilter:
         if self.status is not None and entry["status"] != self.status:
             return False
         if self.valid is not None and entry["valid"] is not self.valid:
+            return False
+        if self.origin is not None and entry.get("origin", "client") != self.origin:
             return False
         if self.path is not None:
             if any(ch in self.path for ch in "*?["):

@@ -21,7 +21,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from emulator.core.call import Call, current_call
+from emulator.core.call import Call, current_call, request_origin
 from emulator.core.contracts import Verdict
 from emulator.core.errors import ApiError
 from emulator.core.jsonresp import Fragment, JSONDecodeError, JSONResponse, fragment, tight
@@ -101,6 +101,7 @@ async def _run(op: PlatformOperation, call: Call) -> Response:
         reply = await op.handler(call)
         response = reply if isinstance(reply, Response) else JSONResponse(reply)
     except ApiError as refused:
+        call.refusal = "; ".join(refused.messages)
         response = call.envelope.render(refused, call)
     if op.finish is not None:
         op.finish(call, response)
@@ -218,6 +219,7 @@ class Pipeline:
             "time": emulator.clock.now(),
             "platform": surface.name,
             "tenant": call.tenant,
+            "origin": request_origin(request),
             "method": request.method,
             "path": call.path,
             # Serialised now: one object instead of dozens per entry keeps memory, resets and
@@ -245,19 +247,39 @@ class Pipeline:
         emulator.journal.append(entry)
         emulator.changes += 1
         if emulator.config.log_requests:
-            _log_line(entry, surface.name, verdict)
+            _log_line(entry, verdict, call.refusal)
 
 
-def _log_line(entry: dict[str, Any], platform: str, verdict: Verdict | None) -> None:
+def _log_line(entry: dict[str, Any], verdict: Verdict | None, refusal: str | None) -> None:
+    """One line a request: what, who, the answer, and why when it failed (a contract error, the
+    handler's refusal, an injected fault, the emulator's own error)."""
+    fields: dict[str, Any] = {
+        k: entry[k]
+        for k in ("seq", "method", "path", "status", "platform", "tenant", "origin", "duration_ms")
+    }
+    fields["valid"] = None if verdict is None else verdict.valid
+    if "fault" in entry:
+        fields["fault"] = entry["fault"]
+    reason = entry.get("error") or refusal
+    if reason is None and verdict is not None and verdict.errors:
+        first = verdict.errors[0]
+        more = len(verdict.errors) - 1
+        reason = f"{first.path}: {first.message}" + (f" (and {more} more)" if more else "")
+    if reason is not None:
+        fields["reason"] = reason
     verdict_text = "" if verdict is None else (" valid" if verdict.valid else " INVALID")
+    extra = "".join(f" {k}={fields[k]}" for k in ("fault", "reason") if k in fields)
     log.info(
-        "#%d %s %s -> %d %s %s%s %.1fms",
+        "#%d %s %s -> %d %s %s%s %.1fms %s%s",
         entry["seq"],
         entry["method"],
         entry["path"],
         entry["status"],
-        platform,
+        entry["platform"],
         entry["tenant"] or "-",
         verdict_text,
         entry["duration_ms"],
+        entry["origin"],
+        extra,
+        extra={"request": fields},
     )
