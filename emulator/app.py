@@ -86,6 +86,7 @@ def create_app(config: Config, surfaces: Sequence[type[Surface]] = SURFACES) -> 
                 await surface.shutdown()
             if persister is not None:
                 await persister.stop()
+                app.state.saved_to = persister.path  # for the CLI's last line
 
     app = Starlette(lifespan=lifespan)
     app.router = StaticFirstRouter(routes, lifespan=lifespan)

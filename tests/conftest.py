@@ -100,7 +100,9 @@ def spawn_emulator(tmp_path: Path) -> Iterator[SpawnEmulator]:
     """
     started: list[subprocess.Popen[bytes]] = []
 
-    def spawn(*args: str, command: list[str] | None = None) -> EmulatorProcess:
+    def spawn(
+        *args: str, command: list[str] | None = None, env: dict[str, str] | None = None
+    ) -> EmulatorProcess:
         stderr_path = tmp_path / f"stderr-{len(started)}.txt"
         with stderr_path.open("wb") as stderr:
             proc = subprocess.Popen(
@@ -108,6 +110,7 @@ def spawn_emulator(tmp_path: Path) -> Iterator[SpawnEmulator]:
                 stdout=subprocess.PIPE,
                 stderr=stderr,
                 cwd=tmp_path,
+                env=None if env is None else {**os.environ, **env},
             )
         started.append(proc)
         line = _read_line(proc, STARTUP_TIMEOUT)
@@ -136,14 +139,16 @@ RunEmulator = Callable[..., subprocess.CompletedProcess[str]]
 
 @pytest.fixture
 def run_emulator(tmp_path: Path) -> RunEmulator:
-    """Run `python -m emulator <args>` to completion (for commands that must exit by themselves)."""
+    """Run `python -m emulator <args>` to completion (for commands that must exit by themselves),
+    with `env` added to the environment."""
 
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
+    def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [*MODULE_COMMAND, *args],
             capture_output=True,
             text=True,
             cwd=tmp_path,
+            env=None if env is None else {**os.environ, **env},
             timeout=EXIT_TIMEOUT,
             check=False,
         )

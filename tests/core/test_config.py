@@ -280,9 +280,12 @@ def test_an_unknown_emulator_setting_fails_naming_it(tmp_path: Path) -> None:
     ("toml", "key_path"),
     [
         # A singular table name: before, it was ignored and the default tenants started.
-        ('[[clevertap.account]]\nid = "A-1"\npasscode = "p"\nregion = "us1"\n', "clevertap.account"),
+        (
+            '[[clevertap.account]]\nid = "A-1"\npasscode = "p"\nregion = "us1"\n',
+            "clevertap.account",
+        ),
         ('[clevertap]\nregion = "us1"\n', "clevertap.region"),
-        ('[mparticle]\nworkspace = 1\n', "mparticle.workspace"),
+        ("[mparticle]\nworkspace = 1\n", "mparticle.workspace"),
         (
             '[[clevertap.accounts]]\nid = "A-1"\npasscode = "p"\nregoin = "us1"\n',
             "clevertap.accounts[0].regoin",
