@@ -260,14 +260,16 @@ def ctl(emulator: EmulatorHandle) -> httpx.Client:
 
 @pytest.fixture
 def ct(emulator: EmulatorHandle, http: httpx.Client) -> CleverTapDriver:
-    """CleverTap's API with the default account's credentials, on a freshly reset emulator."""
-    return CleverTapDriver(http)
+    """CleverTap's API with the handle's account (the default one, or a pytest-xdist worker's
+    own on a shared emulator), on a freshly reset emulator."""
+    return CleverTapDriver(http, emulator.clevertap["id"], emulator.clevertap["passcode"])
 
 
 @pytest.fixture
 def mp(emulator: EmulatorHandle, http: httpx.Client) -> MParticleDriver:
-    """mParticle's API with the default workspace's keys, on a freshly reset emulator."""
-    return MParticleDriver(http)
+    """mParticle's API with the handle's workspace keys, on a freshly reset emulator."""
+    web = {"x-mp-key": emulator.mparticle["web_key"]}
+    return MParticleDriver(http, emulator.mparticle_auth, web)
 
 
 @pytest.fixture
