@@ -50,7 +50,9 @@ class EventsFlow:
             return
         output = connection.event_output
         wanted = Settings(output.user_id, output.screen_view)
-        mapped = map_batch(event.batch, event.mpid, wanted, event.received_ms)
+        mapped = map_batch(
+            event.batch, event.mpid, wanted, event.received_ms, event.profile_identities
+        )
         if not mapped.records:
             record(connection.id, "events", status="skipped", source=origin, skipped=mapped.skipped)
             return

@@ -92,7 +92,12 @@ class Forwarding:
     skipped: list[dict[str, Any]] = field(default_factory=list)
 
 
-def identity_of(batch: dict[str, Any], mpid: int, settings: Settings) -> str | None:
+def identity_of(
+    batch: dict[str, Any], mpid: int, settings: Settings, profile: dict[str, str] | None = None
+) -> str | None:
+    """The CleverTap identity for the User ID setting: the batch's own identity, else the user
+    profile's (mParticle enriches a batch from the profile before an output gets it:
+    https://docs.mparticle.com/guides/platform-guide/profiles/, Profile Enrichment)."""
     if settings.user_id not in USER_ID_SOURCES:
         raise ValueError(f"unknown User ID setting {settings.user_id!r}")
     source = USER_ID_SOURCES[settings.user_id]
@@ -102,13 +107,22 @@ def identity_of(batch: dict[str, Any], mpid: int, settings: Settings) -> str | N
     value = identities.get(source)
     if value is None and source == "customer_id":
         value = identities.get("customerid")
+    if not (isinstance(value, str) and value) and profile:
+        value = profile.get(source)
     return value if isinstance(value, str) and value else None
 
 
-def map_batch(batch: dict[str, Any], mpid: int, settings: Settings, received_ms: int) -> Forwarding:
-    """The upload records one accepted (resolved) batch becomes, and what was skipped."""
+def map_batch(
+    batch: dict[str, Any],
+    mpid: int,
+    settings: Settings,
+    received_ms: int,
+    profile: dict[str, str] | None = None,
+) -> Forwarding:
+    """The upload records one accepted (resolved) batch becomes, and what was skipped.
+    `profile` is the user's identities after the batch (enrichment)."""
     out = Forwarding()
-    identity = identity_of(batch, mpid, settings)
+    identity = identity_of(batch, mpid, settings, profile)
     if identity is None:
         out.skipped.append(
             {

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from emulator.core.events import Event
@@ -22,6 +22,10 @@ class BatchAccepted(Event):
     mpid: int
     received_ms: int
     historical: bool
+    # The user's identities once the batch is applied (a copy): mParticle enriches a batch from
+    # the user profile before an output gets it
+    # (https://docs.mparticle.com/guides/platform-guide/profiles/, Profile Enrichment).
+    profile_identities: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
