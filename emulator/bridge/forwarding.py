@@ -49,7 +49,7 @@ class EventsFlow:
             record(connection.id, "events", status="skipped", source=origin, skipped=skipped)
             return
         output = connection.event_output
-        wanted = Settings(output.user_id, output.screen_view)
+        wanted = Settings(output.user_id, output.screen_view, output.device_only_user)
         mapped = map_batch(
             event.batch, event.mpid, wanted, event.received_ms, event.profile_identities
         )

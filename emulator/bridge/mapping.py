@@ -14,6 +14,7 @@ identities as one profile record; kit-only event types skipped with the reason.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -74,6 +75,19 @@ IDENTITY_FIELDS = (
     ("facebook", "FBID"),
     ("google", "GPID"),
 )
+# Device identities → the CleverTap ID (`objectId`) CleverTap's own SDKs give that device: Android
+# `__g` + the Google Advertising ID (github.com/CleverTap/clevertap-android-sdk, DeviceInfo
+# `GUID_PREFIX_GOOGLE_AD_ID`), iOS `-g` + IDFA and `-v` + IDFV (github.com/CleverTap/
+# clevertap-ios-sdk, CTDeviceInfo), dashes removed. Android ID has no CleverTap prefix of its own:
+# `__` (the Android SDK's prefix for an id not made from the ad id) + the Android ID is the
+# emulator's choice. First found wins: one batch comes from one device.
+DEVICE_CLEVERTAP_IDS = (
+    ("android_advertising_id", "__g"),
+    ("ios_advertising_id", "-g"),
+    ("ios_idfv", "-v"),
+    ("android_uuid", "__"),
+)
+_OBJECT_ID = re.compile(r"[A-Za-z0-9()!:@$_-]{1,64}\Z")  # CleverTap's objectId rule
 GENDERS = {"m": "M", "male": "M", "f": "F", "female": "F", "o": "O", "other": "O", "u": "U"}
 
 
@@ -83,6 +97,9 @@ class Settings:
 
     user_id: str = "customerId"
     screen_view: str = "name"  # "name": event named after the screen; "fixed": `Screen View`
+    # A user with no identity for the User ID but a device id: "skip", or "clevertap_id" (the
+    # batch is forwarded under the device's CleverTap ID).
+    device_only_user: str = "skip"
 
 
 @dataclass(slots=True)
@@ -123,7 +140,8 @@ def map_batch(
     `profile` is the user's identities after the batch (enrichment)."""
     out = Forwarding()
     identity = identity_of(batch, mpid, settings, profile)
-    if identity is None:
+    device = clevertap_id(batch)
+    if identity is None and (device is None or settings.device_only_user != "clevertap_id"):
         out.skipped.append(
             {
                 "event": None,
@@ -132,7 +150,7 @@ def map_batch(
             }
         )
         return out
-    base = {"identity": identity}
+    base = {"identity": identity} if identity is not None else {"objectId": str(device)}
     batch_ts = _seconds(batch.get("timestamp_unixtime_ms"), received_ms)
     # The batch's attributes with its change events applied in order, mapped once at the end:
     # a `$lastname` change next to `$firstname` keeps the full Name.
@@ -153,7 +171,27 @@ def map_batch(
     profile.update(changes.identities)
     if profile:
         out.records.insert(0, {"type": "profile", **base, "ts": batch_ts, "profileData": profile})
+    if identity is not None and device is not None:
+        # The device joins the user's profile: one identifier on top (the device's CleverTap
+        # ID) and the identity in profileData, the shape CleverTap's upload takes to attach a
+        # login identity to a device profile (RudderStack's CleverTap destination sends it).
+        link = {"type": "profile", "objectId": device, "ts": batch_ts}
+        out.records.insert(0, {**link, "profileData": {"identity": identity}})
     return out
+
+
+def clevertap_id(batch: dict[str, Any]) -> str | None:
+    """The CleverTap ID of the device the batch came from (its `device_info`), or None."""
+    info = batch.get("device_info")
+    if not isinstance(info, dict):
+        return None
+    for key, prefix in DEVICE_CLEVERTAP_IDS:
+        value = info.get(key)
+        if isinstance(value, str) and value:
+            candidate = prefix + value.replace("-", "").lower()
+            if _OBJECT_ID.match(candidate):
+                return candidate
+    return None
 
 
 @dataclass(slots=True)

@@ -17,6 +17,7 @@ class EventOutput:
     user_id: str
     forward_web_server_side: bool
     screen_view: str
+    device_only_user: str = "skip"
     base_url: str | None = None
 
 
