@@ -62,7 +62,7 @@ class AudiencesFlow:
                 "audience_output",
                 row,
                 AUDIENCE_PATH,
-                self.connections.clevertap_headers(connection),
+                self.connections.clevertap_headers(connection, "audience_output"),
                 functools.partial(self._subscription, workspace, event.action, snapshot),
             )
 
@@ -107,7 +107,7 @@ class AudiencesFlow:
             "audience_output",
             row,
             AUDIENCE_PATH,
-            self.connections.clevertap_headers(connection),
+            self.connections.clevertap_headers(connection, "audience_output"),
             lambda: self._flush(cid, buffer, row, workspace),
         )
         return buffer

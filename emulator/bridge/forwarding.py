@@ -56,7 +56,7 @@ class EventsFlow:
         if not mapped.records:
             record(connection.id, "events", status="skipped", source=origin, skipped=mapped.skipped)
             return
-        headers = self.connections.clevertap_headers(connection)
+        headers = self.connections.clevertap_headers(connection, "event_output")
         for start in range(0, len(mapped.records), MAX_UPLOAD_RECORDS):
             chunk = mapped.records[start : start + MAX_UPLOAD_RECORDS]
             row = record(

@@ -19,6 +19,13 @@ class EventOutput:
     screen_view: str
     device_only_user: str = "skip"
     base_url: str | None = None
+    # The output's own CleverTap credentials (mParticle's output settings: Configuration Name,
+    # Account ID, Passcode, Account Token, Region); None: the connected account's.
+    configuration_name: str | None = None
+    account_id: str | None = None
+    passcode: str | None = None
+    account_token: str | None = None
+    region: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +34,13 @@ class AudienceOutput:
 
     enabled: bool
     base_url: str | None = None
+    # The output's own CleverTap credentials (mParticle's output settings: Configuration Name,
+    # Account ID, Passcode, Account Token, Region); None: the connected account's.
+    configuration_name: str | None = None
+    account_id: str | None = None
+    passcode: str | None = None
+    account_token: str | None = None
+    region: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
