@@ -33,6 +33,8 @@ class AudienceOutput:
     """mParticle audiences → CleverTap segments."""
 
     enabled: bool
+    connect: str = "all"  # "all": every audience, with `user_id`; "explicit": Connect step only
+    user_id: str = "customerId"
     base_url: str | None = None
     # The output's own CleverTap credentials (mParticle's output settings: Configuration Name,
     # Account ID, Passcode, Account Token, Region); None: the connected account's.

@@ -25,7 +25,12 @@ from emulator.bridge.settings import ConnectionSettings
 from emulator.clevertap.events import ExportRunStarted
 from emulator.clevertap.settings import AccountSettings
 from emulator.core.surface import Surface
-from emulator.mparticle.events import AudienceChanged, BatchAccepted, MembershipChanged
+from emulator.mparticle.events import (
+    AudienceChanged,
+    AudienceConnected,
+    BatchAccepted,
+    MembershipChanged,
+)
 from emulator.mparticle.settings import WorkspaceSettings
 
 if TYPE_CHECKING:
@@ -45,6 +50,7 @@ class BridgeSurface(Surface):
         events.subscribe(BatchAccepted, EventsFlow(self.connections).on_batch)
         events.subscribe(AudienceChanged, self.audiences.on_audience)
         events.subscribe(MembershipChanged, self.audiences.on_membership)
+        events.subscribe(AudienceConnected, self.audiences.on_connected)
         events.subscribe(ExportRunStarted, FeedFlow(self.connections, events).on_export_run)
         self._control = BridgeControl(self.deliverer, self.owns)
 

@@ -50,3 +50,20 @@ class MembershipChanged(Event):
     # The audience is exported once, when it is defined (later changes are not sent).
     one_time: bool
     user: User
+    # The outputs the audience was connected to explicitly (the Connect step) and the User ID
+    # chosen for each: output id -> User ID.
+    connections: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class AudienceConnected(Event):
+    """An audience was connected to an audience output (the dashboard's Connect step) with a User
+    ID; `members` are its members now (the output back-fills them)."""
+
+    workspace: str
+    audience_id: int
+    audience_name: str
+    output: str
+    user_id: str
+    one_time: bool
+    members: tuple[User, ...]
