@@ -5,9 +5,9 @@
   the account's `/1/partners/mparticle/audiences` (audiences.py);
 - feed: each CleverTap export run → Events API batches to the workspace's feed input (feed.py).
 
-The platforms publish what happened (`BatchAccepted`, `AudienceChanged`, `MembershipChanged`,
-`ExportRunStarted`); the flows turn it into deliveries (delivery.py), served with `settle` under
-`/_emulator/bridge/` (control.py). This module only assembles them.
+The platforms publish what happened (`BatchAccepted`, `AudienceChanged`, `AudienceConnected`,
+`MembershipChanged`, `ExportRunStarted`); the flows turn it into deliveries (delivery.py),
+served with `settle` under `/_emulator/bridge/` (control.py). This module only assembles them.
 """
 
 from __future__ import annotations
