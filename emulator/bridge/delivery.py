@@ -237,6 +237,8 @@ class Deliverer:
             if self._client is None:
                 self._client = httpx.AsyncClient(timeout=10)
             url = job.base_url.rstrip("/") + job.path
+            # The base URL names the host (another emulator, a proxy), not the platform's Host.
+            headers = {k: v for k, v in headers.items() if k.lower() != "host"}
             reply = await self._client.request(job.method, url, content=raw, headers=headers)
             return Answer(reply.status_code, reply.headers.get("retry-after"), reply.content)
         return await call_app(self.emulator.asgi_app, job.method, job.path, headers, raw)
@@ -291,7 +293,7 @@ async def call_app(
         "root_path": "",
         "query_string": b"",
         "headers": [
-            (b"host", b"127.0.0.1"),
+            *([] if any(k.lower() == "host" for k in headers) else [(b"host", b"127.0.0.1")]),
             (b"content-length", str(len(body)).encode()),
             *((k.lower().encode(), v.encode()) for k, v in headers.items()),
         ],

@@ -5,9 +5,9 @@
   the account's `/1/partners/mparticle/audiences` (audiences.py);
 - feed: each CleverTap export run → Events API batches to the workspace's feed input (feed.py).
 
-The platforms publish what happened (`BatchAccepted`, `AudienceChanged`, `MembershipChanged`,
-`ExportRunStarted`); the flows turn it into deliveries (delivery.py), served with `settle` under
-`/_emulator/bridge/` (control.py). This module only assembles them.
+The platforms publish what happened (`BatchAccepted`, `AudienceChanged`, `AudienceConnected`,
+`MembershipChanged`, `ExportRunStarted`); the flows turn it into deliveries (delivery.py),
+served with `settle` under `/_emulator/bridge/` (control.py). This module only assembles them.
 """
 
 from __future__ import annotations
@@ -25,7 +25,12 @@ from emulator.bridge.settings import ConnectionSettings
 from emulator.clevertap.events import ExportRunStarted
 from emulator.clevertap.settings import AccountSettings
 from emulator.core.surface import Surface
-from emulator.mparticle.events import AudienceChanged, BatchAccepted, MembershipChanged
+from emulator.mparticle.events import (
+    AudienceChanged,
+    AudienceConnected,
+    BatchAccepted,
+    MembershipChanged,
+)
 from emulator.mparticle.settings import WorkspaceSettings
 
 if TYPE_CHECKING:
@@ -45,6 +50,7 @@ class BridgeSurface(Surface):
         events.subscribe(BatchAccepted, EventsFlow(self.connections).on_batch)
         events.subscribe(AudienceChanged, self.audiences.on_audience)
         events.subscribe(MembershipChanged, self.audiences.on_membership)
+        events.subscribe(AudienceConnected, self.audiences.on_connected)
         events.subscribe(ExportRunStarted, FeedFlow(self.connections, events).on_export_run)
         self._control = BridgeControl(self.deliverer, self.owns)
 

@@ -72,8 +72,10 @@ class MParticleState:
                 stamp_feed(batch, source.label)
             resolved, mpid = self._apply(workspace_id, batch, received_ms)
             self._keep(workspace_id, source, received, raw, historical, resolved)
+            user = self.workspace(workspace_id).user(mpid)
+            known = dict(user.identities) if user is not None else {}
             self.events.publish(
-                BatchAccepted(workspace_id, source, batch, mpid, received_ms, historical)
+                BatchAccepted(workspace_id, source, batch, mpid, received_ms, historical, known)
             )
 
     def _apply(
