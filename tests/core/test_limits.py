@@ -17,6 +17,7 @@ from emulator.testing import EmulatorClient
 from emulator.testing.plugin import EmulatorHandle
 from tests.drivers import CleverTapDriver, ControlViews, MParticleDriver
 from tests.drivers.clevertap import ct_fail, ct_headers, event_record
+from tests.drivers.defaults import WEB_KEY
 from tests.drivers.mparticle import tiny_batch
 from tests.drivers.wire import closed_by_server, connect, read_answer, request_head
 
@@ -166,6 +167,26 @@ def test_a_streamed_body_over_the_cap_is_refused_in_clevertaps_envelope(
     [logged] = tight.requests()
     assert logged["status"] == 413 and logged["body_truncated"] is True
     assert BODY_CAP < logged["body_size"] < 100 * 1007  # what arrived before the refusal
+
+
+def test_idsync_over_the_cap_is_413_in_its_envelope(tight_http: httpx.Client) -> None:
+    response = tight_http.post(
+        "/v1/identify", content=b"x" * (BODY_CAP + 1), headers={"x-mp-key": WEB_KEY}
+    )
+    assert response.status_code == 413
+    assert response.json()["Errors"] == [
+        {"code": "REQUEST_ENTITY_TOO_LARGE", "message": f"Request body exceeds {BODY_CAP} bytes."}
+    ]
+
+
+def test_web_sdk_batch_over_256_kb_is_413_with_cors_headers(http: httpx.Client) -> None:
+    origin = "http://localhost:3000"
+    response = http.post(
+        f"/v3/JS/{WEB_KEY}/events", content=b"x" * (256 * 1024 + 1), headers={"Origin": origin}
+    )
+    assert response.status_code == 413
+    assert response.headers["access-control-allow-origin"] == origin
+    assert response.json()["errors"][0]["code"] == "REQUEST_ENTITY_TOO_LARGE"
 
 
 def test_a_body_at_the_cap_is_accepted(tight: EmulatorClient, tight_http: httpx.Client) -> None:
