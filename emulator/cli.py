@@ -99,6 +99,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--mode", choices=MODES, help="contract mode (default strict)")
     serve.add_argument("--seed", type=int, help="seed for generated ids (replays give equal ids)")
     serve.add_argument("--journal-size", type=int, help="journal entries kept (default 10000)")
+    serve.add_argument(
+        "--journal-bytes", type=int, help="journal bytes kept (default 67108864, 64 MiB)"
+    )
     serve.add_argument("--admin-token", help="require this token on the control API")
     serve.add_argument(
         "--max-json-depth",
@@ -147,6 +150,7 @@ def _config(args: argparse.Namespace) -> Config:
         "mode": args.mode,
         "seed": args.seed,
         "journal_size": args.journal_size,
+        "journal_bytes": args.journal_bytes,
         "admin_token": args.admin_token,
         "max_json_depth": args.max_json_depth,
         "log_requests": False if args.quiet else None,

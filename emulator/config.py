@@ -95,6 +95,17 @@ class Config:
     journal_size: int = 10_000
     # Request and response bodies kept in the journal are cut at this many bytes.
     journal_body_cap: int = 65_536
+    # The journal also drops its oldest entries past this many bytes (emulator.core.journal).
+    journal_bytes: int = 64 * 1024 * 1024
+    # Request size and slow-client bounds (emulator.core.limits, docs/architecture.md).
+    max_body_bytes: int = 16 * 1024 * 1024
+    max_control_body_bytes: int = 512 * 1024 * 1024
+    max_header_bytes: int = 32 * 1024
+    header_timeout: float = 10.0
+    body_timeout: float = 60.0
+    keep_alive_timeout: int = 5
+    # None: the open-file limit less a reserve (emulator.core.limits.connection_cap).
+    max_connections: int | None = None
     seed: int | None = None
     data_file: Path | None = None
     # Seconds between background saves of a changed state to `data_file`.
@@ -113,6 +124,10 @@ class Config:
             raise ConfigError(f"mode must be one of {MODES}, not {self.mode!r}")
         if self.journal_size < 1:
             raise ConfigError("journal_size must be at least 1")
+        if self.journal_bytes < 1:
+            raise ConfigError("journal_bytes must be at least 1")
+        if self.max_connections is not None and self.max_connections < 1:
+            raise ConfigError("max_connections must be at least 1")
         if not 1 <= self.max_json_depth <= MAX_DEPTH:
             raise ConfigError(f"max_json_depth must be 1 to {MAX_DEPTH}")
 

@@ -20,6 +20,7 @@ from emulator.core.call import Call, ControlCall
 from emulator.core.contracts import Verdict
 from emulator.core.errors import ApiError, Envelope
 from emulator.core.jsonresp import JSONDecodeError, JSONResponse
+from emulator.core.limits import BodyRefused, closing, read_body
 from emulator.core.nesting import STATE_HEADROOM, NestingError, parse
 from emulator.core.operations import ControlOperation
 from emulator.core.params import QueryParser
@@ -122,6 +123,9 @@ class ControlRouter:
                 return reply if isinstance(reply, Response) else JSONResponse(reply)
             except ApiError as refused:
                 return CONTROL.render(refused)
+            except BodyRefused as refused:  # over the size or time limit: the rest is not read
+                code = "too_large" if refused.status == 413 else "timeout"
+                return closing(CONTROL.render(refused.error(code)))
             except ClientDisconnect:
                 return NO_ANSWER  # the client left mid-body: nothing ran, no one to answer
             except Exception as exc:  # a bug of ours: still one envelope, never a stack trace
@@ -135,7 +139,8 @@ class ControlRouter:
     async def _body(self, request: Request, op: ControlOperation) -> Any:
         if op.request is None:
             return None
-        raw = await request.body()
+        config = self.emulator.config
+        raw = await read_body(request, config.max_control_body_bytes, config.body_timeout)
         if not raw.strip():
             if not op.request_required:
                 return {}

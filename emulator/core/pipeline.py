@@ -25,6 +25,7 @@ from emulator.core.call import Call, current_call, request_origin
 from emulator.core.contracts import Verdict
 from emulator.core.errors import ApiError
 from emulator.core.jsonresp import Fragment, JSONDecodeError, JSONResponse, fragment, tight
+from emulator.core.limits import BodyRefused, closing, read_body
 from emulator.core.nesting import NestingError, parse
 from emulator.core.operations import PlatformOperation
 from emulator.core.routing import any_method_route
@@ -147,10 +148,16 @@ class Pipeline:
         started = time.perf_counter()
         envelope = surface.envelope
         assert envelope is not None, f"surface {surface.name!r} serves requests without an envelope"
+        limited = operations.get(request.method)
+        limit = limited.max_body if limited is not None else None
         try:
-            body = await request.body()
+            body = await read_body(
+                request, limit or emulator.config.max_body_bytes, emulator.config.body_timeout
+            )
         except ClientDisconnect:
             return self._abandoned(surface, Call(request, b"", emulator, envelope), started)
+        except BodyRefused as refused:
+            return self._refused(surface, limited, request, refused, started)
         call = Call(request, body, emulator, envelope)
         token = current_call.set(call)
         error: str | None = None
@@ -195,6 +202,26 @@ class Pipeline:
         self.record(surface, call, Response(status_code=499), started, ABANDONED, None)
         return NO_ANSWER
 
+    def _refused(
+        self,
+        surface: Surface,
+        op: PlatformOperation | None,
+        request: Request,
+        refused: BodyRefused,
+        started: float,
+    ) -> Response:
+        """The body passed its size or time limit: nothing ran; the operation's own 413 (408)
+        answers, the connection closes (the rest is never read), the journal keeps what came."""
+        envelope = (op.envelope if op is not None else None) or surface.envelope
+        assert envelope is not None
+        call = Call(request, refused.received, self.emulator, envelope)
+        call.tenant = surface.resolve_tenant(request)
+        response = closing(envelope.render(refused.error(), call))
+        if op is not None and op.finish is not None:
+            op.finish(call, response)
+        self.record(surface, call, response, started, refused.message, None, refused.size)
+        return response
+
     def record(
         self,
         surface: Surface,
@@ -203,7 +230,10 @@ class Pipeline:
         started: float,
         error: str | None,
         fault_id: str | None,
+        body_size: int | None = None,
     ) -> None:
+        """Journal the request; `body_size` is the size it claimed when its body was refused
+        before the end (the journal then keeps what arrived, marked truncated)."""
         emulator = self.emulator
         cap = emulator.config.journal_body_cap
         depth = emulator.config.max_json_depth
@@ -227,8 +257,8 @@ class Pipeline:
             "query": fragment(dict(request.query_params)),
             "headers": fragment(mask_headers(request)),
             "body": req_body,
-            "body_size": len(call.body),
-            "body_truncated": req_cut,
+            "body_size": len(call.body) if body_size is None else body_size,
+            "body_truncated": req_cut or body_size is not None,
             "valid": verdict.valid if verdict is not None else None,
             "validation": fragment(verdict.as_dict()) if verdict is not None else None,
             "status": response.status_code,

@@ -1,7 +1,8 @@
 """The Events API (https://docs.mparticle.com/developers/apis/http/): one batch, a bulk upload
 of up to 100 batches, and historical data; also under `/s2s/`, as partner feeds call them.
 
-202 on success; a request over 256 KB or a batch over 128 KB is a 413; errors in the
+202 on success; a request over 256 KB (refused while it arrives, before authentication) or a
+batch over 128 KB is a 413; errors in the
 `{"errors": [...]}` envelope (access.py). Each accepted batch is resolved to a user (its
 `mpid`, else IDSync's identify over its identities) and applied to it (state.py).
 """
@@ -25,13 +26,6 @@ MAX_BATCH_BYTES = 128 * 1024
 ERROR = "mparticle/error"
 ANSWERS: dict[int, str | None] = {202: NO_BODY, 400: ERROR, 401: ERROR, 403: ERROR, 413: ERROR}
 BASIC = ["mparticleBasic"]
-
-
-def checked_body(call: Call) -> Any:
-    """The body as JSON, once it is within the request size limit."""
-    if len(call.body) > MAX_REQUEST_BYTES:
-        raise ApiError(413, f"Request body exceeds {MAX_REQUEST_BYTES} bytes.")
-    return call.json()
 
 
 def checked_batches(call: Call, body: Any, bulk: bool) -> list[RawBatch]:
@@ -68,7 +62,7 @@ class EventsApi:
 
     async def _accept(self, call: Call, bulk: bool, historical: bool = False) -> Response:
         source = self.access.server_input(call)
-        batches = checked_batches(call, checked_body(call), bulk)
+        batches = checked_batches(call, call.json(), bulk)
         if source.input.kind != "feed" and any(b.get("partner_identities") for b, _ in batches):
             raise ApiError(400, "partner_identities are accepted only from a feed input.")
         self.state.accept(source.workspace, source.input, batches, historical)
@@ -83,6 +77,7 @@ class EventsApi:
         request="mparticle/batch",
         responses=ANSWERS,
         security=BASIC,
+        max_body=MAX_REQUEST_BYTES,
     )
     async def events(self, call: Call) -> Response:
         return await self._accept(call, bulk=False)
@@ -95,6 +90,7 @@ class EventsApi:
         request="mparticle/bulk",
         responses=ANSWERS,
         security=BASIC,
+        max_body=MAX_REQUEST_BYTES,
     )
     async def bulk_events(self, call: Call) -> Response:
         return await self._accept(call, bulk=True)
@@ -107,6 +103,7 @@ class EventsApi:
         request="mparticle/bulk",
         responses=ANSWERS,
         security=BASIC,
+        max_body=MAX_REQUEST_BYTES,
     )
     async def historical(self, call: Call) -> Response:
         return await self._accept(call, bulk=True, historical=True)
