@@ -38,6 +38,7 @@ class Call:
         "envelope",
         "listener_errors",
         "notes",
+        "parts",
         "path",
         "request",
         "tenant",
@@ -57,6 +58,9 @@ class Call:
         self.tenant: str | None = None
         self.verdict: Verdict | None = None
         self.notes: list[str] = []
+        # One verdict per independent part of a request that takes some parts and refuses
+        # others (an Events API bulk request's batches), for the journal.
+        self.parts: list[dict[str, Any]] = []
         self.listener_errors: list[str] = []
         self._json: Any = _UNPARSED
 

@@ -26,6 +26,8 @@ HISTORICAL_MIN_AGE_MS = 72 * 3600 * 1000
 
 # A batch as parsed, with its JSON (for the size limit and the stored copy).
 RawBatch = tuple[dict[str, Any], bytes]
+# What became of one batch: {"outcome": "accepted" | "skipped" | "duplicate", ...}.
+Outcome = dict[str, Any]
 
 
 class MParticleState:
@@ -56,17 +58,20 @@ class MParticleState:
     # -- batches ---------------------------------------------------------------------------
     def accept(
         self, workspace_id: str, source: Input, batches: list[RawBatch], historical: bool
-    ) -> None:
+    ) -> list[Outcome]:
         """Store each batch, apply it to the user it resolves to, and tell the event outputs
-        (the bridge's forwarding to CleverTap); historical batches too young are kept only."""
+        (the bridge's forwarding to CleverTap); historical batches too young are kept only.
+        Answers each batch's outcome, for the journal."""
         received = self.clock.now()
         received_ms = int(received * 1000)
+        outcomes: list[Outcome] = []
         for batch, raw in batches:
             skipped = historical_skip(batch, received_ms) if historical else None
             if skipped is not None:
                 # Accepted (202) but not processed, as mParticle's historical endpoint does.
                 resolved = fragment({"skipped": skipped})
                 self._keep(workspace_id, source, received, raw, True, resolved)
+                outcomes.append({"outcome": "skipped", "reason": skipped})
                 continue
             if source.kind == "feed":
                 stamp_feed(batch, source.label)
@@ -75,6 +80,8 @@ class MParticleState:
             self.events.publish(
                 BatchAccepted(workspace_id, source, batch, mpid, received_ms, historical)
             )
+            outcomes.append({"outcome": "accepted"})
+        return outcomes
 
     def _apply(
         self, workspace_id: str, batch: dict[str, Any], received_ms: int

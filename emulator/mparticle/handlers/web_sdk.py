@@ -66,7 +66,9 @@ class WebSdk:
     )
     async def web_events(self, call: Call) -> Response:
         source = self.access.web_input(call)
-        batches = checked_batches(call, checked_body(call), bulk=False)
+        # The Web SDK would retry a 400 for ever: its partner identities are dropped instead.
+        checked = checked_batches(call, checked_body(call), bulk=False, partners_ok=True)
+        batches = [b for b in checked if b is not None]
         for batch, _ in batches:
             if batch.get("partner_identities"):
                 del batch["partner_identities"]
