@@ -92,7 +92,9 @@ class EventsApi:
         feed = source.input.kind == "feed"
         batches = checked_batches(call, checked_body(call), bulk, partners_ok=feed)
         taken = [b for b in batches if b is not None]
-        outcomes = iter(self.state.accept(source.workspace, source.input, taken, historical))
+        window = self.access.dedup_window(source.workspace)
+        accepted = self.state.accept(source.workspace, source.input, taken, historical, window)
+        outcomes = iter(accepted)
         parts = {part["index"]: part for part in call.parts}
         for index, batch in enumerate(batches):
             if batch is not None:

@@ -73,7 +73,8 @@ class WebSdk:
             if batch.get("partner_identities"):
                 del batch["partner_identities"]
                 call.notes.append("partner_identities dropped: accepted only from a feed input")
-        self.state.accept(source.workspace, source.input, batches, False)
+        window = self.access.dedup_window(source.workspace)
+        self.state.accept(source.workspace, source.input, batches, False, window)
         call.emulator.changes += 1
         return Response(status_code=202)
 
