@@ -19,7 +19,7 @@ RESEND = "7fa67be4-f83a-429f-9d73-38b660c50825"
 
 
 def opened(request_id: str | None = RESEND, customer: str = "c1") -> dict[str, Any]:
-    extra = {} if request_id is None else {"source_request_id": request_id}
+    extra: dict[str, Any] = {} if request_id is None else {"source_request_id": request_id}
     return mp_batch(custom_event("Opened"), customer_id=customer, **extra)
 
 
