@@ -51,6 +51,7 @@ class Call:
         "envelope",
         "listener_errors",
         "notes",
+        "parts",
         "path",
         "refusal",
         "request",
@@ -71,6 +72,9 @@ class Call:
         self.tenant: str | None = None
         self.verdict: Verdict | None = None
         self.notes: list[str] = []
+        # One verdict per independent part of a request that takes some parts and refuses
+        # others (an Events API bulk request's batches), for the journal.
+        self.parts: list[dict[str, Any]] = []
         self.listener_errors: list[str] = []
         # Why the handler refused the request (its `ApiError`), for the log line.
         self.refusal: str | None = None

@@ -268,6 +268,8 @@ class Pipeline:
         }
         if call.notes:
             entry["notes"] = call.notes
+        if call.parts:
+            entry["parts"] = fragment(call.parts)
         if call.listener_errors:
             entry["listener_errors"] = call.listener_errors
         if fault_id:

@@ -199,6 +199,11 @@ class Access:
     def workspace(self, workspace_id: str) -> WorkspaceSettings | None:
         return self.tenants.settings(workspace_id, WorkspaceSettings)
 
+    def dedup_window(self, workspace_id: str) -> int:
+        """Seconds a `source_request_id` de-duplicates a resend in this workspace (0: off)."""
+        settings = self.workspace(workspace_id)
+        return 0 if settings is None else settings.source_request_id_window
+
     def check_tenant(self, doc: dict[str, Any]) -> list[str]:
         """Input keys are unique across workspaces: a key alone names its workspace."""
         problems = []

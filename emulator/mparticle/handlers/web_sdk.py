@@ -67,12 +67,15 @@ class WebSdk:
     )
     async def web_events(self, call: Call) -> Response:
         source = self.access.web_input(call)
-        batches = checked_batches(call, call.json(), bulk=False)
+        # The Web SDK would retry a 400 for ever: its partner identities are dropped instead.
+        checked = checked_batches(call, call.json(), bulk=False, partners_ok=True)
+        batches = [b for b in checked if b is not None]
         for batch, _ in batches:
             if batch.get("partner_identities"):
                 del batch["partner_identities"]
                 call.notes.append("partner_identities dropped: accepted only from a feed input")
-        self.state.accept(source.workspace, source.input, batches, False)
+        window = self.access.dedup_window(source.workspace)
+        self.state.accept(source.workspace, source.input, batches, False, window)
         call.emulator.changes += 1
         return Response(status_code=202)
 
