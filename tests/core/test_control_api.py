@@ -466,7 +466,9 @@ def test_unknown_control_path_is_404_envelope(emulator: EmulatorHandle) -> None:
 
 
 def test_control_body_that_is_not_json_is_400(emulator: EmulatorHandle) -> None:
-    assert_error(emulator.client.http.post("/tenants", content=b"{oops", headers=JSON), 400, "malformed_json")
+    assert_error(
+        emulator.client.http.post("/tenants", content=b"{oops", headers=JSON), 400, "malformed_json"
+    )
 
 
 def test_health(emulator: EmulatorHandle, ct: CleverTapDriver) -> None:
