@@ -87,18 +87,17 @@ class HostPolicy:
 
 def allowed_origin(origin: str, host: str, policy: HostPolicy) -> bool:
     """Whether a page at `origin` may drive the control API reached as `host`: a loopback
-    origin, the emulator's own (a UI it serves), or one whose host `allowed_hosts` names.
-    `Origin: null` (a sandboxed frame, a file) never may. The one place a later inspector UI
-    is allowed in."""
+    origin, the emulator's own (a UI it serves), or one whose host `allowed_hosts` names (a
+    `*` there opens the Host check only, never every origin). `Origin: null` (a sandboxed
+    frame, a file) never may. The one place a later inspector UI is allowed in."""
     parts = urlsplit(origin.strip())
     if parts.scheme not in ("http", "https") or not parts.netloc:
         return False
     if parts.netloc.lower() == host.strip().lower():
         return True
     name = host_name(parts.netloc)
-    return is_loopback(name) or (
-        policy.allowed_hosts is not None and _listed(name, policy.allowed_hosts)
-    )
+    named = [entry for entry in policy.allowed_hosts or () if entry.strip() != "*"]
+    return is_loopback(name) or _listed(name, named)
 
 
 def is_json(content_type: str) -> bool:

@@ -121,6 +121,7 @@ def test_loopback_origins_and_the_emulators_own_may_drive_it(
     assert allowed_origin("http://emulator:8787", "emulator:8787", policy)  # a UI it serves
     assert not allowed_origin("http://emulator:8787", "localhost:8787", policy)
     assert allowed_origin("http://ui.test", "x", HostPolicy("127.0.0.1", ["ui.test"]))
+    assert not allowed_origin(EVIL, "x", HostPolicy("0.0.0.0", ["*"]))  # any Host, not any page
 
 
 def test_the_web_sdk_still_answers_foreign_pages(http: httpx.Client, views: ControlViews) -> None:
