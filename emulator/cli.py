@@ -104,6 +104,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--admin-token", help="require this token on the control API")
     serve.add_argument(
+        "--allowed-hosts",
+        type=_names,
+        help="comma-separated Host names the control API answers besides loopback ones "
+        "('.example.test' includes subdomains, '*' any)",
+    )
+    serve.add_argument(
         "--max-json-depth",
         type=int,
         help="refuse request bodies nested deeper than this (default 64, at most 128)",
@@ -142,6 +148,10 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _names(value: str) -> list[str]:
+    return [name.strip() for name in value.split(",") if name.strip()]
+
+
 def _config(args: argparse.Namespace) -> Config:
     overrides = {
         "host": args.host,
@@ -152,6 +162,7 @@ def _config(args: argparse.Namespace) -> Config:
         "journal_size": args.journal_size,
         "journal_bytes": args.journal_bytes,
         "admin_token": args.admin_token,
+        "allowed_hosts": args.allowed_hosts,
         "max_json_depth": args.max_json_depth,
         "log_requests": False if args.quiet else None,
     }

@@ -113,6 +113,11 @@ class Config:
     # When set, every control request must carry it (`Authorization: Bearer ...` or
     # `X-Emulator-Token`); for exposing the emulator beyond loopback.
     admin_token: str | None = None
+    # Host names the control API answers besides loopback ones; None: the default for the bind
+    # address (emulator.core.security.HostPolicy).
+    allowed_hosts: list[str] | None = None
+    # Hosts a connection's `base_url` may name besides loopback ones.
+    allowed_delivery_hosts: list[str] = field(default_factory=list)
     log_requests: bool = True
     # Request bodies nested deeper than this are refused with the platform's 400 (control
     # bodies get a fixed headroom for the state document's own levels): emulator.core.nesting.
@@ -130,6 +135,9 @@ class Config:
             raise ConfigError("max_connections must be at least 1")
         if not 1 <= self.max_json_depth <= MAX_DEPTH:
             raise ConfigError(f"max_json_depth must be 1 to {MAX_DEPTH}")
+        if self.admin_token is not None and not self.admin_token.strip():
+            # An empty token would leave the control API open while looking protected.
+            raise ConfigError("admin_token must not be empty (omit it to run without one)")
 
     @classmethod
     def defaults(cls, **overrides: Any) -> Config:

@@ -24,6 +24,7 @@ from emulator.bridge.forwarding import EventsFlow
 from emulator.bridge.settings import ConnectionSettings
 from emulator.clevertap.events import ExportRunStarted
 from emulator.clevertap.settings import AccountSettings
+from emulator.core.security import delivery_problem
 from emulator.core.surface import Surface
 from emulator.mparticle.events import (
     AudienceChanged,
@@ -35,6 +36,9 @@ from emulator.mparticle.settings import WorkspaceSettings
 
 if TYPE_CHECKING:
     from emulator.runtime import Emulator
+
+
+FLOWS = ("event_output", "audience_output", "feed")
 
 
 class BridgeSurface(Surface):
@@ -69,6 +73,12 @@ class BridgeSurface(Surface):
         known = [i.key for i in workspace.feeds()] if workspace is not None else []
         if feed_key and workspace is not None and feed_key not in known:
             problems.append(f"workspace {doc['workspace']!r} has no feed input {feed_key!r}")
+        allowed = self.emulator.config.allowed_delivery_hosts
+        for flow in FLOWS:
+            url = doc.get(flow, {}).get("base_url")
+            problem = delivery_problem(url, allowed) if isinstance(url, str) else None
+            if problem is not None:
+                problems.append(f"{flow}: {problem}")
         return problems
 
     # -- state -----------------------------------------------------------------------------

@@ -137,14 +137,18 @@ class Call:
 
 class ControlCall:
     """One control API request: its typed query (checked against the operation's parameters)
-    and its body (checked against the operation's contract)."""
+    and its body (checked against the operation's contract); `authenticated`: it carries the
+    admin token, or there is none (only health answers without it)."""
 
-    __slots__ = ("body", "query", "request")
+    __slots__ = ("authenticated", "body", "query", "request")
 
-    def __init__(self, request: Request, query: dict[str, Any], body: Any) -> None:
+    def __init__(
+        self, request: Request, query: dict[str, Any], body: Any, authenticated: bool = True
+    ) -> None:
         self.request = request
         self.query = query
         self.body = body
+        self.authenticated = authenticated
 
     def path_param(self, name: str) -> str:
         return str(self.request.path_params[name])

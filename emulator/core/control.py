@@ -1,6 +1,7 @@
 """Routing for control operations (`/_emulator/...`), the emulator's and the surfaces' alike.
 
-Each route checks the admin token, parses the query against the operation's declared
+Each route refuses a foreign Host, a foreign Origin and a non-JSON write (core/security.py),
+checks the admin token, parses the query against the operation's declared
 parameters, holds the JSON body to its contract, runs the handler and renders any `ApiError` in
 the control API's one envelope: `{"error": {"code", "message", "details"?}}`.
 """
@@ -26,6 +27,7 @@ from emulator.core.operations import ControlOperation
 from emulator.core.params import QueryParser
 from emulator.core.pipeline import NO_ANSWER
 from emulator.core.routing import any_method_route
+from emulator.core.security import HostPolicy, control_refusal
 
 if TYPE_CHECKING:
     from emulator.runtime import Emulator
@@ -80,9 +82,23 @@ def method_not_allowed(method: str, allowed: Iterable[str]) -> Response:
     return response
 
 
+class ControlGuard:
+    """The checks every `/_emulator` request passes first (core/security.py): the answer to
+    one that fails them, in this envelope."""
+
+    def __init__(self, emulator: Emulator) -> None:
+        config = emulator.config
+        self.policy = HostPolicy(config.host, config.allowed_hosts)
+
+    def refusal(self, request: Request) -> Response | None:
+        refused = control_refusal(request, self.policy)
+        return None if refused is None else CONTROL.render(refused)
+
+
 class ControlRouter:
     def __init__(self, emulator: Emulator) -> None:
         self.emulator = emulator
+        self.guard = ControlGuard(emulator)
 
     def routes(self, operations: list[ControlOperation]) -> list[Route]:
         by_path: dict[str, dict[str, tuple[ControlOperation, QueryParser]]] = {}
@@ -92,10 +108,10 @@ class ControlRouter:
         paths = sorted(by_path, key=lambda path: path.count("{"))
         return [any_method_route(PREFIX + path, self._endpoint(by_path[path])) for path in paths]
 
-    def _authorized(self, request: Request) -> bool:
+    def _authenticated(self, request: Request) -> bool:
+        """The request carries the admin token (always, when there is none)."""
         token = self.emulator.config.admin_token
-        # Health stays open so container health checks work with a token set (as LocalStack's).
-        if token is None or request.scope["path"] == PREFIX + "/health":
+        if token is None:
             return True
         given = request.headers.get("x-emulator-token") or ""
         auth = request.headers.get("authorization", "")
@@ -107,10 +123,16 @@ class ControlRouter:
         self, methods: dict[str, tuple[ControlOperation, QueryParser]]
     ) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
+            turned_away = self.guard.refusal(request)
+            if turned_away is not None:
+                return turned_away
             method = "GET" if request.method == "HEAD" else request.method
             if method not in methods:
                 return method_not_allowed(request.method, methods)
-            if not self._authorized(request):
+            authenticated = self._authenticated(request)
+            # Health stays open so container health checks work with a token set (as
+            # LocalStack's); it shows less then (admin/control.py).
+            if not authenticated and request.scope["path"] != PREFIX + "/health":
                 return CONTROL.render(
                     ApiError(401, "a valid control token is required", code="unauthorized")
                 )
@@ -118,7 +140,7 @@ class ControlRouter:
             try:
                 query = parser.parse(request.query_params)
                 body = await self._body(request, op)
-                reply = await op.handler(ControlCall(request, query, body))
+                reply = await op.handler(ControlCall(request, query, body, authenticated))
                 # Rendered here, so that data JSON cannot write is this envelope's 500 too.
                 return reply if isinstance(reply, Response) else JSONResponse(reply)
             except ApiError as refused:

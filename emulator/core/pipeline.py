@@ -163,6 +163,8 @@ class Pipeline:
         error: str | None = None
         fault_id: str | None = None
         try:
+            # The tenant the credentials prove, not the one the request claims: a fault rule
+            # for a tenant fires only for its authenticated requests (docs/architecture.md).
             call.tenant = surface.resolve_tenant(request)
             response: Response | None = None
             rule = emulator.faults.pick(surface.name, call.tenant, request.method, call.path)
@@ -250,6 +252,7 @@ class Pipeline:
             "platform": surface.name,
             "tenant": call.tenant,
             "origin": request_origin(request),
+            "authenticated": call.tenant is not None,
             "method": request.method,
             "path": call.path,
             # Serialised now: one object instead of dozens per entry keeps memory, resets and

@@ -74,7 +74,8 @@ def encode(doc: Document) -> bytes:
 def write_atomic(path: Path, data: bytes) -> None:
     path = path.resolve()
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    # 0600: the file holds every tenant's secrets.
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
         view = memoryview(data)
         while view:

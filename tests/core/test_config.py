@@ -174,8 +174,11 @@ def test_mparticle_basic_auth_works_for_both_workspaces(configured: str) -> None
             assert accepted.status_code == 202, (workspace, accepted.text)
             wrong = http.post("/v2/events", json=BATCH, headers=basic_auth(key, "nope"))
             assert wrong.status_code == 403
+            # The wrong secret proves no workspace: its 403 is journaled under none.
             journal = http.get("/_emulator/requests", params={"tenant": workspace}).json()
-            assert [e["status"] for e in journal["requests"]] == [202, 403], workspace
+            assert [e["status"] for e in journal["requests"]] == [202], workspace
+            every = http.get("/_emulator/requests", params={"status": 403}).json()["requests"]
+            assert (every[-1]["tenant"], every[-1]["authenticated"]) == (None, False)
         # A web input has no secret and cannot call the server-side API.
         web = http.post("/v2/events", json=BATCH, headers=basic_auth("acme-web-key", ""))
         assert web.status_code == 403
