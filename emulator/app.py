@@ -15,7 +15,7 @@ from emulator.admin.openapi import build_openapi
 from emulator.bridge import BridgeSurface
 from emulator.clevertap import CleverTapSurface
 from emulator.config import Config
-from emulator.core.control import CONTROL, PREFIX, ControlRouter, method_not_allowed
+from emulator.core.control import CONTROL, PREFIX, ControlGuard, ControlRouter, method_not_allowed
 from emulator.core.errors import ApiError, Envelope
 from emulator.core.jsonresp import dumps
 from emulator.core.operations import ControlOperation, Operation
@@ -73,9 +73,9 @@ def create_app(config: Config, surfaces: Sequence[type[Surface]] = SURFACES) -> 
     for _, _, operations in groups:
         routes += router.routes(operations)
 
-    openapi = _openapi_endpoint(emulator, groups)
+    openapi = _openapi_endpoint(emulator, groups, router.guard)
     routes.append(any_method_route(PREFIX + "/openapi.json", openapi))
-    routes.append(any_method_route(PREFIX + "/{rest:path}", _control_not_found))
+    routes.append(any_method_route(PREFIX + "/{rest:path}", _control_not_found(router.guard)))
     routes += pipeline.routes(_Unmatched(emulator))
 
     @contextlib.asynccontextmanager
@@ -91,6 +91,7 @@ def create_app(config: Config, surfaces: Sequence[type[Surface]] = SURFACES) -> 
                 await surface.shutdown()
             if persister is not None:
                 await persister.stop()
+                app.state.saved_to = persister.path  # for the CLI's last line
             if durable is not None:
                 durable.close()
 
@@ -102,7 +103,9 @@ def create_app(config: Config, surfaces: Sequence[type[Surface]] = SURFACES) -> 
 
 
 def _openapi_endpoint(
-    emulator: Emulator, control_groups: list[tuple[str, str, list[ControlOperation]]]
+    emulator: Emulator,
+    control_groups: list[tuple[str, str, list[ControlOperation]]],
+    guard: ControlGuard,
 ) -> Callable[[Request], Awaitable[Response]]:
     """`GET /_emulator/openapi.json`: built from the declared operations on first request."""
     groups: list[tuple[str, str, list[Operation[Any]]]] = [
@@ -115,6 +118,9 @@ def _openapi_endpoint(
     cache: dict[str, bytes] = {}
 
     async def openapi(request: Request) -> Response:
+        refused = guard.refusal(request)
+        if refused is not None:
+            return refused
         if request.method not in ("GET", "HEAD"):
             return method_not_allowed(request.method, ("GET", "HEAD"))
         if "doc" not in cache:
@@ -124,7 +130,13 @@ def _openapi_endpoint(
     return openapi
 
 
-async def _control_not_found(request: Request) -> Response:
-    return CONTROL.render(
-        ApiError(404, f"no control operation at {request.url.path}", code="not_found")
-    )
+def _control_not_found(guard: ControlGuard) -> Callable[[Request], Awaitable[Response]]:
+    async def not_found(request: Request) -> Response:
+        refused = guard.refusal(request)
+        if refused is not None:
+            return refused
+        return CONTROL.render(
+            ApiError(404, f"no control operation at {request.url.path}", code="not_found")
+        )
+
+    return not_found

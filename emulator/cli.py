@@ -1,30 +1,99 @@
 """`ctmp-emulator serve` (start the emulator with working defaults), `ctmp-emulator replay`
 (run scenario files, or `--update` their expectations) and `ctmp-emulator record` (write a
-scenario from a running emulator's traffic)."""
+scenario from a running emulator's traffic).
+
+Every `serve` flag can also come from the environment (`--data-file` from `CTMP_DATA_FILE`),
+which suits containers; a flag given on the command line wins over its variable."""
 
 from __future__ import annotations
 
 import argparse
 import gc
 import logging
+import os
+import signal
 import sys
 from pathlib import Path
+from types import FrameType
+from typing import Any, NoReturn
 
 from emulator import __version__
 from emulator.config import DURABILITY, MODES, Config, ConfigError, load_config
 from emulator.core.store import StateError
 from emulator.core.tenants import TenantError
+from emulator.listen import BindError, listen
+from emulator.logs import FORMATS, LEVELS, configure
+
+ENV_PREFIX = "CTMP_"
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off", "")
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors in one line, not the usage block (a typo is found at a glance, also in a
+    container's log); with `env_prefix`, each option's default comes from the environment
+    (`--data-file` from `CTMP_DATA_FILE`), converted and checked like a flag's value."""
+
+    def __init__(self, *args: Any, env_prefix: str | None = None, **kwargs: Any) -> None:
+        self.env_prefix = env_prefix  # set first: the base class adds --help
+        self.from_env: dict[str, tuple[str, argparse.Action]] = {}
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+    def add_argument(self, *names: Any, **kwargs: Any) -> argparse.Action:
+        action = super().add_argument(*names, **kwargs)
+        if self.env_prefix is None or not action.option_strings or action.dest == "help":
+            return action
+        env = self.env_prefix + action.dest.upper()
+        action.help = f"{action.help or ''} [env {env}]".strip()
+        value = os.environ.get(env)
+        if value is not None:
+            # A string default goes through the option's `type` at parse time, like a flag's.
+            action.default = value
+            self.from_env[action.dest] = (env, action)
+        return action
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Any = None, namespace: Any = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        parsed, rest = super().parse_known_args(args, namespace)
+        self._check_environment(parsed)
+        return parsed, rest
+
+    def _check_environment(self, args: argparse.Namespace) -> None:
+        """What argparse does not check in a default: choices, and on/off switches."""
+        for dest, (env, action) in self.from_env.items():
+            value = getattr(args, dest)
+            if action.default is not value:
+                continue  # given as a flag: the variable does not count
+            if action.nargs == 0:  # store_true
+                if value.lower() not in _TRUE + _FALSE:
+                    self.error(f"{env}={value!r} is not one of 1/true/yes/on or 0/false/no/off")
+                setattr(args, dest, value.lower() in _TRUE)
+            elif action.choices is not None and value not in action.choices:
+                choices = ", ".join(map(str, action.choices))
+                self.error(f"{env}={value!r} is not one of {choices}")
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        # uvicorn would wrap 99999 around to a random port, and -1 fails in the resolver.
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port (0 to 65535; 0 picks a free one)")
+    return port
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="ctmp-emulator", description="Local emulator of CleverTap and mParticle."
-    )
+    parser = _Parser(prog="ctmp-emulator", description="Local emulator of CleverTap and mParticle.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
-    serve = commands.add_parser("serve", help="start the emulator")
+    serve = commands.add_parser("serve", help="start the emulator", env_prefix=ENV_PREFIX)
     serve.add_argument("--host", help="address to bind (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, help="port to bind (default 8787; 0 picks a free one)")
+    serve.add_argument("--port", type=_port, help="port to bind (default 8787; 0 picks a free one)")
     serve.add_argument("--config", type=Path, help="TOML file with settings and tenants")
     serve.add_argument("--data-file", type=Path, help="persist the state to this JSON file")
     serve.add_argument(
@@ -35,13 +104,26 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--mode", choices=MODES, help="contract mode (default strict)")
     serve.add_argument("--seed", type=int, help="seed for generated ids (replays give equal ids)")
     serve.add_argument("--journal-size", type=int, help="journal entries kept (default 10000)")
+    serve.add_argument(
+        "--journal-bytes", type=int, help="journal bytes kept (default 67108864, 64 MiB)"
+    )
     serve.add_argument("--admin-token", help="require this token on the control API")
+    serve.add_argument(
+        "--allowed-hosts",
+        type=_names,
+        help="comma-separated Host names the control API answers besides loopback ones "
+        "('.example.test' includes subdomains, '*' any)",
+    )
     serve.add_argument(
         "--max-json-depth",
         type=int,
         help="refuse request bodies nested deeper than this (default 64, at most 128)",
     )
     serve.add_argument("--quiet", action="store_true", help="no log line per request")
+    serve.add_argument("--log-level", choices=LEVELS, default="info", help="default info")
+    serve.add_argument(
+        "--log-format", choices=FORMATS, default="text", help="text, or one JSON object a line"
+    )
     replay = commands.add_parser("replay", help="run scenario files on a fresh emulator each")
     replay.add_argument("paths", nargs="+", help="scenario files, directories or globs")
     replay.add_argument("--junit-xml", type=Path, help="write the results as JUnit XML")
@@ -71,6 +153,10 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _names(value: str) -> list[str]:
+    return [name.strip() for name in value.split(",") if name.strip()]
+
+
 def _config(args: argparse.Namespace) -> Config:
     overrides = {
         "host": args.host,
@@ -80,13 +166,23 @@ def _config(args: argparse.Namespace) -> Config:
         "mode": args.mode,
         "seed": args.seed,
         "journal_size": args.journal_size,
+        "journal_bytes": args.journal_bytes,
         "admin_token": args.admin_token,
+        "allowed_hosts": args.allowed_hosts,
         "max_json_depth": args.max_json_depth,
         "log_requests": False if args.quiet else None,
     }
     if args.config is not None:
         return load_config(args.config, **overrides)
     return Config.defaults(**{k: v for k, v in overrides.items() if v is not None})
+
+
+class _Stop(Exception):
+    """SIGTERM, raised once uvicorn has shut down (it re-raises the signal it caught)."""
+
+
+def _stop(signum: int, frame: FrameType | None) -> None:
+    raise _Stop
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -101,21 +197,39 @@ def main(argv: list[str] | None = None) -> int:
         return record(
             args.url, args.out, args.name, args.description, args.tenant, args.admin_token
         )
-    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     from emulator.server import EmulatorServer  # imported late: `--help` stays instant
 
     try:
         config = _config(args)
+        # Bound here, not by uvicorn, so that a port in use or a bad host is one clear line.
+        sock = listen(config.host, config.port)
         server = EmulatorServer(
             config, on_ready=lambda url: print(f"ctmp-emulator ready on {url}", flush=True)
         )
-    except (ConfigError, StateError, TenantError) as exc:
+    except (ConfigError, StateError, TenantError, BindError) as exc:
         print(f"ctmp-emulator: {exc}", file=sys.stderr)
         return 2
+    configure(args.log_level, args.log_format)  # after uvicorn's own logging set-up
     # What start-up made (modules, routes, contracts, a loaded data file) lives as long as the
     # process: moving it out of the collector's generations keeps full collections short (a
     # 10 ms pause before, under 1 ms after, with 670k stored events; bench/README.md).
     gc.collect()
     gc.freeze()
-    server.run()  # uvicorn's own loop choice: uvloop when installed
-    return 0 if server.started else 1
+    # uvicorn shuts down cleanly on Ctrl-C or SIGTERM, then raises the signal again: end with
+    # one line instead of a KeyboardInterrupt traceback.
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        server.run(sockets=[sock])  # uvicorn's own loop choice: uvloop when installed
+    except (KeyboardInterrupt, _Stop):
+        pass
+    finally:
+        sock.close()
+    if not server.started:
+        return 1
+    saved = getattr(server.app.state, "saved_to", None)
+    stopped = "stopped" + (f", state saved to {saved}" if saved else "")
+    if args.log_format == "json":
+        logging.getLogger("ctmp_emulator").info(stopped)
+    else:
+        print(f"ctmp-emulator: {stopped}", file=sys.stderr, flush=True)
+    return 0

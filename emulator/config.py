@@ -96,6 +96,17 @@ class Config:
     journal_size: int = 10_000
     # Request and response bodies kept in the journal are cut at this many bytes.
     journal_body_cap: int = 65_536
+    # The journal also drops its oldest entries past this many bytes (emulator.core.journal).
+    journal_bytes: int = 64 * 1024 * 1024
+    # Request size and slow-client bounds (emulator.core.limits, docs/architecture.md).
+    max_body_bytes: int = 16 * 1024 * 1024
+    max_control_body_bytes: int = 512 * 1024 * 1024
+    max_header_bytes: int = 32 * 1024
+    header_timeout: float = 10.0
+    body_timeout: float = 60.0
+    keep_alive_timeout: int = 5
+    # None: the open-file limit less a reserve (emulator.core.limits.connection_cap).
+    max_connections: int | None = None
     seed: int | None = None
     data_file: Path | None = None
     # Seconds between background saves of a changed state to `data_file`.
@@ -106,6 +117,11 @@ class Config:
     # When set, every control request must carry it (`Authorization: Bearer ...` or
     # `X-Emulator-Token`); for exposing the emulator beyond loopback.
     admin_token: str | None = None
+    # Host names the control API answers besides loopback ones; None: the default for the bind
+    # address (emulator.core.security.HostPolicy).
+    allowed_hosts: list[str] | None = None
+    # Hosts a connection's `base_url` may name besides loopback ones.
+    allowed_delivery_hosts: list[str] = field(default_factory=list)
     log_requests: bool = True
     # Request bodies nested deeper than this are refused with the platform's 400 (control
     # bodies get a fixed headroom for the state document's own levels): emulator.core.nesting.
@@ -117,12 +133,19 @@ class Config:
             raise ConfigError(f"mode must be one of {MODES}, not {self.mode!r}")
         if self.journal_size < 1:
             raise ConfigError("journal_size must be at least 1")
+        if self.journal_bytes < 1:
+            raise ConfigError("journal_bytes must be at least 1")
+        if self.max_connections is not None and self.max_connections < 1:
+            raise ConfigError("max_connections must be at least 1")
         if not 1 <= self.max_json_depth <= MAX_DEPTH:
             raise ConfigError(f"max_json_depth must be 1 to {MAX_DEPTH}")
         if self.durability not in DURABILITY:
             raise ConfigError(f"durability must be one of {DURABILITY}, not {self.durability!r}")
         if self.durability == "always" and self.data_file is None:
             raise ConfigError("durability 'always' needs a data file (--data-file)")
+        if self.admin_token is not None and not self.admin_token.strip():
+            # An empty token would leave the control API open while looking protected.
+            raise ConfigError("admin_token must not be empty (omit it to run without one)")
 
     @classmethod
     def defaults(cls, **overrides: Any) -> Config:
@@ -140,21 +163,53 @@ def default_tenants() -> list[dict[str, Any]]:
     ]
 
 
-def _check_settings(settings: dict[str, Any], path: Path) -> None:
-    """The [emulator] section against its contract (contracts/emulator/config.json)."""
-    from emulator.core.contracts import ContractError, default_contracts_dir, json_path
+# Each tenant list of a config file and the contract its items follow.
+_TENANT_LISTS = {
+    ("clevertap", "accounts"): ("clevertap_account", "clevertap/account.json"),
+    ("mparticle", "workspaces"): ("mparticle_workspace", "mparticle/workspace.json"),
+    ("connections",): ("connection", "bridge/connection.json"),
+}
 
-    schema = json.loads((default_contracts_dir() / "emulator" / "config.json").read_text("utf-8"))
-    problems: list[ContractError] = [
-        ContractError(json_path(e.instance_path, settings), e.message, "")
-        for e in jsonschema_rs.validator_for(schema).iter_errors(settings)
-    ]
-    if problems:
-        detail = "; ".join(
-            f"{p.path.replace('$.', '', 1) if p.path != '$' else 'section'}: {p.message}"
-            for p in problems
+
+def _problems(contract: str, document: Any, prefix: str, unknown_only: bool = False) -> list[str]:
+    """`key.path: message` for each way `document` breaks `contract` (contracts/<contract>);
+    an unknown key is named by its whole path, so a misspelt key is found at a glance."""
+    from emulator.core.contracts import default_contracts_dir
+
+    schema = json.loads((default_contracts_dir() / contract).read_text("utf-8"))
+    found: list[str] = []
+    for error in jsonschema_rs.validator_for(schema).iter_errors(document):
+        where = prefix + "".join(
+            f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.instance_path
         )
-        raise ConfigError(f"invalid [emulator] settings in {path}: {detail}")
+        if isinstance(error.kind, jsonschema_rs.ValidationErrorKind.AdditionalProperties):
+            for key in error.kind.unexpected:
+                found.append(f"{f'{where}.{key}'.lstrip('.')}: unknown key")
+        elif not unknown_only:
+            found.append(f"{where.lstrip('.') or 'file'}: {error.message}")
+    return found
+
+
+def _check(raw: dict[str, Any], path: Path) -> None:
+    """The whole file against its layout (contracts/emulator/config-file.json), the [emulator]
+    section against its settings (config.json) and every tenant's keys against its kind's
+    contract: an unknown key anywhere is an error naming the file and the key's path (the rest
+    of a tenant is checked when it is added, at start)."""
+    unknown_sections = set(raw) - {"emulator", "clevertap", "mparticle", "connections"}
+    if unknown_sections:
+        raise ConfigError(f"unknown sections in {path}: {sorted(unknown_sections)}")
+    problems = _problems("emulator/config-file.json", raw, "")
+    if not problems:
+        problems = _problems("emulator/config.json", raw.get("emulator", {}), "emulator")
+        for keys, (kind, contract) in _TENANT_LISTS.items():
+            section: Any = raw
+            for key in keys:
+                section = section.get(key, {} if key != keys[-1] else [])
+            for index, item in enumerate(section):
+                where = f"{'.'.join(keys)}[{index}]"
+                problems += _problems(contract, {"kind": kind, **item}, where, unknown_only=True)
+    if problems:
+        raise ConfigError(f"invalid config {path}: {'; '.join(problems)}")
 
 
 def load_config(path: Path, **overrides: Any) -> Config:
@@ -165,10 +220,11 @@ def load_config(path: Path, **overrides: Any) -> Config:
         raise ConfigError(f"cannot read config {path}: {exc}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config {path} is not valid TOML: {exc}") from exc
+    _check(raw, path)
     settings = dict(raw.get("emulator", {}))
-    _check_settings(settings, path)
     if "data_file" in settings:
-        settings["data_file"] = Path(settings["data_file"])
+        # Relative to the file that names it, not to wherever the emulator was started from.
+        settings["data_file"] = path.parent / settings["data_file"]
     settings.update({k: v for k, v in overrides.items() if v is not None})
     tenants: list[dict[str, Any]] = []
     for account in raw.get("clevertap", {}).get("accounts", []):
@@ -177,9 +233,6 @@ def load_config(path: Path, **overrides: Any) -> Config:
         tenants.append({"kind": "mparticle_workspace", **workspace})
     for connection in raw.get("connections", []):
         tenants.append({"kind": "connection", **connection})
-    unknown_sections = set(raw) - {"emulator", "clevertap", "mparticle", "connections"}
-    if unknown_sections:
-        raise ConfigError(f"unknown sections in {path}: {sorted(unknown_sections)}")
     config = Config(**settings)
     config.tenants = tenants or default_tenants()
     return config

@@ -44,7 +44,7 @@ class Emulator:
         self.clock = Clock()
         self.ids = IdGenerator(config.seed)
         self.contracts = contracts or ContractRegistry()
-        self.journal = Journal(config.journal_size)
+        self.journal = Journal(config.journal_size, config.journal_bytes)
         self.faults = FaultRegistry(self.ids.seed)
         self.tenants = TenantRegistry(self.contracts.with_defaults)
         # Typed events one surface publishes and another (the bridge) listens to, so the

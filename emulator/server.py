@@ -10,6 +10,7 @@ import uvicorn
 
 from emulator.app import create_app
 from emulator.config import Config
+from emulator.protocol import ConnectionLimits, connection_cap, guarded_protocol
 
 
 class EmulatorServer(uvicorn.Server):
@@ -25,6 +26,14 @@ class EmulatorServer(uvicorn.Server):
                 log_level="warning",
                 access_log=False,
                 lifespan="on",
+                http=guarded_protocol(
+                    ConnectionLimits(
+                        connection_cap(config.max_connections),
+                        config.max_header_bytes,
+                        config.header_timeout,
+                    )
+                ),
+                timeout_keep_alive=config.keep_alive_timeout,
             )
         )
         self.url = ""

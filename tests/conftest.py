@@ -109,7 +109,10 @@ def spawn_emulator(tmp_path: Path) -> Iterator[SpawnEmulator]:
     started: list[subprocess.Popen[bytes]] = []
 
     def spawn(
-        *args: str, command: list[str] | None = None, file_size_limit: int | None = None
+        *args: str,
+        command: list[str] | None = None,
+        env: dict[str, str] | None = None,
+        file_size_limit: int | None = None,
     ) -> EmulatorProcess:
         """`file_size_limit`: no file the process writes may grow past this many bytes
         (RLIMIT_FSIZE; a write past it fails with EFBIG, as on a full disk, unprivileged)."""
@@ -121,6 +124,7 @@ def spawn_emulator(tmp_path: Path) -> Iterator[SpawnEmulator]:
                 stderr=stderr,
                 cwd=tmp_path,
                 preexec_fn=None if file_size_limit is None else _limit_files(file_size_limit),
+                env=None if env is None else {**os.environ, **env},
             )
         started.append(proc)
         line = _read_line(proc, STARTUP_TIMEOUT)
@@ -149,14 +153,16 @@ RunEmulator = Callable[..., subprocess.CompletedProcess[str]]
 
 @pytest.fixture
 def run_emulator(tmp_path: Path) -> RunEmulator:
-    """Run `python -m emulator <args>` to completion (for commands that must exit by themselves)."""
+    """Run `python -m emulator <args>` to completion (for commands that must exit by themselves),
+    with `env` added to the environment."""
 
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
+    def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [*MODULE_COMMAND, *args],
             capture_output=True,
             text=True,
             cwd=tmp_path,
+            env=None if env is None else {**os.environ, **env},
             timeout=EXIT_TIMEOUT,
             check=False,
         )
@@ -268,14 +274,16 @@ def ctl(emulator: EmulatorHandle) -> httpx.Client:
 
 @pytest.fixture
 def ct(emulator: EmulatorHandle, http: httpx.Client) -> CleverTapDriver:
-    """CleverTap's API with the default account's credentials, on a freshly reset emulator."""
-    return CleverTapDriver(http)
+    """CleverTap's API with the handle's account (the default one, or a pytest-xdist worker's
+    own on a shared emulator), on a freshly reset emulator."""
+    return CleverTapDriver(http, emulator.clevertap["id"], emulator.clevertap["passcode"])
 
 
 @pytest.fixture
 def mp(emulator: EmulatorHandle, http: httpx.Client) -> MParticleDriver:
-    """mParticle's API with the default workspace's keys, on a freshly reset emulator."""
-    return MParticleDriver(http)
+    """mParticle's API with the handle's workspace keys, on a freshly reset emulator."""
+    web = {"x-mp-key": emulator.mparticle["web_key"]}
+    return MParticleDriver(http, emulator.mparticle_auth, web)
 
 
 @pytest.fixture

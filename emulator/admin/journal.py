@@ -29,6 +29,12 @@ FILTER_PARAMS = (
     Param("status", "query", {"type": "integer", "minimum": 100, "maximum": 599}),
     Param("valid", "query", {"type": "boolean"}, description="Contract verdict"),
     Param(
+        "origin",
+        "query",
+        {"enum": ["client", "flow"]},
+        description="client, or flow: the requests the emulator's own flows made (deliveries)",
+    ),
+    Param(
         "since",
         "query",
         {"type": "integer", "minimum": 0, "maximum": MAX_INT},
@@ -61,6 +67,7 @@ def _filter(values: dict[str, Any]) -> JournalFilter:
         status=values.get("status"),
         valid=values.get("valid"),
         since=values.get("since"),
+        origin=values.get("origin"),
     )
 
 

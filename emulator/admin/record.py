@@ -144,7 +144,7 @@ class RecordControl:
         token = self.emulator.config.admin_token
         headers = {"x-emulator-token": token} if token else {}
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://emulator") as client:
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
             response = await client.get(
                 f"{PREFIX}/bridge/{connection}/deliveries",
                 params={"offset": offset, "limit": limit},

@@ -4,6 +4,11 @@ audience messages to the connected account's `/1/partners/mparticle/audiences`.
 Membership changes are gathered per connection into the message its worker sends next (at most
 1,000 users a message, as mParticle batches them); a subscription change (an audience added or
 removed) closes the open message, so later changes follow it in order.
+
+Which audiences an output gets, and under which User ID: with `connect: all` (the default) every
+audience of the workspace, with the output's `user_id`; with `connect: explicit` only audiences
+connected by the Connect step (`AudienceConnected`), each with its own User ID. Connecting an
+audience sends its subscription and back-fills its members.
 """
 
 from __future__ import annotations
@@ -15,7 +20,8 @@ from emulator.bridge import firehose
 from emulator.bridge.connections import Connections
 from emulator.bridge.settings import ConnectionSettings
 from emulator.core.clock import Clock
-from emulator.mparticle.events import AudienceChanged, MembershipChanged
+from emulator.mparticle.events import AudienceChanged, AudienceConnected, MembershipChanged
+from emulator.mparticle.users import User
 
 AUDIENCE_PATH = "/1/partners/mparticle/audiences"
 MAX_PROFILES_PER_MESSAGE = 1000
@@ -27,7 +33,8 @@ class _Buffer:
     __slots__ = ("changes", "profiles")
 
     def __init__(self) -> None:
-        self.profiles: dict[int, dict[str, Any]] = {}
+        # (MPID, User ID) -> the user's profile in the message
+        self.profiles: dict[tuple[int, str], dict[str, Any]] = {}
         self.changes = 0
 
 
@@ -48,23 +55,57 @@ class AudiencesFlow:
         return int(self.clock.now() * 1000)
 
     def on_audience(self, event: AudienceChanged) -> None:
-        workspace = event.workspace
-        for connection in self.connections.carrying("workspace", workspace, "audience_output"):
-            # Later changes go in a new message, after this one.
-            self._buffers.pop(connection.id, None)
-            source = {"workspace": workspace, "audience_id": event.audience_id}
-            row = self.deliverer.record(
-                connection.id, "audiences", source={**source, "action": event.action}
+        for connection in self.connections.carrying(
+            "workspace", event.workspace, "audience_output"
+        ):
+            if event.action == "add" and connection.audience_output.connect == "explicit":
+                continue  # its Connect step sends the subscription
+            self._subscribe(
+                connection, event.workspace, event.action, event.audience_id, event.audience_name
             )
-            snapshot = {"id": event.audience_id, "name": event.audience_name}
-            self.connections.deliver(
+
+    def on_connected(self, event: AudienceConnected) -> None:
+        """An audience connected to this output: its subscription, then its members now."""
+        connection = self.connections.tenants.settings(event.output, ConnectionSettings)
+        if (
+            connection is None
+            or connection.workspace != event.workspace
+            or not connection.carries("audience_output")
+        ):
+            return
+        self._subscribe(connection, event.workspace, "add", event.audience_id, event.audience_name)
+        for user in event.members:
+            self._change(
                 connection,
-                "audience_output",
-                row,
-                AUDIENCE_PATH,
-                self.connections.clevertap_headers(connection),
-                functools.partial(self._subscription, workspace, event.action, snapshot),
+                event.workspace,
+                user,
+                event.user_id,
+                event.audience_id,
+                event.audience_name,
+                "add",
             )
+
+    def _subscribe(
+        self,
+        connection: ConnectionSettings,
+        workspace: str,
+        action: str,
+        audience_id: int,
+        audience_name: str,
+    ) -> None:
+        # Later changes go in a new message, after this one.
+        self._buffers.pop(connection.id, None)
+        source = {"workspace": workspace, "audience_id": audience_id, "action": action}
+        row = self.deliverer.record(connection.id, "audiences", source=source)
+        snapshot = {"id": audience_id, "name": audience_name}
+        self.connections.deliver(
+            connection,
+            "audience_output",
+            row,
+            AUDIENCE_PATH,
+            self.connections.clevertap_headers(connection, "audience_output"),
+            functools.partial(self._subscription, workspace, action, snapshot),
+        )
 
     def _subscription(self, workspace: str, action: str, audience: dict[str, Any]) -> Any:
         account_id = self.connections.workspace_account_id(workspace)
@@ -78,24 +119,45 @@ class AudiencesFlow:
         for connection in self.connections.carrying(
             "workspace", event.workspace, "audience_output"
         ):
-            buffer = self._buffers.get(connection.id)
-            if buffer is None or len(buffer.profiles) >= MAX_PROFILES_PER_MESSAGE:
-                buffer = self._open(connection, event.workspace)
-            user = event.user
-            profile = buffer.profiles.get(user.mpid)
-            if profile is None:
-                # The user as they are now: later changes to them do not rewrite this message.
-                profile = buffer.profiles[user.mpid] = firehose.user_profile(
-                    user.mpid, dict(user.identities), dict(user.partner_identities)
-                )
-            profile["audiences"].append(
-                {
-                    "audience_id": event.audience_id,
-                    "audience_name": event.audience_name,
-                    "action": event.action,
-                }
+            user_id = event.connections.get(connection.id)
+            if user_id is None and connection.audience_output.connect == "all":
+                user_id = connection.audience_output.user_id
+            if user_id is None:
+                continue  # not connected to this output
+            self._change(
+                connection,
+                event.workspace,
+                event.user,
+                user_id,
+                event.audience_id,
+                event.audience_name,
+                event.action,
             )
-            buffer.changes += 1
+
+    def _change(
+        self,
+        connection: ConnectionSettings,
+        workspace: str,
+        user: User,
+        user_id: str,
+        audience_id: int,
+        audience_name: str,
+        action: str,
+    ) -> None:
+        buffer = self._buffers.get(connection.id)
+        if buffer is None or len(buffer.profiles) >= MAX_PROFILES_PER_MESSAGE:
+            buffer = self._open(connection, workspace)
+        key = (user.mpid, user_id)
+        profile = buffer.profiles.get(key)
+        if profile is None:
+            # The user as they are now: later changes to them do not rewrite this message.
+            profile = buffer.profiles[key] = firehose.user_profile(
+                user.mpid, dict(user.identities), dict(user.partner_identities), user_id
+            )
+        profile["audiences"].append(
+            {"audience_id": audience_id, "audience_name": audience_name, "action": action}
+        )
+        buffer.changes += 1
 
     def _open(self, connection: ConnectionSettings, workspace: str) -> _Buffer:
         """A new message for the connection, queued now and built when its worker reaches it."""
@@ -107,7 +169,7 @@ class AudiencesFlow:
             "audience_output",
             row,
             AUDIENCE_PATH,
-            self.connections.clevertap_headers(connection),
+            self.connections.clevertap_headers(connection, "audience_output"),
             lambda: self._flush(cid, buffer, row, workspace),
         )
         return buffer

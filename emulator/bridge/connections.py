@@ -11,12 +11,14 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 from emulator.bridge.delivery import Deliverer, Job
-from emulator.bridge.settings import ConnectionSettings
+from emulator.bridge.settings import AudienceOutput, ConnectionSettings, EventOutput
 from emulator.clevertap.settings import AccountSettings
 from emulator.core.tenants import TenantRegistry
 from emulator.mparticle.settings import Input, WorkspaceSettings
 
 Side = Literal["workspace", "account"]
+CLEVERTAP_API_HOST = "api.clevertap.com"
+DEFAULT_REGION = "eu1"
 Flow = Literal["event_output", "audience_output", "feed"]
 
 
@@ -34,11 +36,22 @@ class Connections:
             if getattr(c, side) == tenant and c.carries(flow)
         ]
 
-    def clevertap_headers(self, connection: ConnectionSettings) -> dict[str, str]:
+    def clevertap_headers(
+        self, connection: ConnectionSettings, flow: Literal["event_output", "audience_output"]
+    ) -> dict[str, str]:
+        """The output's CleverTap credentials as request headers, and the Host its Region names
+        (`{region}.api.clevertap.com`, as CleverTap's region table gives it:
+        https://developer.clevertap.com/docs/common-api-components). Each setting the output
+        leaves out is the connected account's (its region defaults to eu1)."""
+        output: EventOutput | AudienceOutput = getattr(connection, flow)
         account = self.tenants.settings(connection.account, AccountSettings)
+        account_id = output.account_id or (account.id if account else "")
+        passcode = output.passcode or (account.passcode if account else "")
+        region = output.region or (account.region if account else DEFAULT_REGION)
         return {
-            "X-CleverTap-Account-Id": account.id if account else "",
-            "X-CleverTap-Passcode": account.passcode if account else "",
+            "Host": f"{region}.{CLEVERTAP_API_HOST}",
+            "X-CleverTap-Account-Id": account_id,
+            "X-CleverTap-Passcode": passcode,
         }
 
     def feed_input(self, connection: ConnectionSettings) -> Input | None:

@@ -21,12 +21,13 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from emulator.bridge.settings import DeliveryPolicy
+from emulator.core.call import FLOW_SCOPE_KEY, FLOW_USER_AGENT
 from emulator.core.jsonresp import Fragment, JSONDecodeError, dumps, fragment, loads
 
 if TYPE_CHECKING:
     from emulator.runtime import Emulator
 
-USER_AGENT = "ctmp-emulator-bridge"
+USER_AGENT = FLOW_USER_AGENT
 RETRYABLE = frozenset({429, 500, 502, 503, 504})
 
 
@@ -236,6 +237,8 @@ class Deliverer:
             if self._client is None:
                 self._client = httpx.AsyncClient(timeout=10)
             url = job.base_url.rstrip("/") + job.path
+            # The base URL names the host (another emulator, a proxy), not the platform's Host.
+            headers = {k: v for k, v in headers.items() if k.lower() != "host"}
             reply = await self._client.request(job.method, url, content=raw, headers=headers)
             return Answer(reply.status_code, reply.headers.get("retry-after"), reply.content)
         return await call_app(self.emulator.asgi_app, job.method, job.path, headers, raw)
@@ -290,12 +293,13 @@ async def call_app(
         "root_path": "",
         "query_string": b"",
         "headers": [
-            (b"host", b"127.0.0.1"),
+            *([] if any(k.lower() == "host" for k in headers) else [(b"host", b"127.0.0.1")]),
             (b"content-length", str(len(body)).encode()),
             *((k.lower().encode(), v.encode()) for k, v in headers.items()),
         ],
         "client": ("127.0.0.1", 0),
         "server": ("127.0.0.1", 0),
+        FLOW_SCOPE_KEY: "flow",  # journaled with origin `flow`
     }
     sent = False
     status = 500

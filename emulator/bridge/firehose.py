@@ -60,14 +60,35 @@ def subscription(
     }
 
 
-def user_profile(mpid: int, identities: dict[str, str], partner: dict[str, str]) -> dict[str, Any]:
-    """A user as the message carries it (its audiences are added as changes arrive)."""
+# The connection's User ID → the identity sent as `customer` (None: no `customer`, so CleverTap
+# falls back to the MPID).
+USER_ID_IDENTITIES: dict[str, str | None] = {
+    "customerId": "customer_id",
+    "email": "email",
+    "other": "other",
+    "other2": "other_id_2",
+    "other3": "other_id_3",
+    "other4": "other_id_4",
+    "mpid": None,
+}
+
+
+def user_profile(
+    mpid: int, identities: dict[str, str], partner: dict[str, str], user_id: str = "customerId"
+) -> dict[str, Any]:
+    """A user as the message carries it (its audiences are added as changes arrive). The User ID
+    picks the identity sent as `customer`, the one CleverTap maps to Identity
+    (https://docs.clevertap.com/docs/mparticle-import-audience, User Identity Management)."""
+    chosen = USER_ID_IDENTITIES[user_id]
+    customer = identities.get(chosen) if chosen is not None else None
+    users = [{"type": "customer", "encoding": "raw", "value": customer}] if customer else []
     return {
         "mpid": str(mpid),
-        "user_identities": [
+        "user_identities": users
+        + [
             {"type": USER_IDENTITY_TYPES[k], "encoding": "raw", "value": v}
             for k, v in identities.items()
-            if k in USER_IDENTITY_TYPES
+            if k in USER_IDENTITY_TYPES and k != "customer_id"
         ],
         "device_identities": [
             {"type": DEVICE_IDENTITY_TYPES[k], "encoding": "raw", "value": v}

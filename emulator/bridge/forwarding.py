@@ -49,12 +49,14 @@ class EventsFlow:
             record(connection.id, "events", status="skipped", source=origin, skipped=skipped)
             return
         output = connection.event_output
-        wanted = Settings(output.user_id, output.screen_view)
-        mapped = map_batch(event.batch, event.mpid, wanted, event.received_ms)
+        wanted = Settings(output.user_id, output.screen_view, output.device_only_user)
+        mapped = map_batch(
+            event.batch, event.mpid, wanted, event.received_ms, event.profile_identities
+        )
         if not mapped.records:
             record(connection.id, "events", status="skipped", source=origin, skipped=mapped.skipped)
             return
-        headers = self.connections.clevertap_headers(connection)
+        headers = self.connections.clevertap_headers(connection, "event_output")
         for start in range(0, len(mapped.records), MAX_UPLOAD_RECORDS):
             chunk = mapped.records[start : start + MAX_UPLOAD_RECORDS]
             row = record(

@@ -14,6 +14,7 @@ identities as one profile record; kit-only event types skipped with the reason.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -74,6 +75,19 @@ IDENTITY_FIELDS = (
     ("facebook", "FBID"),
     ("google", "GPID"),
 )
+# Device identities → the CleverTap ID (`objectId`) CleverTap's own SDKs give that device: Android
+# `__g` + the Google Advertising ID (github.com/CleverTap/clevertap-android-sdk, DeviceInfo
+# `GUID_PREFIX_GOOGLE_AD_ID`), iOS `-g` + IDFA and `-v` + IDFV (github.com/CleverTap/
+# clevertap-ios-sdk, CTDeviceInfo), dashes removed. Android ID has no CleverTap prefix of its own:
+# `__` (the Android SDK's prefix for an id not made from the ad id) + the Android ID is the
+# emulator's choice. First found wins: one batch comes from one device.
+DEVICE_CLEVERTAP_IDS = (
+    ("android_advertising_id", "__g"),
+    ("ios_advertising_id", "-g"),
+    ("ios_idfv", "-v"),
+    ("android_uuid", "__"),
+)
+_OBJECT_ID = re.compile(r"[A-Za-z0-9()!:@$_-]{1,64}\Z")  # CleverTap's objectId rule
 GENDERS = {"m": "M", "male": "M", "f": "F", "female": "F", "o": "O", "other": "O", "u": "U"}
 
 
@@ -83,6 +97,9 @@ class Settings:
 
     user_id: str = "customerId"
     screen_view: str = "name"  # "name": event named after the screen; "fixed": `Screen View`
+    # A user with no identity for the User ID but a device id: "skip", or "clevertap_id" (the
+    # batch is forwarded under the device's CleverTap ID).
+    device_only_user: str = "skip"
 
 
 @dataclass(slots=True)
@@ -92,7 +109,12 @@ class Forwarding:
     skipped: list[dict[str, Any]] = field(default_factory=list)
 
 
-def identity_of(batch: dict[str, Any], mpid: int, settings: Settings) -> str | None:
+def identity_of(
+    batch: dict[str, Any], mpid: int, settings: Settings, profile: dict[str, str] | None = None
+) -> str | None:
+    """The CleverTap identity for the User ID setting: the batch's own identity, else the user
+    profile's (mParticle enriches a batch from the profile before an output gets it:
+    https://docs.mparticle.com/guides/platform-guide/profiles/, Profile Enrichment)."""
     if settings.user_id not in USER_ID_SOURCES:
         raise ValueError(f"unknown User ID setting {settings.user_id!r}")
     source = USER_ID_SOURCES[settings.user_id]
@@ -102,14 +124,24 @@ def identity_of(batch: dict[str, Any], mpid: int, settings: Settings) -> str | N
     value = identities.get(source)
     if value is None and source == "customer_id":
         value = identities.get("customerid")
+    if not (isinstance(value, str) and value) and profile:
+        value = profile.get(source)
     return value if isinstance(value, str) and value else None
 
 
-def map_batch(batch: dict[str, Any], mpid: int, settings: Settings, received_ms: int) -> Forwarding:
-    """The upload records one accepted (resolved) batch becomes, and what was skipped."""
+def map_batch(
+    batch: dict[str, Any],
+    mpid: int,
+    settings: Settings,
+    received_ms: int,
+    profile: dict[str, str] | None = None,
+) -> Forwarding:
+    """The upload records one accepted (resolved) batch becomes, and what was skipped.
+    `profile` is the user's identities after the batch (enrichment)."""
     out = Forwarding()
-    identity = identity_of(batch, mpid, settings)
-    if identity is None:
+    identity = identity_of(batch, mpid, settings, profile)
+    device = clevertap_id(batch)
+    if identity is None and (device is None or settings.device_only_user != "clevertap_id"):
         out.skipped.append(
             {
                 "event": None,
@@ -118,7 +150,7 @@ def map_batch(batch: dict[str, Any], mpid: int, settings: Settings, received_ms:
             }
         )
         return out
-    base = {"identity": identity}
+    base = {"identity": identity} if identity is not None else {"objectId": str(device)}
     batch_ts = _seconds(batch.get("timestamp_unixtime_ms"), received_ms)
     # The batch's attributes with its change events applied in order, mapped once at the end:
     # a `$lastname` change next to `$firstname` keeps the full Name.
@@ -139,7 +171,27 @@ def map_batch(batch: dict[str, Any], mpid: int, settings: Settings, received_ms:
     profile.update(changes.identities)
     if profile:
         out.records.insert(0, {"type": "profile", **base, "ts": batch_ts, "profileData": profile})
+    if identity is not None and device is not None:
+        # The device joins the user's profile: one identifier on top (the device's CleverTap
+        # ID) and the identity in profileData, the shape CleverTap's upload takes to attach a
+        # login identity to a device profile (RudderStack's CleverTap destination sends it).
+        link = {"type": "profile", "objectId": device, "ts": batch_ts}
+        out.records.insert(0, {**link, "profileData": {"identity": identity}})
     return out
+
+
+def clevertap_id(batch: dict[str, Any]) -> str | None:
+    """The CleverTap ID of the device the batch came from (its `device_info`), or None."""
+    info = batch.get("device_info")
+    if not isinstance(info, dict):
+        return None
+    for key, prefix in DEVICE_CLEVERTAP_IDS:
+        value = info.get(key)
+        if isinstance(value, str) and value:
+            candidate = prefix + value.replace("-", "").lower()
+            if _OBJECT_ID.match(candidate):
+                return candidate
+    return None
 
 
 @dataclass(slots=True)

@@ -17,7 +17,15 @@ class EventOutput:
     user_id: str
     forward_web_server_side: bool
     screen_view: str
+    device_only_user: str = "skip"
     base_url: str | None = None
+    # The output's own CleverTap credentials (mParticle's output settings: Configuration Name,
+    # Account ID, Passcode, Account Token, Region); None: the connected account's.
+    configuration_name: str | None = None
+    account_id: str | None = None
+    passcode: str | None = None
+    account_token: str | None = None
+    region: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,7 +33,16 @@ class AudienceOutput:
     """mParticle audiences → CleverTap segments."""
 
     enabled: bool
+    connect: str = "all"  # "all": every audience, with `user_id`; "explicit": Connect step only
+    user_id: str = "customerId"
     base_url: str | None = None
+    # The output's own CleverTap credentials (mParticle's output settings: Configuration Name,
+    # Account ID, Passcode, Account Token, Region); None: the connected account's.
+    configuration_name: str | None = None
+    account_id: str | None = None
+    passcode: str | None = None
+    account_token: str | None = None
+    region: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

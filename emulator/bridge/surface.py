@@ -5,9 +5,9 @@
   the account's `/1/partners/mparticle/audiences` (audiences.py);
 - feed: each CleverTap export run → Events API batches to the workspace's feed input (feed.py).
 
-The platforms publish what happened (`BatchAccepted`, `AudienceChanged`, `MembershipChanged`,
-`ExportRunStarted`); the flows turn it into deliveries (delivery.py), served with `settle` under
-`/_emulator/bridge/` (control.py). This module only assembles them.
+The platforms publish what happened (`BatchAccepted`, `AudienceChanged`, `AudienceConnected`,
+`MembershipChanged`, `ExportRunStarted`); the flows turn it into deliveries (delivery.py),
+served with `settle` under `/_emulator/bridge/` (control.py). This module only assembles them.
 """
 
 from __future__ import annotations
@@ -24,12 +24,21 @@ from emulator.bridge.forwarding import EventsFlow
 from emulator.bridge.settings import ConnectionSettings
 from emulator.clevertap.events import ExportRunStarted
 from emulator.clevertap.settings import AccountSettings
+from emulator.core.security import delivery_problem
 from emulator.core.surface import Surface
-from emulator.mparticle.events import AudienceChanged, BatchAccepted, MembershipChanged
+from emulator.mparticle.events import (
+    AudienceChanged,
+    AudienceConnected,
+    BatchAccepted,
+    MembershipChanged,
+)
 from emulator.mparticle.settings import WorkspaceSettings
 
 if TYPE_CHECKING:
     from emulator.runtime import Emulator
+
+
+FLOWS = ("event_output", "audience_output", "feed")
 
 
 class BridgeSurface(Surface):
@@ -45,6 +54,7 @@ class BridgeSurface(Surface):
         events.subscribe(BatchAccepted, EventsFlow(self.connections).on_batch)
         events.subscribe(AudienceChanged, self.audiences.on_audience)
         events.subscribe(MembershipChanged, self.audiences.on_membership)
+        events.subscribe(AudienceConnected, self.audiences.on_connected)
         events.subscribe(ExportRunStarted, FeedFlow(self.connections, events).on_export_run)
         self._control = BridgeControl(self.deliverer, self.owns)
 
@@ -63,6 +73,12 @@ class BridgeSurface(Surface):
         known = [i.key for i in workspace.feeds()] if workspace is not None else []
         if feed_key and workspace is not None and feed_key not in known:
             problems.append(f"workspace {doc['workspace']!r} has no feed input {feed_key!r}")
+        allowed = self.emulator.config.allowed_delivery_hosts
+        for flow in FLOWS:
+            url = doc.get(flow, {}).get("base_url")
+            problem = delivery_problem(url, allowed) if isinstance(url, str) else None
+            if problem is not None:
+                problems.append(f"{flow}: {problem}")
         return problems
 
     # -- state -----------------------------------------------------------------------------

@@ -36,8 +36,11 @@ class Cursors:
         }
         return cursor
 
-    def read(self, tenant: str, cursor: str, polls: int) -> dict[str, Any]:
-        """The page `cursor` names, with the next page's cursor while records remain."""
+    def read(
+        self, tenant: str, cursor: str, polls: int, omit_empty: bool = False
+    ) -> dict[str, Any]:
+        """The page `cursor` names, with the next page's cursor while records remain;
+        `omit_empty`: a page with no records has no `records` key."""
         page = self._pages.get(tenant, {}).get(cursor)
         if page is None:
             raise InvalidCursor()
@@ -50,6 +53,8 @@ class Cursors:
             "previous_cursor": cursor,
             "records": records[offset : offset + size],
         }
+        if omit_empty and not out["records"]:
+            del out["records"]
         if offset + size < len(records):
             if "next" not in page:
                 page["next"] = self.open(tenant, records, offset + size, size, polls)

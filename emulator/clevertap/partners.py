@@ -38,6 +38,7 @@ ANONYMOUS = "anonymous: only an MPID"
 NO_IDENTITY = "anonymous: no Partner ID (CleverTap_User_ID), Customer ID or MPID"
 HASHED = "; hashed identities (md5/sha1/sha256) cannot be matched"
 NO_CHANGE = "no add or delete in audiences"
+HEALTH_CHECK = "health check: a membership change without user_profiles"
 ATTRIBUTE_UPDATE = "attribute_update is not applied: CleverTap keeps no audience attributes"
 # Identities whose raw value CleverTap uses; a hashed one counts as absent.
 USED_TYPES = {"customer", "email", "mobile_number", PARTNER_ID}
@@ -202,7 +203,9 @@ def change_membership(account: Account, message: dict[str, Any], now: float) -> 
     applied: list[dict[str, Any]] = []
     skipped: list[dict[str, Any]] = []
     ignored: list[dict[str, Any]] = []
-    for index, user in enumerate(message["user_profiles"]):
+    # mParticle's periodic health check has no user_profiles: answered normally, with nothing
+    # applied (https://docs.mparticle.com/developers/partners/firehose/).
+    for index, user in enumerate(message.get("user_profiles") or ()):
         mpid = _mpid(user)
         audiences = user.get("audiences") or []
         for number, audience in enumerate(audiences):
@@ -278,9 +281,15 @@ def _change(account: Account, profile: Profile, audience: dict[str, Any], now: f
 # -- reporting -------------------------------------------------------------------------------
 
 
-def notes(answer: dict[str, Any]) -> list[str]:
-    """One journal note per user skipped and per audience entry ignored."""
-    out = [f"user_profiles[{s['index']}] skipped: {s['reason']}" for s in answer.get("skipped", ())]
+def notes(message: dict[str, Any], answer: dict[str, Any]) -> list[str]:
+    """One journal note per user skipped and per audience entry ignored; a health check (a
+    membership change without users) says so."""
+    out = (
+        [HEALTH_CHECK] if message["type"] == MEMBERSHIP and not message.get("user_profiles") else []
+    )
+    out += [
+        f"user_profiles[{s['index']}] skipped: {s['reason']}" for s in answer.get("skipped", ())
+    ]
     out += [
         f"user_profiles[{i['index']}].audiences[{i['audience_index']}] ignored: {i['reason']}"
         for i in answer.get("ignored", ())

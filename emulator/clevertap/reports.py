@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections import Counter
 from typing import Any
 
@@ -13,6 +14,9 @@ from emulator.clevertap.records import platform_of
 TREND_TYPES = ("daily", "weekly", "monthly")
 # `/1/now.json` counts users active in this window before now.
 NOW_WINDOW_SECONDS = 300
+# top.json groups NUMBER values into at most this many equal ranges, as the documented sample
+# does ("0-100" ... "900-1000": https://developer.clevertap.com/docs/top-property-counts-api).
+MAX_RANGES = 10
 
 
 def count_events(account: Account, body: Any) -> dict[str, Any]:
@@ -28,7 +32,8 @@ def count_profiles(account: Account, body: Any) -> dict[str, Any]:
 def top(account: Account, body: Any) -> dict[str, Any]:
     query = q.parse(body, need_event=True)
     groups = _groups(body)
-    tallies: dict[str, dict[str, Counter[str]]] = {label: {} for label in groups}
+    tallies: dict[str, Counter[str]] = {label: Counter() for label in groups}
+    numbers: dict[str, list[float]] = {label: [] for label in groups}
     for profile, _, _, props in q.events(account, query):
         for label, group in groups.items():
             kind = group.get("property_type", "event_properties")
@@ -41,20 +46,47 @@ def top(account: Account, body: Any) -> dict[str, Any]:
             value = source[name]
             values = value if isinstance(value, list) else [value]
             for v in values:
-                typ = "NUMBER" if isinstance(v, int | float) and not isinstance(v, bool) else "STR"
-                text = _text(v)
-                tallies[label].setdefault(typ, Counter())[text] += 1
+                if isinstance(v, int | float) and not isinstance(v, bool):
+                    numbers[label].append(v)
+                else:
+                    tallies[label][_text(v)] += 1
     out: dict[str, Any] = {"status": "success"}
     for label, group in groups.items():
         top_n = group.get("top_n", 10)
         reverse = str(group.get("order", "desc")).lower() != "asc"
-        out[label] = {
-            typ: dict(
-                sorted(counter.items(), key=lambda kv: (kv[1], kv[0]), reverse=reverse)[:top_n]
-            )
-            for typ, counter in tallies[label].items()
-        }
+        found: dict[str, dict[str, int]] = {}
+        if numbers[label]:
+            found["NUMBER"] = number_ranges(numbers[label])
+        if tallies[label]:
+            ranked = sorted(tallies[label].items(), key=lambda kv: (kv[1], kv[0]), reverse=reverse)
+            found["STR"] = dict(ranked[:top_n])
+        out[label] = found
     return out
+
+
+def number_ranges(values: list[float]) -> dict[str, int]:
+    """Counts per range `"lo-hi"` (lo <= v < hi), in range order, only ranges holding a value:
+    equal ranges from 0 (from below the smallest value when one is negative), the narrowest
+    width of 1, 2 or 5 times a power of ten (at least 1) that needs at most MAX_RANGES."""
+    low, high = min(0, min(values)), max(values)
+    width = 1
+    while True:
+        for step in (width, 2 * width, 5 * width):
+            start = math.floor(low / step) * step
+            if math.floor((high - start) / step) + 1 <= MAX_RANGES:
+                counts: Counter[int] = Counter(math.floor((v - start) / step) for v in values)
+                return {
+                    f"{start + i * step}-{start + (i + 1) * step}": counts[i]
+                    for i in sorted(counts)
+                }
+        width *= 10
+
+
+def check_known_event(account: Account, name: str) -> None:
+    """trends.json refuses an event the account never recorded, as CleverTap does (a fail
+    with code 400; the wording is the one a client's test fixture shows)."""
+    if name not in account.event_names:
+        raise q.QueryError(f'["Invalid event : {name}"]')
 
 
 def trends(account: Account, body: Any) -> dict[str, Any]:
@@ -63,6 +95,7 @@ def trends(account: Account, body: Any) -> dict[str, Any]:
     for label, group in groups.items():
         if group.get("trend_type") not in TREND_TYPES:
             raise q.QueryError(f"groups.{label}.trend_type must be one of {', '.join(TREND_TYPES)}")
+    check_known_event(account, str(query.event_name))
     unique = bool(body.get("unique", False))
     sum_prop = body.get("sum_event_prop")
     if sum_prop is not None and not isinstance(sum_prop, str):

@@ -17,6 +17,8 @@ class AccountOptions:
     discarded_events: tuple[str, ...]
     report_polls: int
     cursor_not_ready_polls: int
+    # An empty download page without `records` (the docs' pages always carry it).
+    omit_empty_records: bool = False
     # None: the system events CleverTap refuses (`records.RESTRICTED_EVENTS`).
     restricted_events: tuple[str, ...] | None = None
 

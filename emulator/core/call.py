@@ -22,6 +22,19 @@ current_call: ContextVar[Call | None] = ContextVar("current_call", default=None)
 
 _UNPARSED: Any = object()
 
+# The emulator's own flows (emulator/bridge/delivery.py) mark their requests so the journal can
+# tell them from a client's (`origin`): in-process by this ASGI scope key, over HTTP (a
+# connection's `base_url`) by their user agent.
+FLOW_SCOPE_KEY = "ctmp.origin"
+FLOW_USER_AGENT = "ctmp-emulator-bridge"
+
+
+def request_origin(request: Request) -> str:
+    """`flow` for a request a flow made, else `client`."""
+    if request.scope.get(FLOW_SCOPE_KEY) == "flow":
+        return "flow"
+    return "flow" if request.headers.get("user-agent") == FLOW_USER_AGENT else "client"
+
 
 class Call:
     """One platform request on its way through the pipeline.
@@ -38,7 +51,9 @@ class Call:
         "envelope",
         "listener_errors",
         "notes",
+        "parts",
         "path",
+        "refusal",
         "request",
         "tenant",
         "verdict",
@@ -57,7 +72,12 @@ class Call:
         self.tenant: str | None = None
         self.verdict: Verdict | None = None
         self.notes: list[str] = []
+        # One verdict per independent part of a request that takes some parts and refuses
+        # others (an Events API bulk request's batches), for the journal.
+        self.parts: list[dict[str, Any]] = []
         self.listener_errors: list[str] = []
+        # Why the handler refused the request (its `ApiError`), for the log line.
+        self.refusal: str | None = None
         self._json: Any = _UNPARSED
 
     @property
@@ -117,14 +137,18 @@ class Call:
 
 class ControlCall:
     """One control API request: its typed query (checked against the operation's parameters)
-    and its body (checked against the operation's contract)."""
+    and its body (checked against the operation's contract); `authenticated`: it carries the
+    admin token, or there is none (only health answers without it)."""
 
-    __slots__ = ("body", "query", "request")
+    __slots__ = ("authenticated", "body", "query", "request")
 
-    def __init__(self, request: Request, query: dict[str, Any], body: Any) -> None:
+    def __init__(
+        self, request: Request, query: dict[str, Any], body: Any, authenticated: bool = True
+    ) -> None:
         self.request = request
         self.query = query
         self.body = body
+        self.authenticated = authenticated
 
     def path_param(self, name: str) -> str:
         return str(self.request.path_params[name])

@@ -1,6 +1,7 @@
 """Routing for control operations (`/_emulator/...`), the emulator's and the surfaces' alike.
 
-Each route checks the admin token, parses the query against the operation's declared
+Each route refuses a foreign Host, a foreign Origin and a non-JSON write (core/security.py),
+checks the admin token, parses the query against the operation's declared
 parameters, holds the JSON body to its contract, runs the handler and renders any `ApiError` in
 the control API's one envelope: `{"error": {"code", "message", "details"?}}`.
 """
@@ -20,11 +21,13 @@ from emulator.core.call import Call, ControlCall
 from emulator.core.contracts import Verdict
 from emulator.core.errors import ApiError, Envelope
 from emulator.core.jsonresp import JSONDecodeError, JSONResponse
+from emulator.core.limits import BodyRefused, closing, read_body
 from emulator.core.nesting import STATE_HEADROOM, NestingError, parse
 from emulator.core.operations import ControlOperation
 from emulator.core.params import QueryParser
 from emulator.core.pipeline import NO_ANSWER
 from emulator.core.routing import any_method_route
+from emulator.core.security import HostPolicy, control_refusal
 
 if TYPE_CHECKING:
     from emulator.runtime import Emulator
@@ -79,9 +82,23 @@ def method_not_allowed(method: str, allowed: Iterable[str]) -> Response:
     return response
 
 
+class ControlGuard:
+    """The checks every `/_emulator` request passes first (core/security.py): the answer to
+    one that fails them, in this envelope."""
+
+    def __init__(self, emulator: Emulator) -> None:
+        config = emulator.config
+        self.policy = HostPolicy(config.host, config.allowed_hosts)
+
+    def refusal(self, request: Request) -> Response | None:
+        refused = control_refusal(request, self.policy)
+        return None if refused is None else CONTROL.render(refused)
+
+
 class ControlRouter:
     def __init__(self, emulator: Emulator) -> None:
         self.emulator = emulator
+        self.guard = ControlGuard(emulator)
 
     def routes(self, operations: list[ControlOperation]) -> list[Route]:
         by_path: dict[str, dict[str, tuple[ControlOperation, QueryParser]]] = {}
@@ -91,10 +108,10 @@ class ControlRouter:
         paths = sorted(by_path, key=lambda path: path.count("{"))
         return [any_method_route(PREFIX + path, self._endpoint(by_path[path])) for path in paths]
 
-    def _authorized(self, request: Request) -> bool:
+    def _authenticated(self, request: Request) -> bool:
+        """The request carries the admin token (always, when there is none)."""
         token = self.emulator.config.admin_token
-        # Health stays open so container health checks work with a token set (as LocalStack's).
-        if token is None or request.scope["path"] == PREFIX + "/health":
+        if token is None:
             return True
         given = request.headers.get("x-emulator-token") or ""
         auth = request.headers.get("authorization", "")
@@ -106,10 +123,16 @@ class ControlRouter:
         self, methods: dict[str, tuple[ControlOperation, QueryParser]]
     ) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
+            turned_away = self.guard.refusal(request)
+            if turned_away is not None:
+                return turned_away
             method = "GET" if request.method == "HEAD" else request.method
             if method not in methods:
                 return method_not_allowed(request.method, methods)
-            if not self._authorized(request):
+            authenticated = self._authenticated(request)
+            # Health stays open so container health checks work with a token set (as
+            # LocalStack's); it shows less then (admin/control.py).
+            if not authenticated and request.scope["path"] != PREFIX + "/health":
                 return CONTROL.render(
                     ApiError(401, "a valid control token is required", code="unauthorized")
                 )
@@ -118,7 +141,7 @@ class ControlRouter:
                 query = parser.parse(request.query_params)
                 body = await self._body(request, op)
                 changes = self.emulator.changes
-                reply = await op.handler(ControlCall(request, query, body))
+                reply = await op.handler(ControlCall(request, query, body, authenticated))
                 hook = self.emulator.on_control_change
                 if hook is not None and self.emulator.changes != changes:
                     await hook()  # `--durability always`: saved before it is answered
@@ -126,6 +149,9 @@ class ControlRouter:
                 return reply if isinstance(reply, Response) else JSONResponse(reply)
             except ApiError as refused:
                 return CONTROL.render(refused)
+            except BodyRefused as refused:  # over the size or time limit: the rest is not read
+                code = "too_large" if refused.status == 413 else "timeout"
+                return closing(CONTROL.render(refused.error(code)))
             except ClientDisconnect:
                 return NO_ANSWER  # the client left mid-body: nothing ran, no one to answer
             except Exception as exc:  # a bug of ours: still one envelope, never a stack trace
@@ -139,7 +165,8 @@ class ControlRouter:
     async def _body(self, request: Request, op: ControlOperation) -> Any:
         if op.request is None:
             return None
-        raw = await request.body()
+        config = self.emulator.config
+        raw = await read_body(request, config.max_control_body_bytes, config.body_timeout)
         if not raw.strip():
             if not op.request_required:
                 return {}

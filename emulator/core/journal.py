@@ -1,6 +1,8 @@
 """The request journal: every platform request, what it carried, its verdict and the answer.
 
-Bounded (a deque): when full, the oldest entry falls off and is counted in `dropped`. Waiters
+Bounded by count (`journal_size`) and by bytes (`journal_bytes`): when either is reached, the
+oldest entries fall off and are counted in `dropped`. An entry weighs its JSON size plus a fixed
+overhead for its dict; the count alone let 10,000 entries of 64 KB bodies take 1.42 GB. Waiters
 (`requests/wait`) are woken by `append` itself, never by polling: each waiter keeps its own
 matches and checks only the new entry.
 """
@@ -14,9 +16,19 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from emulator.core.jsonresp import dumps
 from emulator.core.reaper import dispose
 
 Entry = dict[str, Any]
+
+# What an entry costs beyond its JSON: the dict, its keys' slots and the small values (measured
+# with tracemalloc on a typical entry: ~1.1 KB).
+ENTRY_OVERHEAD = 1024
+
+
+def weight(entry: Entry) -> int:
+    """The bytes `entry` is counted as against `journal_bytes`."""
+    return len(dumps(entry)) + ENTRY_OVERHEAD
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +45,8 @@ class JournalFilter:
     status: int | None = None
     valid: bool | None = None
     since: int | None = None
+    # `client` or `flow` (the emulator's own deliveries); older saved entries have none: client.
+    origin: str | None = None
 
     def matches(self, entry: Entry) -> bool:
         if self.since is not None and entry["seq"] <= self.since:
@@ -46,6 +60,8 @@ class JournalFilter:
         if self.status is not None and entry["status"] != self.status:
             return False
         if self.valid is not None and entry["valid"] is not self.valid:
+            return False
+        if self.origin is not None and entry.get("origin", "client") != self.origin:
             return False
         if self.path is not None:
             if any(ch in self.path for ch in "*?["):
@@ -65,9 +81,13 @@ class _Waiter:
 
 
 class Journal:
-    def __init__(self, capacity: int = 10_000) -> None:
+    def __init__(self, capacity: int = 10_000, max_bytes: int = 64 * 1024 * 1024) -> None:
         self.capacity = capacity
-        self._entries: deque[Entry] = deque(maxlen=capacity)
+        self.max_bytes = max_bytes
+        self._entries: deque[Entry] = deque()
+        # Each entry's weight, in the same order: the total is kept, never recomputed.
+        self._weights: deque[int] = deque()
+        self.bytes = 0
         self._seq = 0
         self.dropped = 0
         self._waiters: list[_Waiter] = []
@@ -82,15 +102,41 @@ class Journal:
     def append(self, entry: Entry) -> Entry:
         self._seq += 1
         entry["seq"] = self._seq
-        if len(self._entries) == self.capacity:
-            self.dropped += 1
-        self._entries.append(entry)
+        self._push(entry)
+        self.dropped += self._trim()
         for waiter in self._waiters:
             if not waiter.future.done() and waiter.filter.matches(entry):
                 waiter.matched.append(entry)
                 if len(waiter.matched) >= waiter.needed:
                     waiter.future.set_result(None)
         return entry
+
+    def _push(self, entry: Entry) -> None:
+        size = weight(entry)
+        self._entries.append(entry)
+        self._weights.append(size)
+        self.bytes += size
+
+    def _trim(self) -> int:
+        """Drop the oldest entries until both bounds hold (the newest always stays, however
+        heavy: a request is never unrecorded); answer how many went."""
+        gone = 0
+        while len(self._entries) > 1 and (
+            len(self._entries) > self.capacity or self.bytes > self.max_bytes
+        ):
+            self._entries.popleft()
+            self.bytes -= self._weights.popleft()
+            gone += 1
+        return gone
+
+    def _refill(self, entries: Iterable[Entry]) -> int:
+        """Replace the entries with `entries` (oldest first); answer how many did not fit."""
+        self._entries = deque()
+        self._weights = deque()
+        self.bytes = 0
+        for entry in entries:
+            self._push(entry)
+        return self._trim()
 
     def select(self, flt: JournalFilter) -> list[Entry]:
         return [entry for entry in self._entries if flt.matches(entry)]
@@ -138,11 +184,16 @@ class Journal:
         before = len(self._entries)
         old = self._entries
         if tenants is None:
-            self._entries = deque(maxlen=self.capacity)
+            self._refill(())
             self.dropped = 0
         else:
             keep = set(tenants)
-            self._entries = deque((e for e in old if e["tenant"] not in keep), maxlen=self.capacity)
+            kept = [
+                (e, w) for e, w in zip(old, self._weights, strict=True) if e["tenant"] not in keep
+            ]
+            self._entries = deque(e for e, _ in kept)
+            self._weights = deque(w for _, w in kept)
+            self.bytes = sum(self._weights)
         dispose(old)
         return before - len(self._entries)
 
@@ -150,6 +201,8 @@ class Journal:
         return {
             "size": len(self._entries),
             "capacity": self.capacity,
+            "bytes": self.bytes,
+            "max_bytes": self.max_bytes,
             "last_seq": self._seq,
             "dropped": self.dropped,
         }
@@ -163,9 +216,9 @@ class Journal:
 
     def restore(self, snap: dict[str, Any]) -> None:
         entries = snap.get("entries", [])
-        self._entries = deque(entries, maxlen=self.capacity)
+        # A smaller journal than the one saved keeps the newest entries and counts the rest.
+        gone = self._refill(entries)
         self._seq = max(
             int(snap.get("last_seq", 0)), self._entries[-1]["seq"] if self._entries else 0
         )
-        # A smaller journal than the one saved keeps the newest entries and counts the rest.
-        self.dropped = int(snap.get("dropped", 0)) + max(0, len(entries) - self.capacity)
+        self.dropped = int(snap.get("dropped", 0)) + gone

@@ -72,6 +72,8 @@ class Operation(Generic[H]):
     security: tuple[str, ...] = ()
     envelope: Envelope | None = None
     finish: Finish | None = None
+    # The platform's documented body limit; None: the configured `max_body_bytes`.
+    max_body: int | None = None
 
 
 PlatformOperation = Operation[PlatformHandler]
@@ -109,6 +111,7 @@ def operation(
     security: Sequence[str] = (),
     envelope: Envelope | None = None,
     finish: Finish | None = None,
+    max_body: int | None = None,
 ) -> Callable[[PlatformMethod], PlatformMethod]:
     """Declare a platform operation at each of `paths` on the decorated method."""
     spec: dict[str, Any] = {
@@ -122,6 +125,7 @@ def operation(
         "security": tuple(security),
         "envelope": envelope,
         "finish": finish,
+        "max_body": max_body,
     }
 
     def declare(function: PlatformMethod) -> PlatformMethod:

@@ -21,10 +21,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from emulator.core.call import Call, current_call
+from emulator.core.call import Call, current_call, request_origin
 from emulator.core.contracts import Verdict
 from emulator.core.errors import ApiError
 from emulator.core.jsonresp import Fragment, JSONDecodeError, JSONResponse, fragment, tight
+from emulator.core.limits import BodyRefused, closing, read_body
 from emulator.core.nesting import NestingError, parse
 from emulator.core.operations import PlatformOperation
 from emulator.core.routing import any_method_route
@@ -101,6 +102,7 @@ async def _run(op: PlatformOperation, call: Call) -> Response:
         reply = await op.handler(call)
         response = reply if isinstance(reply, Response) else JSONResponse(reply)
     except ApiError as refused:
+        call.refusal = "; ".join(refused.messages)
         response = call.envelope.render(refused, call)
     if op.finish is not None:
         op.finish(call, response)
@@ -146,15 +148,23 @@ class Pipeline:
         started = time.perf_counter()
         envelope = surface.envelope
         assert envelope is not None, f"surface {surface.name!r} serves requests without an envelope"
+        limited = operations.get(request.method)
+        limit = limited.max_body if limited is not None else None
         try:
-            body = await request.body()
+            body = await read_body(
+                request, limit or emulator.config.max_body_bytes, emulator.config.body_timeout
+            )
         except ClientDisconnect:
             return self._abandoned(surface, Call(request, b"", emulator, envelope), started)
+        except BodyRefused as refused:
+            return self._refused(surface, limited, request, refused, started)
         call = Call(request, body, emulator, envelope)
         token = current_call.set(call)
         error: str | None = None
         fault_id: str | None = None
         try:
+            # The tenant the credentials prove, not the one the request claims: a fault rule
+            # for a tenant fires only for its authenticated requests (docs/architecture.md).
             call.tenant = surface.resolve_tenant(request)
             response: Response | None = None
             rule = emulator.faults.pick(surface.name, call.tenant, request.method, call.path)
@@ -201,6 +211,26 @@ class Pipeline:
         self.record(surface, call, Response(status_code=499), started, ABANDONED, None)
         return NO_ANSWER
 
+    def _refused(
+        self,
+        surface: Surface,
+        op: PlatformOperation | None,
+        request: Request,
+        refused: BodyRefused,
+        started: float,
+    ) -> Response:
+        """The body passed its size or time limit: nothing ran; the operation's own 413 (408)
+        answers, the connection closes (the rest is never read), the journal keeps what came."""
+        envelope = (op.envelope if op is not None else None) or surface.envelope
+        assert envelope is not None
+        call = Call(request, refused.received, self.emulator, envelope)
+        call.tenant = surface.resolve_tenant(request)
+        response = closing(envelope.render(refused.error(), call))
+        if op is not None and op.finish is not None:
+            op.finish(call, response)
+        self.record(surface, call, response, started, refused.message, None, refused.size)
+        return response
+
     def record(
         self,
         surface: Surface,
@@ -209,7 +239,10 @@ class Pipeline:
         started: float,
         error: str | None,
         fault_id: str | None,
+        body_size: int | None = None,
     ) -> None:
+        """Journal the request; `body_size` is the size it claimed when its body was refused
+        before the end (the journal then keeps what arrived, marked truncated)."""
         emulator = self.emulator
         cap = emulator.config.journal_body_cap
         depth = emulator.config.max_json_depth
@@ -225,6 +258,8 @@ class Pipeline:
             "time": emulator.clock.now(),
             "platform": surface.name,
             "tenant": call.tenant,
+            "origin": request_origin(request),
+            "authenticated": call.tenant is not None,
             "method": request.method,
             "path": call.path,
             # Serialised now: one object instead of dozens per entry keeps memory, resets and
@@ -232,8 +267,8 @@ class Pipeline:
             "query": fragment(dict(request.query_params)),
             "headers": fragment(mask_headers(request)),
             "body": req_body,
-            "body_size": len(call.body),
-            "body_truncated": req_cut,
+            "body_size": len(call.body) if body_size is None else body_size,
+            "body_truncated": req_cut or body_size is not None,
             "valid": verdict.valid if verdict is not None else None,
             "validation": fragment(verdict.as_dict()) if verdict is not None else None,
             "status": response.status_code,
@@ -243,6 +278,8 @@ class Pipeline:
         }
         if call.notes:
             entry["notes"] = call.notes
+        if call.parts:
+            entry["parts"] = fragment(call.parts)
         if call.listener_errors:
             entry["listener_errors"] = call.listener_errors
         if fault_id:
@@ -252,19 +289,39 @@ class Pipeline:
         emulator.journal.append(entry)
         emulator.changes += 1
         if emulator.config.log_requests:
-            _log_line(entry, surface.name, verdict)
+            _log_line(entry, verdict, call.refusal)
 
 
-def _log_line(entry: dict[str, Any], platform: str, verdict: Verdict | None) -> None:
+def _log_line(entry: dict[str, Any], verdict: Verdict | None, refusal: str | None) -> None:
+    """One line a request: what, who, the answer, and why when it failed (a contract error, the
+    handler's refusal, an injected fault, the emulator's own error)."""
+    fields: dict[str, Any] = {
+        k: entry[k]
+        for k in ("seq", "method", "path", "status", "platform", "tenant", "origin", "duration_ms")
+    }
+    fields["valid"] = None if verdict is None else verdict.valid
+    if "fault" in entry:
+        fields["fault"] = entry["fault"]
+    reason = entry.get("error") or refusal
+    if reason is None and verdict is not None and verdict.errors:
+        first = verdict.errors[0]
+        more = len(verdict.errors) - 1
+        reason = f"{first.path}: {first.message}" + (f" (and {more} more)" if more else "")
+    if reason is not None:
+        fields["reason"] = reason
     verdict_text = "" if verdict is None else (" valid" if verdict.valid else " INVALID")
+    extra = "".join(f" {k}={fields[k]}" for k in ("fault", "reason") if k in fields)
     log.info(
-        "#%d %s %s -> %d %s %s%s %.1fms",
+        "#%d %s %s -> %d %s %s%s %.1fms %s%s",
         entry["seq"],
         entry["method"],
         entry["path"],
         entry["status"],
-        platform,
+        entry["platform"],
         entry["tenant"] or "-",
         verdict_text,
         entry["duration_ms"],
+        entry["origin"],
+        extra,
+        extra={"request": fields},
     )

@@ -128,7 +128,8 @@ def check_writable(path: Path) -> Path:
 def write_atomic(path: Path, data: bytes) -> None:
     path = path.resolve()
     tmp = temp_path(path)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    # 0600: the file holds every tenant's secrets.
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
         try:
             view = memoryview(data)

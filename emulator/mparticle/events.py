@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from emulator.core.events import Event
@@ -22,6 +22,10 @@ class BatchAccepted(Event):
     mpid: int
     received_ms: int
     historical: bool
+    # The user's identities once the batch is applied (a copy): mParticle enriches a batch from
+    # the user profile before an output gets it
+    # (https://docs.mparticle.com/guides/platform-guide/profiles/, Profile Enrichment).
+    profile_identities: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,3 +50,20 @@ class MembershipChanged(Event):
     # The audience is exported once, when it is defined (later changes are not sent).
     one_time: bool
     user: User
+    # The outputs the audience was connected to explicitly (the Connect step) and the User ID
+    # chosen for each: output id -> User ID.
+    connections: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class AudienceConnected(Event):
+    """An audience was connected to an audience output (the dashboard's Connect step) with a User
+    ID; `members` are its members now (the output back-fills them)."""
+
+    workspace: str
+    audience_id: int
+    audience_name: str
+    output: str
+    user_id: str
+    one_time: bool
+    members: tuple[User, ...]

@@ -21,7 +21,7 @@ from typing import Any
 
 from emulator.core.events import Event
 from emulator.mparticle import audiences
-from emulator.mparticle.events import AudienceChanged, MembershipChanged
+from emulator.mparticle.events import AudienceChanged, AudienceConnected, MembershipChanged
 from emulator.mparticle.users import (
     DEVICE_IDENTITIES,
     LOGIN_ID,
@@ -308,6 +308,26 @@ class Workspace:
             self._publish(AudienceChanged(self.id, "remove", audience_id, audience["name"]))
         return audience is not None
 
+    def connect_audience(self, audience_id: int, output: str, user_id: str) -> dict[str, Any]:
+        """Connect the audience to an output with a User ID (CleverTap's "Import Audience from
+        mParticle" steps 2-4, https://docs.clevertap.com/docs/mparticle-import-audience); the
+        output is told the members it has now."""
+        audience = self.audiences[audience_id]
+        audience.setdefault("connections", {})[output] = user_id
+        members = tuple(self.users[m] for m in sorted(self.members[audience_id]))
+        self._publish(
+            AudienceConnected(
+                self.id,
+                audience_id,
+                audience["name"],
+                output,
+                user_id,
+                audience.get("export") == "one_time",
+                members,
+            )
+        )
+        return audience
+
     def settle(self, trigger: str) -> None:
         """Re-evaluate every audience for the users whose data changed (the one a request was
         about, and anyone an identity was taken from)."""
@@ -354,6 +374,7 @@ class Workspace:
                 reason=change["reason"],
                 one_time=audience.get("export") == "one_time",
                 user=user,
+                connections=dict(audience.get("connections") or {}),
             )
         )
 

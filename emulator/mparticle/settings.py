@@ -41,6 +41,8 @@ class WorkspaceSettings(TenantSettings):
     name: str | None = None
     org_id: str | None = None
     account_id: str | None = None
+    # Seconds a source_request_id de-duplicates a resend (0: off); default in the contract.
+    source_request_id_window: int = 0
 
     @classmethod
     def parse(cls, document: dict[str, Any]) -> Self:
@@ -51,6 +53,7 @@ class WorkspaceSettings(TenantSettings):
             name=document.get("name"),
             org_id=document.get("org_id"),
             account_id=document.get("account_id"),
+            source_request_id_window=document["source_request_id_window"],
         )
 
     def feeds(self) -> list[Input]:

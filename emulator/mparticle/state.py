@@ -26,6 +26,8 @@ HISTORICAL_MIN_AGE_MS = 72 * 3600 * 1000
 
 # A batch as parsed, with its JSON (for the size limit and the stored copy).
 RawBatch = tuple[dict[str, Any], bytes]
+# What became of one batch: {"outcome": "accepted" | "skipped" | "duplicate", ...}.
+Outcome = dict[str, Any]
 
 
 class MParticleState:
@@ -35,6 +37,9 @@ class MParticleState:
         self.events = events
         # Accepted batches: as received, and what they resolved to.
         self.batches = TenantRows()
+        # When each (input key, source_request_id) was first accepted, per workspace: a resend
+        # within the window is a duplicate. Rebuilt from the batches when a state loads.
+        self.source_requests: dict[str, dict[tuple[str, str], float]] = {}
         self.workspaces: dict[str, Workspace] = {}
         # Profile API bearer tokens (transient: a reset forgets them, as a restart would).
         self.tokens: dict[str, profiles.Token] = {}
@@ -55,26 +60,47 @@ class MParticleState:
 
     # -- batches ---------------------------------------------------------------------------
     def accept(
-        self, workspace_id: str, source: Input, batches: list[RawBatch], historical: bool
-    ) -> None:
+        self,
+        workspace_id: str,
+        source: Input,
+        batches: list[RawBatch],
+        historical: bool,
+        window: float = 0,
+    ) -> list[Outcome]:
         """Store each batch, apply it to the user it resolves to, and tell the event outputs
-        (the bridge's forwarding to CleverTap); historical batches too young are kept only."""
+        (the bridge's forwarding to CleverTap); historical batches too young are kept only.
+        A batch whose `source_request_id` this input sent less than `window` seconds before
+        is kept as a duplicate and goes no further. Answers each batch's outcome."""
         received = self.clock.now()
         received_ms = int(received * 1000)
+        outcomes: list[Outcome] = []
         for batch, raw in batches:
+            request_id = _request_id(batch)
+            first = self._first_sent(workspace_id, source, request_id, received, window)
+            if first is not None:
+                reason = f"duplicate of source_request_id {request_id!r} accepted at {first}"
+                resolved = fragment({"skipped": reason, "duplicate_of": request_id})
+                self._keep(workspace_id, source, received, raw, historical, resolved, None)
+                outcomes.append({"outcome": "duplicate", "source_request_id": request_id})
+                continue
             skipped = historical_skip(batch, received_ms) if historical else None
             if skipped is not None:
                 # Accepted (202) but not processed, as mParticle's historical endpoint does.
                 resolved = fragment({"skipped": skipped})
-                self._keep(workspace_id, source, received, raw, True, resolved)
+                self._keep(workspace_id, source, received, raw, True, resolved, request_id)
+                outcomes.append({"outcome": "skipped", "reason": skipped})
                 continue
             if source.kind == "feed":
                 stamp_feed(batch, source.label)
             resolved, mpid = self._apply(workspace_id, batch, received_ms)
-            self._keep(workspace_id, source, received, raw, historical, resolved)
+            self._keep(workspace_id, source, received, raw, historical, resolved, request_id)
+            user = self.workspace(workspace_id).user(mpid)
+            known = dict(user.identities) if user is not None else {}
             self.events.publish(
-                BatchAccepted(workspace_id, source, batch, mpid, received_ms, historical)
+                BatchAccepted(workspace_id, source, batch, mpid, received_ms, historical, known)
             )
+            outcomes.append({"outcome": "accepted"})
+        return outcomes
 
     def _apply(
         self, workspace_id: str, batch: dict[str, Any], received_ms: int
@@ -98,6 +124,15 @@ class MParticleState:
         }
         return fragment(resolved), mpid
 
+    def _first_sent(
+        self, workspace_id: str, source: Input, request_id: str | None, now: float, window: float
+    ) -> float | None:
+        """When this input's batch with `request_id` was accepted, if within the window."""
+        if request_id is None or window <= 0:
+            return None
+        first = self.source_requests.get(workspace_id, {}).get((source.key, request_id))
+        return first if first is not None and now - first < window else None
+
     def _keep(
         self,
         workspace_id: str,
@@ -106,18 +141,24 @@ class MParticleState:
         raw: bytes,
         historical: bool,
         resolved: Fragment,
+        request_id: str | None,
     ) -> None:
-        self.batches.add(
-            workspace_id,
-            {
-                "received": received,
-                "input": source.key,
-                "historical": historical,
-                # The batch as received, serialised.
-                "batch": Fragment(tight(raw)),
-                "resolved": resolved,
-            },
-        )
+        """Store the batch's row; `request_id`: a `source_request_id` it is the first of."""
+        row = {
+            "received": received,
+            "input": source.key,
+            "historical": historical,
+            # The batch as received, serialised.
+            "batch": Fragment(tight(raw)),
+            "resolved": resolved,
+        }
+        if request_id is not None:
+            row["source_request_id"] = request_id
+            self._remember(workspace_id, source.key, request_id, received)
+        self.batches.add(workspace_id, row)
+
+    def _remember(self, workspace_id: str, key: str, request_id: str, received: float) -> None:
+        self.source_requests.setdefault(workspace_id, {})[(key, request_id)] = received
 
     # -- state -----------------------------------------------------------------------------
     def export(self, tenants: set[str] | None) -> dict[str, list[dict[str, Any]]]:
@@ -132,6 +173,13 @@ class MParticleState:
 
     def load(self, tables: dict[str, list[dict[str, Any]]]) -> None:
         self.batches.load(tables.get("batches", []))
+        # The de-duplication window survives a save and load: rows carry what it needs.
+        self.source_requests = {}
+        for row in tables.get("batches", []):
+            if isinstance(row.get("source_request_id"), str):
+                self._remember(
+                    row["tenant"], row["input"], row["source_request_id"], row["received"]
+                )
         old, self.workspaces = self.workspaces, {}
         dispose(old)
         for row in tables.get("users", []):
@@ -141,11 +189,20 @@ class MParticleState:
         self.batches.reset(tenants)
         if tenants is None:
             self.tokens.clear()
+            self.source_requests = {}
             old, self.workspaces = self.workspaces, {}
             dispose(old)
         else:
             for tenant in tenants:
                 dispose(self.workspaces.pop(tenant, None))
+                self.source_requests.pop(tenant, None)
+
+
+def _request_id(batch: dict[str, Any]) -> str | None:
+    """The batch's `source_request_id`, which de-duplicates inbound requests
+    (https://docs.mparticle.com/developers/apis/json-reference/); none when empty."""
+    value = batch.get("source_request_id")
+    return value if isinstance(value, str) and value else None
 
 
 def historical_skip(batch: dict[str, Any], received_ms: int) -> str | None:

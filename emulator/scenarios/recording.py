@@ -7,7 +7,7 @@ expectation, ready to replay on a fresh emulator (docs/scenarios.md, "Recording"
   secret). A request the platform refused for its credentials keeps its headers with a secret
   that is certainly wrong, so it is refused again. Transport headers (host, user agent,
   content length, encodings, ...) are left out; the ones the platforms read stay.
-- The flows' own deliveries (user agent `USER_AGENT`, bridge/delivery.py) are not requests of
+- The flows' own deliveries (journal `origin: flow`) are not requests of
   the scenario: a `settle` step stands where they happened, and the scenario ends with a
   `settle` and, per connection that delivered, an `expect_state` of its deliveries.
 - Answers are expectations through snapshot.py; a generated value the client sends back later
@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from emulator.bridge.delivery import USER_AGENT as BRIDGE_AGENT
 from emulator.core.jsonresp import Fragment, dumps, loads
 from emulator.scenarios.snapshot import is_instant, stable, volatile
 
@@ -202,7 +201,7 @@ def _request(entry: dict[str, Any], captures: _Captures) -> dict[str, Any]:
 
 
 def _delivery_entry(entry: dict[str, Any]) -> bool:
-    return bool((_json(entry["headers"]) or {}).get("user-agent") == BRIDGE_AGENT)
+    return entry.get("origin") == "flow"
 
 
 def _delivery(row: dict[str, Any]) -> dict[str, Any]:

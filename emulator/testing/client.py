@@ -70,7 +70,7 @@ class EmulatorClient:
     def requests(
         self, *, limit: int = 1000, offset: int = 0, **filters: Any
     ) -> list[dict[str, Any]]:
-        """Journal entries matching platform/tenant/path/method/status/valid/since."""
+        """Journal entries matching platform/tenant/path/method/status/valid/origin/since."""
         page = self._call(
             "GET", "/requests", params=_query({**filters, "limit": limit, "offset": offset})
         )

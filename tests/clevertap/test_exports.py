@@ -725,7 +725,7 @@ class Local:
     def call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         async def send() -> httpx.Response:
             transport = httpx.ASGITransport(app=self.app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://emulator") as c:
+            async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as c:
                 return await c.request(method, path, **kwargs)
 
         return asyncio.run(send())

@@ -722,7 +722,6 @@ BAD = [
     pytest.param({**subscription("add"), "action": "delete"}, "$.action", id="sub-action"),
     pytest.param({**subscription("add"), "audience_id": "456"}, "$.audience_id", id="id-string"),
     pytest.param({**subscription("add"), "extra": 1}, "$", id="undeclared-field"),
-    pytest.param(_without(membership(), "user_profiles"), "$", id="no-user-profiles"),
     pytest.param(
         membership(user(audiences=[change("remove")])),
         "$.user_profiles[0].audiences[0].action",
@@ -758,5 +757,25 @@ def test_a_bad_message_is_a_400_naming_the_field(
     assert len(body["error"]) < 300  # a field and what is wrong, not the whole body quoted
     (entry,) = emulator.client.requests(path=PATH)
     assert entry["valid"] is False
+    assert views.ct_page("profiles")["total"] == 0
+    assert views.ct_segments(type="Partner - mParticle") == []
+
+
+@pytest.mark.parametrize(
+    "message",
+    [_without(membership(), "user_profiles"), membership()],
+    ids=["no-user-profiles", "empty-user-profiles"],
+)
+def test_a_health_check_without_users_is_answered_200(
+    emulator: EmulatorHandle, ct: CleverTapDriver, views: ControlViews, message: dict[str, Any]
+) -> None:
+    """mParticle sends periodic membership changes with no `user_profiles` as a health check;
+    the partner must answer them normally (https://docs.mparticle.com/developers/partners/firehose/)."""
+    answer = send(ct, message)
+    assert answer["type"] == "audience_membership_change_response"
+    assert (answer["processed"], answer["applied"], answer["skipped"]) == (0, [], [])
+    (entry,) = emulator.client.requests(path=PATH)
+    assert entry["valid"] is True
+    assert entry["notes"] == ["health check: a membership change without user_profiles"]
     assert views.ct_page("profiles")["total"] == 0
     assert views.ct_segments(type="Partner - mParticle") == []

@@ -69,7 +69,9 @@ def test_the_nesting_400_is_each_platforms_own_shape(corpus: Corpus, mp: MPartic
         400, f"The body is nested deeper than {DEFAULT_DEPTH} levels."
     )
     mp_errors(mp.post(content=body), 400, "BAD_REQUEST")
-    faults = corpus.views.http.post("/faults", content=body)
+    faults = corpus.views.http.post(
+        "/faults", content=body, headers={"Content-Type": "application/json"}
+    )
     assert faults.status_code == 400
     assert faults.json()["error"]["code"] == "invalid_request"
 

@@ -105,7 +105,7 @@ def test_an_unknown_mode_is_a_usage_error(run_emulator: RunEmulator) -> None:
     [
         (None, "cannot read config"),
         ("[emulator\nmode = 'strict'\n", "is not valid TOML"),
-        ("[emulator]\nmoed = 'strict'\n", "'moed' was unexpected"),
+        ("[emulator]\nmoed = 'strict'\n", "emulator.moed: unknown key"),
         ("[emulator]\nmode = 'sloppy'\n", 'mode: "sloppy" is not one of'),
         ("[emulator]\n[workspaces]\n", "unknown sections"),
     ],

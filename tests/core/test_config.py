@@ -174,8 +174,11 @@ def test_mparticle_basic_auth_works_for_both_workspaces(configured: str) -> None
             assert accepted.status_code == 202, (workspace, accepted.text)
             wrong = http.post("/v2/events", json=BATCH, headers=basic_auth(key, "nope"))
             assert wrong.status_code == 403
+            # The wrong secret proves no workspace: its 403 is journaled under none.
             journal = http.get("/_emulator/requests", params={"tenant": workspace}).json()
-            assert [e["status"] for e in journal["requests"]] == [202, 403], workspace
+            assert [e["status"] for e in journal["requests"]] == [202], workspace
+            every = http.get("/_emulator/requests", params={"status": 403}).json()["requests"]
+            assert (every[-1]["tenant"], every[-1]["authenticated"]) == (None, False)
         # A web input has no secret and cannot call the server-side API.
         web = http.post("/v2/events", json=BATCH, headers=basic_auth("acme-web-key", ""))
         assert web.status_code == 403
@@ -272,8 +275,52 @@ def test_an_invalid_tenant_stops_the_cli_with_exit_2(tmp_path: Path) -> None:
 
 def test_an_unknown_emulator_setting_fails_naming_it(tmp_path: Path) -> None:
     path = _write(tmp_path, "[emulator]\nmode = 'strict'\njournal_sise = 10\n")
-    with pytest.raises(ConfigError, match=r"'journal_sise' was unexpected"):
+    with pytest.raises(ConfigError, match=r"emulator\.journal_sise: unknown key"):
         load_config(path)
+
+
+@pytest.mark.parametrize(
+    ("toml", "key_path"),
+    [
+        # A singular table name: before, it was ignored and the default tenants started.
+        (
+            '[[clevertap.account]]\nid = "A-1"\npasscode = "p"\nregion = "us1"\n',
+            "clevertap.account",
+        ),
+        ('[clevertap]\nregion = "us1"\n', "clevertap.region"),
+        ("[mparticle]\nworkspace = 1\n", "mparticle.workspace"),
+        (
+            '[[clevertap.accounts]]\nid = "A-1"\npasscode = "p"\nregoin = "us1"\n',
+            "clevertap.accounts[0].regoin",
+        ),
+        (
+            TWO_TENANTS.replace('secret = "acme-secret"', 'secert = "acme-secret"'),
+            "mparticle.workspaces[0].inputs[0].secert",
+        ),
+        (
+            TWO_TENANTS.replace('account = "ACME-1"\n', 'acount = "ACME-1"\n'),
+            "connections[0].acount",
+        ),
+    ],
+    ids=["singular-accounts", "key-in-section", "mparticle-key", "tenant", "input", "connection"],
+)
+def test_an_unknown_key_anywhere_fails_naming_the_file_and_key_path(
+    tmp_path: Path, toml: str, key_path: str
+) -> None:
+    path = _write(tmp_path, toml)
+    with pytest.raises(ConfigError) as raised:
+        load_config(path)
+    assert str(path) in str(raised.value)
+    assert f"{key_path}: unknown key" in str(raised.value)
+
+
+def test_a_relative_data_file_resolves_against_the_config_files_directory(tmp_path: Path) -> None:
+    (tmp_path / "conf").mkdir()
+    path = tmp_path / "conf" / "emulator.toml"
+    path.write_text('[emulator]\ndata_file = "state/data.json"\n', encoding="utf-8")
+    assert load_config(path).data_file == tmp_path / "conf" / "state" / "data.json"
+    path.write_text(f'[emulator]\ndata_file = "{tmp_path / "abs.json"}"\n', encoding="utf-8")
+    assert load_config(path).data_file == tmp_path / "abs.json"
 
 
 def test_an_unknown_section_fails_naming_it(tmp_path: Path) -> None:

@@ -181,11 +181,17 @@ def test_strict_mode_paths_in_a_bulk_upload_name_the_batch(
             "surprise": 1,
         },
     ]
+    # The valid batch is taken (tests/mparticle/test_bulk_partial.py); the journal names the
+    # refused one.
     response = mp.post(bulk, path="/v2/bulkevents")
-    assert response.status_code == 400
+    assert response.status_code == 202
     [entry] = emulator.client.requests()
     assert [e["path"] for e in entry["validation"]["errors"]] == ["$[1]"]
-    assert response.json()["errors"][0]["message"].startswith("$[1]: ")
+    assert [e["path"] for e in entry["parts"][1]["errors"]] == ["$[1]"]
+    # Both refused: a 400 naming the batch.
+    response = mp.post([bulk[1], bulk[1]], path="/v2/bulkevents")
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["message"].startswith("$[0]: ")
 
 
 def test_strict_mode_event_errors_have_nested_paths(

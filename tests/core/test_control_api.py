@@ -17,6 +17,7 @@ from tests.drivers import CleverTapDriver, ControlViews, MParticleDriver
 from tests.drivers.clevertap import ct_headers
 from tests.drivers.mparticle import tiny_batch
 
+JSON = {"Content-Type": "application/json"}
 EVENT = {"type": "event", "identity": "user-1", "evtName": "Charged"}
 ACCOUNT_B = {"kind": "clevertap_account", "id": "ACCT-B", "passcode": "pass-b", "region": "eu1"}
 WORKSPACE_B = {
@@ -274,7 +275,7 @@ def test_bad_state_documents_are_400_and_change_nothing(
 
 
 def test_put_state_that_is_not_json_is_400(emulator: EmulatorHandle) -> None:
-    response = emulator.client.http.put("/state", content=b"{nope")
+    response = emulator.client.http.put("/state", content=b"{nope", headers=JSON)
     assert_error(response, 400, "malformed_json")
 
 
@@ -465,7 +466,9 @@ def test_unknown_control_path_is_404_envelope(emulator: EmulatorHandle) -> None:
 
 
 def test_control_body_that_is_not_json_is_400(emulator: EmulatorHandle) -> None:
-    assert_error(emulator.client.http.post("/tenants", content=b"{oops"), 400, "malformed_json")
+    assert_error(
+        emulator.client.http.post("/tenants", content=b"{oops", headers=JSON), 400, "malformed_json"
+    )
 
 
 def test_health(emulator: EmulatorHandle, ct: CleverTapDriver) -> None:

@@ -132,7 +132,9 @@ def test_bad_clock_bodies_are_400(emulator: EmulatorHandle, op: str, body: Any) 
 
 
 def test_malformed_clock_body_is_400(emulator: EmulatorHandle) -> None:
-    response = emulator.client.http.post("/clock/set", content=b"{")
+    response = emulator.client.http.post(
+        "/clock/set", content=b"{", headers={"Content-Type": "application/json"}
+    )
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "malformed_json"
 

@@ -16,7 +16,8 @@ from emulator.core.contracts import ContractRegistry
 from emulator.server import ThreadedServer
 from emulator.testing import WaitTimeout
 from emulator.testing.plugin import EmulatorHandle
-from tests.drivers import CleverTapDriver, ControlViews, MParticleDriver
+from tests.drivers import BridgeDriver, CleverTapDriver, ControlViews, MParticleDriver
+from tests.drivers.bridge import batch, event
 from tests.drivers.mparticle import tiny_batch
 
 EVENT = {"type": "event", "identity": "user-1", "evtName": "Charged", "evtData": {"amount": 5}}
@@ -44,6 +45,7 @@ def test_clevertap_request_is_recorded_with_every_field(
     assert entry["time"] == 1_700_000_000
     assert entry["platform"] == "clevertap"
     assert entry["tenant"] == emulator.clevertap["id"]
+    assert entry["origin"] == "client"
     assert entry["method"] == "POST"
     assert entry["path"] == "/1/upload"
     assert entry["query"] == {"dryRun": "0"}
@@ -526,3 +528,30 @@ def test_wait_rejects_bad_parameters(emulator: EmulatorHandle, params: dict[str,
     response = emulator.client.http.get("/requests/wait", params=params)
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "invalid_parameter"
+
+
+def test_origin_tells_a_clients_requests_from_the_flows_own(
+    emulator: EmulatorHandle, bridge: BridgeDriver, ct: CleverTapDriver
+) -> None:
+    """`wait_for(origin="client")` waits for the code under test, not for the bridge's own
+    uploads to CleverTap (which land on the same `/1/upload`)."""
+    bridge.forward(batch(event("custom_event", event_name="flowed", custom_event_type="other")))
+    ct.upload_ok({"type": "event", "identity": "u1", "evtName": "direct", "evtData": {}})
+
+    [flowed] = emulator.client.requests(path="/1/upload", origin="flow")
+    assert flowed["headers"]["user-agent"] == "ctmp-emulator-bridge"
+    [direct] = emulator.client.wait_for(path="/1/upload", origin="client")
+    assert direct["body"]["d"][0]["evtName"] == "direct"
+    assert emulator.client.count(path="/1/upload") == 2
+    assert {e["origin"] for e in emulator.client.requests(platform="mparticle")} == {"client"}
+
+
+def test_a_request_with_the_flows_user_agent_counts_as_a_flows(
+    emulator: EmulatorHandle, ct: CleverTapDriver
+) -> None:
+    """A connection whose `base_url` points at an emulator delivers over HTTP: its user agent
+    is what marks it there."""
+    record = {"type": "event", "identity": "u1", "evtName": "e", "evtData": {}}
+    ct.upload_ok(record, headers={**ct.headers, "User-Agent": "ctmp-emulator-bridge"})
+    assert emulator.client.count(origin="flow") == 1
+    assert emulator.client.count(origin="client") == 0

@@ -37,7 +37,8 @@ from emulator.config import Config
 from emulator.core.store import encode
 from emulator.testing.defaults import clevertap_headers, mparticle_headers
 
-app = create_app(Config.defaults(seed=1, log_requests=False))
+# schemathesis calls the app as `testserver`, a name the control API answers only when allowed.
+app = create_app(Config.defaults(seed=1, log_requests=False, allowed_hosts=["testserver"]))
 EMULATOR = app.state.emulator
 
 
@@ -52,7 +53,7 @@ async def _send_seed_traffic() -> list[int]:
         ]
     }
     transport = httpx.ASGITransport(app=app)  # no lifespan: without a data file it does nothing
-    async with httpx.AsyncClient(transport=transport, base_url="http://emulator") as client:
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
         answers = [
             await client.post("/1/upload", json=upload, headers=clevertap_headers()),
             await client.post("/v2/events", json=batch, headers=mparticle_headers()),
@@ -177,7 +178,7 @@ def test_clock_driven_to_its_limits_keeps_answering() -> None:
     async def drive() -> list[tuple[int, int]]:
         transport = httpx.ASGITransport(app=app)
         answers = []
-        async with httpx.AsyncClient(transport=transport, base_url="http://emulator") as client:
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
             await client.post("/_emulator/clock/set", json={"at": 32503680000})
             for _ in range(80):  # 80 x 100 years from year 3000 passes year 9999
                 advanced = await client.post(
@@ -202,7 +203,7 @@ def test_a_journal_lookup_by_a_non_ascii_digit_is_a_documented_404() -> None:
 
     async def get(path: str) -> httpx.Response:
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://emulator") as client:
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
             return await client.get(path)
 
     _fresh_state()

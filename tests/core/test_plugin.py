@@ -160,3 +160,47 @@ def test_the_plugin_uses_a_running_emulator_from_the_environment(
     # The inner session's request landed in this session's emulator.
     [entry] = emulator.client.requests(platform="clevertap")
     assert entry["body"]["d"][0]["evtName"] == "from-inner-session"
+
+
+WORKER_TEST = """
+import httpx
+
+
+def test_worker(emulator):
+    worker = emulator.clevertap["id"].rsplit("-", 1)[1]
+    record = {"type": "event", "identity": "u1", "evtName": "from-" + worker, "evtData": {}}
+    response = httpx.post(
+        emulator.url + "/1/upload", headers=emulator.clevertap_headers, json={"d": [record]}
+    )
+    assert response.status_code == 200, response.text
+    batch = {"events": [], "environment": "development", "user_identities": {"customerid": "c"}}
+    response = httpx.post(emulator.url + "/v2/events", auth=emulator.mparticle_auth, json=batch)
+    assert response.status_code == 202, response.text
+    [entry] = emulator.client.wait_for(tenant=emulator.clevertap["id"], origin="client")
+    assert entry["body"]["d"][0]["evtName"] == "from-" + worker
+"""
+
+
+def test_xdist_workers_on_a_shared_emulator_get_tenants_of_their_own(
+    emulator: EmulatorHandle,
+    http: httpx.Client,
+    pytester: pytest.Pytester,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With `CTMP_EMULATOR_URL` and pytest-xdist, each worker resets only its own tenants: the
+    second worker's reset leaves the first one's data (and this session's) alone."""
+    mine = {"type": "event", "identity": "u1", "evtName": "outer", "evtData": {}}
+    uploaded = http.post("/1/upload", json={"d": [mine]}, headers=emulator.clevertap_headers)
+    assert uploaded.status_code == 200
+    monkeypatch.setenv("CTMP_EMULATOR_URL", emulator.url)
+    pytester.makepyfile(test_inner=WORKER_TEST)
+    for worker in ("gw0", "gw1"):
+        monkeypatch.setenv("PYTEST_XDIST_WORKER", worker)
+        pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)
+    for worker in ("gw0", "gw1"):
+        [entry] = emulator.client.requests(tenant=f"{DEFAULT_ACCOUNT['id']}-{worker}")
+        assert entry["body"]["d"][0]["evtName"] == f"from-{worker}"
+    [outer] = emulator.client.requests(tenant=DEFAULT_ACCOUNT["id"])
+    assert outer["body"]["d"][0]["evtName"] == "outer"
+    workspaces = {t["id"] for t in emulator.client.tenants() if t["kind"] == "mparticle_workspace"}
+    assert workspaces == {DEFAULT_WORKSPACE["id"], "1001", "1002"}

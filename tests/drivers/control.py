@@ -113,6 +113,16 @@ class ControlViews:
         assert isinstance(audience["id"], int) and audience["id"] >= 1, audience
         return audience
 
+    def connect_audience(
+        self, audience_id: int, output: str = CONNECTION, workspace: str = WORKSPACE, **extra: Any
+    ) -> httpx.Response:
+        """The Connect step: connect an audience to a connection's audience output (`extra`:
+        user_id); nothing checked."""
+        return self.http.post(
+            f"/mparticle/{workspace}/audiences/{audience_id}/connections",
+            json={"output": output, **extra},
+        )
+
     def memberships(self, workspace: str = WORKSPACE, **filters: Any) -> list[dict[str, Any]]:
         """The audience membership changes, each row's shape checked."""
         body = self.get(f"/mparticle/{workspace}/memberships", **filters)

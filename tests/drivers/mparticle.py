@@ -4,6 +4,7 @@ key), the OAuth token of the Profile API; and the batches and events tests send.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -137,6 +138,17 @@ class MParticleDriver:
         response = self.post(body, path=path, auth=auth)
         assert response.status_code == 202, (path, response.status_code, response.text)
         assert response.content == b"", response.content
+
+    def send_web(self, body: Any, *, key: str | None = None) -> None:
+        """POST a batch as the Web SDK does (`/v3/JS/{web key}/events`, JSON as text/plain):
+        202."""
+        web_key = key if key is not None else self.web["x-mp-key"]
+        response = self.http.post(
+            f"/v3/JS/{web_key}/events",
+            content=json.dumps(body).encode(),
+            headers={"Content-Type": "text/plain;charset=UTF-8"},
+        )
+        assert response.status_code == 202, (response.status_code, response.text)
 
     # -- IDSync --------------------------------------------------------------------------------
     def idsync(

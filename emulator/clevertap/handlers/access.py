@@ -91,19 +91,26 @@ class Access:
         self.store.keep_only(self._accounts)
 
     def resolve(self, request: Request) -> str | None:
-        account_id = request.headers.get(ACCOUNT_HEADER)
-        return account_id if account_id in self._accounts else None
+        """The account the request authenticates as (None when its credentials fail): the
+        journal and fault rules see only a proven account, never a claimed one."""
+        try:
+            return self._authenticate(request).id
+        except Unauthorized:
+            return None
 
     def enter(self, call: Call) -> Account:
         """The calling account's data, once its id, region host and passcode are right."""
-        headers = call.request.headers
+        return self.store.account(self._authenticate(call.request).id)
+
+    def _authenticate(self, request: Request) -> AccountSettings:
+        headers = request.headers
         settings = self._accounts.get(headers.get(ACCOUNT_HEADER, ""))
         if settings is None or not _region_matches(headers.get("host", ""), settings.region):
             raise Unauthorized("Account ID is not valid")
         given = headers.get(PASSCODE_HEADER, "")
         if not secrets.compare_digest(given.encode(), settings.passcode.encode()):
             raise Unauthorized("Invalid Credentials")
-        return self.store.account(settings.id)
+        return settings
 
     def settings(self, tenant: str) -> AccountSettings:
         return self._accounts[tenant]

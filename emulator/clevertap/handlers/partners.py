@@ -31,7 +31,7 @@ class Partners:
         message = self._message(call)
         emulator = call.emulator
         answer = partners.apply_firehose(account, message, emulator.clock.now())
-        call.notes.extend(partners.notes(answer))
+        call.notes.extend(partners.notes(message, answer))
         emulator.changes += 1
         return answer
 

@@ -113,7 +113,8 @@ class Reads:
         if cursor is None:
             return None
         tenant = call.tenant or ""
-        return self.cursors.read(tenant, cursor, self._polls(tenant))
+        omit = self.access.settings(tenant).options.omit_empty_records
+        return self.cursors.read(tenant, cursor, self._polls(tenant), omit)
 
     def _open(self, call: Call, records: list[Any], size: int) -> dict[str, Any]:
         tenant = call.tenant or ""

@@ -27,7 +27,7 @@ from starlette.responses import Response
 from emulator.core.call import Call
 from emulator.core.errors import ApiError, Envelope
 from emulator.core.tenants import TenantRegistry
-from emulator.mparticle.profiles import ProfileError
+from emulator.mparticle.profiles import ProfileError, Token
 from emulator.mparticle.settings import Input, WorkspaceSettings
 from emulator.mparticle.state import MParticleState
 from emulator.mparticle.users import IdentityError
@@ -39,6 +39,7 @@ STATUS_CODES = {
     403: "FORBIDDEN",
     404: "NOT_FOUND",
     405: "METHOD_NOT_ALLOWED",
+    408: "REQUEST_TIMEOUT",
     413: "REQUEST_ENTITY_TOO_LARGE",
     429: "TOO_MANY_REQUESTS",
 }
@@ -198,6 +199,11 @@ class Access:
     def workspace(self, workspace_id: str) -> WorkspaceSettings | None:
         return self.tenants.settings(workspace_id, WorkspaceSettings)
 
+    def dedup_window(self, workspace_id: str) -> int:
+        """Seconds a `source_request_id` de-duplicates a resend in this workspace (0: off)."""
+        settings = self.workspace(workspace_id)
+        return 0 if settings is None else settings.source_request_id_window
+
     def check_tenant(self, doc: dict[str, Any]) -> list[str]:
         """Input keys are unique across workspaces: a key alone names its workspace."""
         problems = []
@@ -213,19 +219,36 @@ class Access:
         return problems
 
     def resolve_tenant(self, request: Request) -> str | None:
+        """The workspace the request authenticates as, by the checks its API makes (None when
+        they fail): the journal and fault rules see only a proven workspace, never a claimed
+        one. A web key proves its workspace (the Web SDK sends no secret)."""
+        key = request.path_params.get("key")
+        if key is not None:  # the Web SDK's paths
+            owner = self._inputs.get(key)
+            return owner.workspace if owner is not None and owner.input.kind == "web" else None
         creds = basic_credentials(request)
-        key = request.path_params.get("key") or (
-            creds[0] if creds else request.headers.get("x-mp-key")
-        )
-        owner = self._inputs.get(key) if key else None
-        if owner is not None:
-            return owner.workspace
+        if creds is not None:
+            owner = self._inputs.get(creds[0])
+            if owner is not None and _secret_matches(creds[1], owner.input.secret):
+                return owner.workspace
+            return None
+        mp_key = request.headers.get("x-mp-key")
+        if mp_key:
+            owner = self._inputs.get(mp_key)
+            return owner.workspace if owner is not None else None
         parts = request.scope["path"].split("/")  # /userprofile/v1/[resolve/]{org}/{acct}/{ws}/..
         if len(parts) > 3 and parts[1] == "userprofile":
             at = 6 if parts[3] == "resolve" else 5
             workspace = parts[at] if len(parts) > at else None  # a short path names none
-            return workspace if workspace and self.workspace(workspace) is not None else None
+            token = self._bearer(request)
+            return workspace if token is not None and token.workspace == workspace else None
         return None
+
+    def _bearer(self, request: Request) -> Token | None:
+        """The unexpired OAuth token the request's bearer credentials name."""
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        found = self.state.tokens.get(token) if scheme.lower() == "bearer" else None
+        return found if found is not None and found.expires > self.state.clock.now() else None
 
     # -- per API ---------------------------------------------------------------------------
     def server_input(self, call: Call) -> Source:
@@ -275,9 +298,8 @@ class Access:
 
     def profile_workspace(self, call: Call) -> str:
         """The workspace the Profile API path names, once the bearer token may read it."""
-        scheme, _, token = call.request.headers.get("authorization", "").partition(" ")
-        found = self.state.tokens.get(token) if scheme.lower() == "bearer" else None
-        if found is None or found.expires <= self.state.clock.now():
+        found = self._bearer(call.request)
+        if found is None:
             raise ProfileError(401, "UNAUTHORIZED", "A valid bearer token is needed.")
         params = call.request.path_params
         workspace = self.workspace(params["workspace"])

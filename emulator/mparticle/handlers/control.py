@@ -99,6 +99,31 @@ class MParticleControl:
         return JSONResponse({**audience, "members": members}, status_code=201)
 
     @control(
+        "POST",
+        "/mparticle/{tenant}/audiences/{audience_id}/connections",
+        summary="Connect an audience to an audience output with a User ID (back-fills members)",
+        request="mparticle/audience-connection",
+        params=[TENANT, Param("audience_id", "path", TEXT, required=True)],
+        responses={201: None, 400: ERROR, 404: ERROR},
+    )
+    async def connect_audience(self, call: ControlCall) -> Response:
+        tenant, raw = call.path_param("tenant"), call.path_param("audience_id")
+        workspace = self._workspace(tenant)
+        audience_id = int(raw) if raw.isascii() and raw.isdigit() else None
+        if audience_id is None or audience_id not in workspace.audiences:
+            raise not_found("no such audience")
+        output = call.body["output"]
+        doc = self.access.tenants.get(output)
+        if doc is None or doc.get("kind") != "connection" or doc.get("workspace") != tenant:
+            raise not_found(f"workspace {tenant!r} has no output (connection) {output!r}")
+        audience = workspace.connect_audience(
+            audience_id, output, call.body.get("user_id", "customerId")
+        )
+        self.changed()
+        members = [str(m) for m in sorted(workspace.members[audience_id])]
+        return JSONResponse({**audience, "members": members}, status_code=201)
+
+    @control(
         "DELETE",
         "/mparticle/{tenant}/audiences/{audience_id}",
         summary="Remove an audience",

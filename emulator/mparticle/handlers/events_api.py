@@ -1,7 +1,8 @@
 """The Events API (https://docs.mparticle.com/developers/apis/http/): one batch, a bulk upload
 of up to 100 batches, and historical data; also under `/s2s/`, as partner feeds call them.
 
-202 on success; a request over 256 KB or a batch over 128 KB is a 413; errors in the
+202 on success; a request over 256 KB (refused while it arrives, before authentication) or a
+batch over 128 KB is a 413; errors in the
 `{"errors": [...]}` envelope (access.py). Each accepted batch is resolved to a user (its
 `mpid`, else IDSync's identify over its identities) and applied to it (state.py).
 """
@@ -27,16 +28,19 @@ ANSWERS: dict[int, str | None] = {202: NO_BODY, 400: ERROR, 401: ERROR, 403: ERR
 BASIC = ["mparticleBasic"]
 
 
-def checked_body(call: Call) -> Any:
-    """The body as JSON, once it is within the request size limit."""
-    if len(call.body) > MAX_REQUEST_BYTES:
-        raise ApiError(413, f"Request body exceeds {MAX_REQUEST_BYTES} bytes.")
-    return call.json()
+FEED_ONLY = "partner_identities are accepted only from a feed input."
 
 
-def checked_batches(call: Call, body: Any, bulk: bool) -> list[RawBatch]:
+def checked_batches(call: Call, body: Any, bulk: bool, partners_ok: bool) -> list[RawBatch | None]:
     """The batches, each with its JSON (for the size limit and the stored copy), each within
-    the size limit and held to `mparticle/batch`; every problem of every batch is reported."""
+    the size limit; a batch that breaks `mparticle/batch` (or carries partner identities where
+    they are not `partners_ok`: only a feed sends them) is None. Every problem of every batch
+    goes in the request's verdict.
+
+    A single batch with a problem refuses the request; so does a bulk request whose batches all
+    have one. Otherwise the valid batches of a bulk request are taken: "If some event batches
+    succeed and some event batches fail, you will still get an Accepted response"
+    (https://docs.mparticle.com/developers/apis/http/)."""
     emulator = call.emulator
     if bulk:
         call.checked("mparticle/bulk")
@@ -45,16 +49,27 @@ def checked_batches(call: Call, body: Any, bulk: bool) -> list[RawBatch]:
         batches = [(body, call.body)]
     merged = Verdict("mparticle/batch")
     call.verdict = merged
+    kept: list[RawBatch | None] = []
     for index, (batch, raw) in enumerate(batches):
         if len(raw) > MAX_BATCH_BYTES:
             raise ApiError(413, f"Batch {index} exceeds {MAX_BATCH_BYTES} bytes.")
         verdict = emulator.contracts.validate("mparticle/batch", batch, emulator.config.mode)
         prefix = f"$[{index}]" if bulk else "$"
-        merged.errors += [_repath(e, prefix) for e in verdict.errors]
+        errors = [_repath(e, prefix) for e in verdict.errors]
+        if not partners_ok and verdict.valid and batch.get("partner_identities"):
+            if not bulk:
+                raise ApiError(400, FEED_ONLY)
+            errors.append(ContractError(f"{prefix}.partner_identities", FEED_ONLY, "feed-only"))
+        merged.errors += errors
         merged.warnings += [_repath(e, prefix) for e in verdict.warnings]
-    if not merged.valid:
+        kept.append(None if errors else (batch, raw))
+        if bulk and errors:
+            rejected = [e.as_dict() for e in errors]
+            call.parts.append({"index": index, "outcome": "rejected", "errors": rejected})
+    if all(b is None for b in kept):
+        call.parts.clear()  # nothing taken: the 400 names every problem
         raise call.envelope.invalid("mparticle/batch", merged)
-    return batches
+    return kept
 
 
 def _repath(error: ContractError, prefix: str) -> ContractError:
@@ -68,11 +83,20 @@ class EventsApi:
 
     async def _accept(self, call: Call, bulk: bool, historical: bool = False) -> Response:
         source = self.access.server_input(call)
-        batches = checked_batches(call, checked_body(call), bulk)
-        if source.input.kind != "feed" and any(b.get("partner_identities") for b, _ in batches):
-            raise ApiError(400, "partner_identities are accepted only from a feed input.")
-        self.state.accept(source.workspace, source.input, batches, historical)
+        feed = source.input.kind == "feed"
+        batches = checked_batches(call, call.json(), bulk, partners_ok=feed)
+        taken = [b for b in batches if b is not None]
+        window = self.access.dedup_window(source.workspace)
+        accepted = self.state.accept(source.workspace, source.input, taken, historical, window)
+        outcomes = iter(accepted)
+        parts = {part["index"]: part for part in call.parts}
+        for index, batch in enumerate(batches):
+            if batch is not None:
+                parts[index] = {"index": index, **next(outcomes)}
+        if bulk or any(p["outcome"] != "accepted" for p in parts.values()):
+            call.parts = [parts[i] for i in sorted(parts)]
         call.emulator.changes += 1
+        # Refused batches are named in the journal (`parts`): the documented 202 has no body.
         return Response(status_code=202)
 
     @operation(
@@ -83,6 +107,7 @@ class EventsApi:
         request="mparticle/batch",
         responses=ANSWERS,
         security=BASIC,
+        max_body=MAX_REQUEST_BYTES,
     )
     async def events(self, call: Call) -> Response:
         return await self._accept(call, bulk=False)
@@ -95,6 +120,7 @@ class EventsApi:
         request="mparticle/bulk",
         responses=ANSWERS,
         security=BASIC,
+        max_body=MAX_REQUEST_BYTES,
     )
     async def bulk_events(self, call: Call) -> Response:
         return await self._accept(call, bulk=True)
@@ -107,6 +133,7 @@ class EventsApi:
         request="mparticle/bulk",
         responses=ANSWERS,
         security=BASIC,
+        max_body=MAX_REQUEST_BYTES,
     )
     async def historical(self, call: Call) -> Response:
         return await self._accept(call, bulk=True, historical=True)

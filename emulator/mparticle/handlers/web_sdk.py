@@ -15,7 +15,7 @@ from emulator.core.call import Call
 from emulator.core.errors import ApiError
 from emulator.core.operations import NO_BODY, Param, PlatformMethod, operation
 from emulator.mparticle.handlers.access import ALIAS, Access, cors
-from emulator.mparticle.handlers.events_api import checked_batches, checked_body
+from emulator.mparticle.handlers.events_api import MAX_REQUEST_BYTES, checked_batches
 from emulator.mparticle.handlers.idsync import MPID, idsync_paths
 from emulator.mparticle.state import MParticleState
 from emulator.mparticle.users import parse_mpid
@@ -63,15 +63,19 @@ class WebSdk:
         responses={202: NO_BODY, 400: ERROR, 401: ERROR, 413: ERROR},
         tags=TAGS,
         finish=cors,
+        max_body=MAX_REQUEST_BYTES,
     )
     async def web_events(self, call: Call) -> Response:
         source = self.access.web_input(call)
-        batches = checked_batches(call, checked_body(call), bulk=False)
+        # The Web SDK would retry a 400 for ever: its partner identities are dropped instead.
+        checked = checked_batches(call, call.json(), bulk=False, partners_ok=True)
+        batches = [b for b in checked if b is not None]
         for batch, _ in batches:
             if batch.get("partner_identities"):
                 del batch["partner_identities"]
                 call.notes.append("partner_identities dropped: accepted only from a feed input")
-        self.state.accept(source.workspace, source.input, batches, False)
+        window = self.access.dedup_window(source.workspace)
+        self.state.accept(source.workspace, source.input, batches, False, window)
         call.emulator.changes += 1
         return Response(status_code=202)
 
