@@ -167,7 +167,7 @@ class ControlRouter:
             return None
         config = self.emulator.config
         raw = await read_body(request, config.max_control_body_bytes, config.body_timeout)
-        if not raw.strip():
+        if not raw:  # only no body at all is "no body": whitespace is not JSON
             if not op.request_required:
                 return {}
             raise invalid("a JSON body is required")
