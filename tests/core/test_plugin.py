@@ -204,3 +204,35 @@ def test_xdist_workers_on_a_shared_emulator_get_tenants_of_their_own(
     assert outer["body"]["d"][0]["evtName"] == "outer"
     workspaces = {t["id"] for t in emulator.client.tenants() if t["kind"] == "mparticle_workspace"}
     assert workspaces == {DEFAULT_WORKSPACE["id"], "1001", "1002"}
+
+
+XDIST_TESTS = """
+import time
+
+import httpx
+import pytest
+
+
+@pytest.mark.parametrize("n", range(4))
+def test_each_test_starts_from_its_own_empty_tenants(emulator, n):
+    account = emulator.clevertap["id"]
+    assert emulator.client.requests(tenant=account) == []
+    record = {"type": "event", "identity": f"u{n}", "evtName": f"e{n}", "evtData": {}}
+    response = httpx.post(
+        emulator.url + "/1/upload", headers=emulator.clevertap_headers, json={"d": [record]}
+    )
+    assert response.status_code == 200, response.text
+    time.sleep(0.2)  # the other worker's test resets meanwhile
+    [entry] = emulator.client.requests(tenant=account)
+    assert entry["body"]["d"][0]["evtName"] == f"e{n}"
+"""
+
+
+def test_real_xdist_workers_do_not_reset_each_other(
+    emulator: EmulatorHandle, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 12's reproduction: `-n 2` against one `CTMP_EMULATOR_URL` failed 4 of 4 tests."""
+    monkeypatch.setenv("CTMP_EMULATOR_URL", emulator.url)
+    pytester.makepyfile(test_inner=XDIST_TESTS)
+    result = pytester.runpytest_subprocess("-n", "2", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=4)
