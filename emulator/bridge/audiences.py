@@ -14,6 +14,7 @@ audience sends its subscription and back-fills its members.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from typing import Any
 
 from emulator.bridge import firehose
@@ -98,13 +99,8 @@ class AudiencesFlow:
         source = {"workspace": workspace, "audience_id": audience_id, "action": action}
         row = self.deliverer.record(connection.id, "audiences", source=source)
         snapshot = {"id": audience_id, "name": audience_name}
-        self.connections.deliver(
-            connection,
-            "audience_output",
-            row,
-            AUDIENCE_PATH,
-            self.connections.clevertap_headers(connection, "audience_output"),
-            functools.partial(self._subscription, workspace, action, snapshot),
+        self._deliver(
+            connection, row, functools.partial(self._subscription, workspace, action, snapshot)
         )
 
     def _subscription(self, workspace: str, action: str, audience: dict[str, Any]) -> Any:
@@ -164,15 +160,21 @@ class AudiencesFlow:
         cid = connection.id
         buffer = self._buffers[cid] = _Buffer()
         row = self.deliverer.record(cid, "audiences", source={"workspace": workspace})
+        self._deliver(connection, row, lambda: self._flush(cid, buffer, row, workspace))
+        return buffer
+
+    def _deliver(
+        self, connection: ConnectionSettings, row: dict[str, Any], build: Callable[[], Any]
+    ) -> None:
+        """Queue a message to the audience output, with that output's own credentials."""
         self.connections.deliver(
             connection,
             "audience_output",
             row,
             AUDIENCE_PATH,
             self.connections.clevertap_headers(connection, "audience_output"),
-            lambda: self._flush(cid, buffer, row, workspace),
+            build,
         )
-        return buffer
 
     def _flush(self, cid: str, buffer: _Buffer, row: dict[str, Any], workspace: str) -> Any:
         if self._buffers.get(cid) is buffer:

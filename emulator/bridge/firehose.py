@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from emulator.bridge.mapping import USER_ID_SOURCES
+
 FIREHOSE_VERSION = "3.2.0"
 # Events API identity names → Firehose user identity types.
 USER_IDENTITY_TYPES = {
@@ -60,26 +62,15 @@ def subscription(
     }
 
 
-# The connection's User ID → the identity sent as `customer` (None: no `customer`, so CleverTap
-# falls back to the MPID).
-USER_ID_IDENTITIES: dict[str, str | None] = {
-    "customerId": "customer_id",
-    "email": "email",
-    "other": "other",
-    "other2": "other_id_2",
-    "other3": "other_id_3",
-    "other4": "other_id_4",
-    "mpid": None,
-}
-
-
 def user_profile(
     mpid: int, identities: dict[str, str], partner: dict[str, str], user_id: str = "customerId"
 ) -> dict[str, Any]:
     """A user as the message carries it (its audiences are added as changes arrive). The User ID
     picks the identity sent as `customer`, the one CleverTap maps to Identity
     (https://docs.clevertap.com/docs/mparticle-import-audience, User Identity Management)."""
-    chosen = USER_ID_IDENTITIES[user_id]
+    # The same identity the event output uses; None (MPID): no `customer`, so CleverTap falls
+    # back to the MPID.
+    chosen = USER_ID_SOURCES[user_id]
     customer = identities.get(chosen) if chosen is not None else None
     users = [{"type": "customer", "encoding": "raw", "value": customer}] if customer else []
     return {
