@@ -3,7 +3,8 @@ CleverTap account (the mapping is `mapping.py`), delivered per connection.
 
 What a connection does not forward is recorded as a skipped delivery with the reason: historical
 data, web data when Forward Web Requests Server Side is off (the kit sends it), data from the
-connection's own CleverTap feed, and kit-only event types.
+connection's own CleverTap feed, kit-only event types, and data from a platform the CleverTap
+Event integration does not support.
 """
 
 from __future__ import annotations
@@ -19,6 +20,11 @@ from emulator.mparticle.events import BatchAccepted
 
 UPLOAD_PATH = "/1/upload"
 MAX_UPLOAD_RECORDS = 1000  # CleverTap's limit per /1/upload
+# The batch `device_info.platform` values of the integration's "Supported Platforms" (Android,
+# Data Feeds, iOS, tvOS, SmartTV, Web: https://docs.mparticle.com/integrations/clevertap/event/).
+# Feeds are "Data Feeds" whatever they name; a batch naming no platform (server-to-server) is
+# forwarded; Roku, Alexa, Fire TV, Xbox and out-of-band data are not.
+SUPPORTED_PLATFORMS = frozenset({"android", "ios", "tvos", "smart_tv", "web"})
 
 
 class EventsFlow:
@@ -38,6 +44,9 @@ class EventsFlow:
         feed = self.connections.feed_input(connection)
         if feed is not None and event.source.key == feed.key:
             return "data from this connection's CleverTap feed is not sent back to CleverTap"
+        platform = unsupported_platform(event)
+        if platform is not None:
+            return f"platform {platform!r} is not supported by the CleverTap Event integration"
         return None
 
     def _forward(self, connection: ConnectionSettings, event: BatchAccepted) -> None:
@@ -78,6 +87,17 @@ class EventsFlow:
                 combine=combine_uploads,
                 share=upload_share,
             )
+
+
+def unsupported_platform(event: BatchAccepted) -> str | None:
+    """The batch's platform when the integration does not support it (feeds never)."""
+    if event.source.kind == "feed":
+        return None
+    device = event.batch.get("device_info")
+    platform = device.get("platform") if isinstance(device, dict) else None
+    if not isinstance(platform, str) or platform.lower() in SUPPORTED_PLATFORMS:
+        return None
+    return platform
 
 
 def upload_body(records: list[dict[str, Any]]) -> dict[str, Any]:

@@ -96,3 +96,32 @@ def test_disabled_connection_or_output_makes_no_delivery(
     assert len(views.mp_batches()) == 1  # accepted by mParticle as usual
     assert emulator.client.deliveries("default") == []
     assert bridge.uploads() == [] and views.ct_profiles() == []
+
+
+@pytest.mark.parametrize("platform", ["roku", "alexa", "fire_tv", "xbox"])
+def test_unsupported_platform_batches_are_skipped_with_a_reason(
+    platform: str, mp: MParticleDriver, views: ControlViews, bridge: BridgeDriver
+) -> None:
+    """Only the CleverTap Event integration's "Supported Platforms" (Android, Data Feeds, iOS,
+    tvOS, SmartTV, Web: https://docs.mparticle.com/integrations/clevertap/event/) are
+    forwarded; a Roku or Alexa batch is accepted by mParticle and skipped by the output."""
+    mp.send(batch(custom_event("On TV"), device_info={"platform": platform}))
+    views.settle()
+    assert len(views.mp_batches()) == 1
+    row = bridge.only_delivery()
+    assert row["status"] == "skipped", row
+    (skip,) = row["skipped"]
+    assert platform in skip["reason"] and "not supported" in skip["reason"], skip
+    assert bridge.uploads() == [] and views.ct_profiles() == []
+
+
+@pytest.mark.parametrize("platform", ["tvOS", "smart_tv"])
+def test_supported_tv_platforms_are_forwarded(
+    platform: str, mp: MParticleDriver, views: ControlViews, bridge: BridgeDriver
+) -> None:
+    """tvOS and SmartTV are on the supported list
+    (https://docs.mparticle.com/integrations/clevertap/event/)."""
+    mp.send(batch(custom_event("On TV"), device_info={"platform": platform}))
+    views.settle()
+    row = bridge.only_delivery()
+    assert row["status"] == "delivered", row
