@@ -7,6 +7,9 @@ from typing import Any, Literal, Self
 
 from emulator.core.settings import TenantSettings
 
+# The CleverTap feed's partner identity (https://docs.clevertap.com/docs/mparticle-import-audience).
+DEFAULT_PARTNER_IDENTITY = "CleverTap_User_ID"
+
 
 @dataclass(frozen=True, slots=True)
 class Input:
@@ -16,6 +19,8 @@ class Input:
     key: str
     name: str | None = None
     secret: str | None = None  # s2s and feed inputs have one; the Web SDK sends none
+    # A feed's registered partner identity: the only one its batches may carry.
+    partner_identity: str = DEFAULT_PARTNER_IDENTITY
 
     @property
     def label(self) -> str:

@@ -91,7 +91,7 @@ class MParticleState:
                 outcomes.append({"outcome": "skipped", "reason": skipped})
                 continue
             if source.kind == "feed":
-                stamp_feed(batch, source.label)
+                stamp_feed(batch, source.label, historical)
             resolved, mpid = self._apply(workspace_id, batch, received_ms)
             self._keep(workspace_id, source, received, raw, historical, resolved, request_id)
             user = self.workspace(workspace_id).user(mpid)
@@ -221,8 +221,11 @@ def historical_skip(batch: dict[str, Any], received_ms: int) -> str | None:
     return None
 
 
-def stamp_feed(batch: dict[str, Any], feed: str) -> None:
-    """Events a feed brings carry the feed's name, as mParticle stamps them."""
+def stamp_feed(batch: dict[str, Any], feed: str, historical: bool = False) -> None:
+    """A feed's batch carries where it came from, as mParticle sets it: `source_info` (channel
+    `partner`, the feed's name) and each event the `mParticle Source Feed` attribute
+    (https://docs.mparticle.com/developers/apis/json-reference/, source_info)."""
+    batch["source_info"] = {"channel": "partner", "partner": feed, "is_historical": historical}
     for event in batch.get("events") or ():
         data = event.get("data")
         if not isinstance(data, dict):

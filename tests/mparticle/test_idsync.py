@@ -793,7 +793,7 @@ def test_partner_identities_only_from_a_feed_input(
 ) -> None:
     batch = {
         "user_identities": {"customerid": "cust-1"},
-        "partner_identities": {"CleverTap_ObjectId": "__abc"},
+        "partner_identities": {"CleverTap_User_ID": "__abc"},
     }
     refused = send_batch(mp, batch)
     assert refused.status_code == 400, refused.text
@@ -809,7 +809,7 @@ def test_partner_identities_only_from_a_feed_input(
     rows = views.mp_batches()
     assert len(rows) == 1
     assert rows[0]["input"] == "emu-feed-key"
-    assert rows[0]["batch"]["partner_identities"] == {"CleverTap_ObjectId": "__abc"}
+    assert rows[0]["batch"]["partner_identities"] == {"CleverTap_User_ID": "__abc"}
     assert rows[0]["resolved"]["user_created"] is True
     assert [u["mpid"] for u in views.mp_users()] == [rows[0]["resolved"]["mpid"]]
 

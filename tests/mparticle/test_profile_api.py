@@ -603,3 +603,73 @@ def test_partner_identities_only_from_a_feed(
     # Empty partner identities are no partner identities.
     mp.send(feed_batch("s2", partner_identities={}))
     assert len(views.mp_batches()) == 2
+
+
+# Feed rules (https://docs.mparticle.com/developers/apis/json-reference/): a partner feed may
+# not send `consent_state`, and may send only its own registered partner identity.
+@pytest.mark.parametrize(
+    ("extra", "named"),
+    [
+        ({"consent_state": {"gdpr": {}}}, "consent_state"),
+        ({"partner_identities": {"Other_Partner_ID": "x-1"}}, "Other_Partner_ID"),
+        (
+            {"partner_identities": {"CleverTap_User_ID": "ct-1", "CleverTap_ObjectId": "o"}},
+            "CleverTap_ObjectId",
+        ),
+    ],
+    ids=["consent_state", "unregistered-partner", "second-partner-identity"],
+)
+def test_feed_refuses_consent_state_and_unregistered_partner_identities(
+    extra: dict[str, Any], named: str, mp: MParticleDriver, views: ControlViews
+) -> None:
+    response = mp.post(feed_batch(**extra), path="/s2s/v2/events", auth=FEED)
+    assert response.status_code == 400, response.text
+    (error,) = response.json()["errors"]
+    assert error["code"] == "BAD_REQUEST" and named in error["message"], error
+    assert views.mp_batches() == [] and views.mp_users() == []
+
+    # In a bulk request only that batch is refused; the journal names why.
+    response = mp.post(
+        [feed_batch("ok"), feed_batch(**extra)], path="/s2s/v2/bulkevents", auth=FEED
+    )
+    assert response.status_code == 202, response.text
+    (row,) = views.mp_batches()
+    assert row["batch"]["user_identities"]["customerid"] == "ok"
+    (entry,) = views.client.requests(path="/s2s/v2/bulkevents")
+    refused = [p for p in entry["parts"] if p["outcome"] == "rejected"]
+    assert [p["index"] for p in refused] == [1]
+    assert named in str(refused[0]["errors"])
+
+
+def test_feed_partner_identity_is_the_input_setting(
+    emulator: EmulatorHandle, mp: MParticleDriver, views: ControlViews
+) -> None:
+    """A feed registered under another partner identity takes that one, not CleverTap's."""
+    doc = views.connection(WORKSPACE)  # any tenant's document
+    for item in doc["inputs"]:
+        if item["kind"] == "feed":
+            item["partner_identity"] = "Acme_ID"
+    emulator.client.put_tenant(doc)
+    ok = mp.post(feed_batch(partner_identities={"Acme_ID": "a-1"}), path="/v2/events", auth=FEED)
+    assert ok.status_code == 202, ok.text
+    clevertap = feed_batch("f2", partner_identities={"CleverTap_User_ID": "ct-1"})
+    refused = mp.post(clevertap, path="/v2/events", auth=FEED)
+    assert refused.status_code == 400, refused.text
+    assert len(views.mp_batches()) == 1
+
+
+def test_feed_batches_carry_source_info(mp: MParticleDriver, views: ControlViews) -> None:
+    """mParticle sets `source_info` on what arrives: a partner feed's batch has channel
+    `partner` and the feed's name (https://docs.mparticle.com/developers/apis/json-reference/,
+    source_info); what the feed sent is overridden."""
+    sent = feed_batch(source_info={"channel": "native"})
+    mp.send(sent, path="/s2s/v2/events", auth=FEED)
+    mp.send(feed_batch("s1"))
+    feed, server = views.mp_batches()
+    assert feed["resolved"]["batch"]["source_info"] == {
+        "channel": "partner",
+        "partner": FEED_NAME,
+        "is_historical": False,
+    }
+    assert feed["batch"]["source_info"] == {"channel": "native"}  # as received
+    assert "source_info" not in server["resolved"]["batch"]

@@ -19,6 +19,7 @@ from emulator.core.errors import ApiError
 from emulator.core.jsonresp import dumps
 from emulator.core.operations import NO_BODY, operation
 from emulator.mparticle.handlers.access import Access
+from emulator.mparticle.settings import Input
 from emulator.mparticle.state import MParticleState, RawBatch
 
 MAX_REQUEST_BYTES = 256 * 1024
@@ -29,13 +30,34 @@ BASIC = ["mparticleBasic"]
 
 
 FEED_ONLY = "partner_identities are accepted only from a feed input."
+FEED_CONSENT = "consent_state is not accepted from a partner feed."
 
 
-def checked_batches(call: Call, body: Any, bulk: bool, partners_ok: bool) -> list[RawBatch | None]:
+def feed_refusals(batch: dict[str, Any], feed: Input) -> list[tuple[str, str]]:
+    """What a partner feed may not send, as (field, message): `consent_state`, and any partner
+    identity but its registered one: a partner feed may send only its own registered partner
+    identity (https://docs.mparticle.com/developers/apis/json-reference/, partner_identities)."""
+    found = []
+    if batch.get("consent_state") is not None:
+        found.append(("consent_state", FEED_CONSENT))
+    partner = batch.get("partner_identities")
+    for name in partner if isinstance(partner, dict) else ():
+        if name != feed.partner_identity:
+            message = (
+                f"partner identity {name!r} is not this feed's registered partner identity "
+                f"({feed.partner_identity!r})."
+            )
+            found.append((f"partner_identities.{name}", message))
+    return found
+
+
+def checked_batches(
+    call: Call, body: Any, bulk: bool, partners_ok: bool, feed: Input | None = None
+) -> list[RawBatch | None]:
     """The batches, each with its JSON (for the size limit and the stored copy), each within
     the size limit; a batch that breaks `mparticle/batch` (or carries partner identities where
-    they are not `partners_ok`: only a feed sends them) is None. Every problem of every batch
-    goes in the request's verdict.
+    they are not `partners_ok`: only a feed sends them; or what a `feed` may not send) is None.
+    Every problem of every batch goes in the request's verdict.
 
     A single batch with a problem refuses the request; so does a bulk request whose batches all
     have one. Otherwise the valid batches of a bulk request are taken: "If some event batches
@@ -60,6 +82,11 @@ def checked_batches(call: Call, body: Any, bulk: bool, partners_ok: bool) -> lis
             if not bulk:
                 raise ApiError(400, FEED_ONLY)
             errors.append(ContractError(f"{prefix}.partner_identities", FEED_ONLY, "feed-only"))
+        if feed is not None and verdict.valid:
+            refused = feed_refusals(batch, feed)
+            if refused and not bulk:
+                raise ApiError(400, refused[0][1])
+            errors += [ContractError(f"{prefix}.{at}", m, "feed-rule") for at, m in refused]
         merged.errors += errors
         merged.warnings += [_repath(e, prefix) for e in verdict.warnings]
         kept.append(None if errors else (batch, raw))
@@ -83,8 +110,8 @@ class EventsApi:
 
     async def _accept(self, call: Call, bulk: bool, historical: bool = False) -> Response:
         source = self.access.server_input(call)
-        feed = source.input.kind == "feed"
-        batches = checked_batches(call, call.json(), bulk, partners_ok=feed)
+        feed = source.input if source.input.kind == "feed" else None
+        batches = checked_batches(call, call.json(), bulk, partners_ok=feed is not None, feed=feed)
         taken = [b for b in batches if b is not None]
         window = self.access.dedup_window(source.workspace)
         accepted = self.state.accept(source.workspace, source.input, taken, historical, window)
