@@ -21,6 +21,8 @@ class Input:
     secret: str | None = None  # s2s and feed inputs have one; the Web SDK sends none
     # A feed's registered partner identity: the only one its batches may carry.
     partner_identity: str = DEFAULT_PARTNER_IDENTITY
+    # IDSync takes this key in `x-mp-key` without a signature ("API key-only Authentication").
+    idsync_key_only: bool = True
 
     @property
     def label(self) -> str:

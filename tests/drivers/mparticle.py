@@ -4,6 +4,8 @@ key), the OAuth token of the Profile API; and the batches and events tests send.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import re
 from typing import Any
@@ -90,6 +92,18 @@ def idsync_answer(response: httpx.Response) -> dict[str, Any]:
     return body
 
 
+def idsync_error(response: httpx.Response, status: int, code: str) -> None:
+    """An IDSync error: `{"Errors": [one], "ErrorCode", "StatusCode", "RequestId"}`."""
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == {"Errors", "ErrorCode", "StatusCode", "RequestId"}, body
+    assert body["ErrorCode"] == code
+    assert body["StatusCode"] == status
+    assert len(body["Errors"]) == 1
+    assert body["Errors"][0]["code"] == code
+    assert isinstance(body["Errors"][0]["message"], str) and body["Errors"][0]["message"]
+
+
 def mp_errors(response: httpx.Response, status: int, code: str) -> list[dict[str, str]]:
     """An Events API error: `{"errors": [...]}` with this status, every error of this code."""
     assert response.status_code == status, response.text
@@ -170,6 +184,31 @@ class MParticleDriver:
             headers = self.web
         extra: dict[str, Any] = {} if auth is None else {"auth": auth}
         return self.http.post(f"{prefix}/v1/{action}", json=body, headers=headers, **extra)
+
+    def idsync_signed(
+        self,
+        path: str,
+        body: dict[str, Any],
+        *,
+        key: str = S2S[0],
+        secret: str = S2S[1],
+        date: str = "20170712T224127Z",
+        signed_path: str | None = None,
+        query: str = "",
+    ) -> httpx.Response:
+        """`POST {path}{query}` with IDSync's HMAC digest, computed as the docs spell it
+        (https://docs.mparticle.com/developers/apis/idsync/): hex HMAC-SHA256 keyed by the
+        secret over `POST\n{date}\n{path}{body}` (`signed_path` signs another path)."""
+        content = json.dumps(body).encode()
+        message = f"POST\n{date}\n{signed_path or path}".encode() + content
+        signature = hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+        headers = {
+            "x-mp-key": key,
+            "Date": date,
+            "x-mp-signature": signature,
+            "Content-Type": "application/json",
+        }
+        return self.http.post(path + query, content=content, headers=headers)
 
     def identify(self, **known: Any) -> dict[str, Any]:
         return idsync_answer(self.idsync("identify", known))

@@ -21,28 +21,17 @@ from emulator.testing.plugin import EmulatorHandle
 from tests.drivers import ControlViews, MParticleDriver
 from tests.drivers.defaults import FEED, S2S, WEB
 from tests.drivers.mparticle import assert_mpid, idsync_answer
+from tests.drivers.mparticle import idsync_error as assert_error
 
 WORKSPACE = "1000"
 ENV = "development"
 USERS = f"/mparticle/{WORKSPACE}/users"
 BATCHES = f"/mparticle/{WORKSPACE}/batches"
-ERROR_KEYS = {"Errors", "ErrorCode", "StatusCode", "RequestId"}
 T0 = 1_704_103_200  # 2024-01-01T10:00:00Z
 T0_MS = T0 * 1000
 
 
 # -- helpers ---------------------------------------------------------------------------------
-
-
-def assert_error(response: httpx.Response, status: int, code: str) -> None:
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert set(body) == ERROR_KEYS, body
-    assert body["ErrorCode"] == code
-    assert body["StatusCode"] == status
-    assert len(body["Errors"]) == 1
-    assert body["Errors"][0]["code"] == code
-    assert isinstance(body["Errors"][0]["message"], str) and body["Errors"][0]["message"]
 
 
 def send_batch(

@@ -3,9 +3,10 @@
 - Tenants: every input key (server-to-server, Web SDK, feed) names its workspace; the Profile
   API names the workspace in its path.
 - Authentication: the Events API takes an input's key and secret as HTTP Basic (missing → 401,
-  present but wrong → 403); IDSync takes `x-mp-key` (any input's key, as the Web SDK sends it)
-  or Basic key and secret; the Web SDK's own endpoints name a web input's key in the path; the
-  Profile API takes a bearer token from `POST /oauth/token`
+  present but wrong → 403); IDSync takes Basic key and secret, or `x-mp-key` with the HMAC
+  digest (`Date`, `x-mp-signature`) signed by the input's secret, or `x-mp-key` alone where the
+  input allows it (`idsync_key_only`, as the Web SDK sends it); the Web SDK's own endpoints
+  name a web input's key in the path; the Profile API takes a bearer token from `POST /oauth/token`
   (https://docs.mparticle.com/developers/apis/http/,
   https://docs.mparticle.com/developers/apis/idsync/,
   https://docs.mparticle.com/developers/apis/profile-api/).
@@ -17,6 +18,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -180,6 +183,31 @@ def _secret_matches(given: str, expected: str | None) -> bool:
     return secrets.compare_digest(given.encode(), (expected or "").encode())
 
 
+def idsync_signature(secret: str, method: str, date: str, path: str, body: bytes) -> str:
+    """IDSync's HMAC digest: hex HMAC-SHA256, keyed by the API secret's UTF-8 bytes, of
+    `METHOD \n DATE \n PATH BODY` (https://docs.mparticle.com/developers/apis/idsync/,
+    HMAC-based digest Authentication)."""
+    message = f"{method}\n{date}\n{path}".encode() + body
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+def _check_signature(call: Call, owner: Source, signature: str) -> None:
+    """The request's `x-mp-signature` against its input's secret. Documented choices (the docs
+    are silent): PATH is the path as received, without the query string; `Date` is signed but
+    not compared with the clock (the emulator's clock may be frozen or moved)."""
+    date = call.request.headers.get("date")
+    if owner.input.secret is None:
+        raise IdentityError(401, "UNAUTHORIZED", "This key has no secret to sign with.")
+    if not date:
+        raise IdentityError(401, "UNAUTHORIZED", "A signed request needs a Date header.")
+    request = call.request
+    expected = idsync_signature(
+        owner.input.secret, request.method, date, request.url.path, call.body
+    )
+    if not secrets.compare_digest(signature.strip().lower().encode(), expected.encode()):
+        raise IdentityError(401, "UNAUTHORIZED", "x-mp-signature does not match.")
+
+
 class Access:
     """The workspaces' credentials, indexed (rebuilt when the tenants change)."""
 
@@ -266,8 +294,9 @@ class Access:
         return owner
 
     def idsync_workspace(self, call: Call) -> str:
-        """The workspace an IDSync request belongs to: `x-mp-key` names any input, Basic needs
-        a server input's secret. 401 otherwise (IDSync answers bad keys so)."""
+        """The workspace an IDSync request belongs to: Basic needs a server input's secret;
+        `x-mp-key` needs a valid `x-mp-signature`, or none where the input allows key-only
+        authentication. 401 otherwise (IDSync answers bad keys so)."""
         creds = basic_credentials(call.request)
         if creds is not None:
             owner = self._inputs.get(creds[0])
@@ -280,6 +309,13 @@ class Access:
         owner = self._inputs.get(key)
         if owner is None:
             raise IdentityError(401, "UNAUTHORIZED", f"Unknown API key {key!r}.")
+        signature = call.request.headers.get("x-mp-signature")
+        if signature is not None:
+            _check_signature(call, owner, signature)
+        elif not owner.input.idsync_key_only:
+            raise IdentityError(
+                401, "UNAUTHORIZED", "Key-only authentication is off for this key: sign it."
+            )
         return owner.workspace
 
     def web_input(self, call: Call, status: int = 401) -> Source:
