@@ -193,6 +193,21 @@ class Workspace:
             raise IdentityError(404, "NOT_FOUND_ERROR", "No user matches the known identities.")
         return Resolution(user, matched, False)
 
+    def peek(self, action: str, known: dict[str, str], previous: int | None) -> Resolution:
+        """What identify, login or search would answer, with nothing changed (IDSync's
+        `read_only`): the look-up's user (login: also the anonymous profile it would convert);
+        where the action would create a user, 404 and no MPID minted (documented choice)."""
+        user, matched = (None, {}) if action == "logout" else self.lookup(known)
+        if user is None and action == "login" and previous is not None:
+            current = self.users.get(previous)
+            if current is not None and not current.known and LOGIN_ID in known:
+                return Resolution(current, {}, False)
+        if user is None:
+            raise IdentityError(
+                404, "NOT_FOUND_ERROR", f"read_only: {action} would create a user; none made."
+            )
+        return Resolution(user, matched, False)
+
     def modify(self, mpid: int, changes: Iterable[tuple[str, str | None, str | None]]) -> User:
         user = self.users.get(mpid)
         if user is None:

@@ -174,15 +174,18 @@ class MParticleDriver:
         prefix: str = "",
         headers: dict[str, str] | None = None,
         auth: tuple[str, str] | None = None,
+        params: dict[str, str] | None = None,
     ) -> httpx.Response:
         """`POST {prefix}/v1/{action}` with `known_identities` (and `previous_mpid`), the web key
-        unless `headers` or `auth` is given; nothing checked."""
+        unless `headers` or `auth` is given, and query `params`; nothing checked."""
         body: dict[str, Any] = {"environment": ENVIRONMENT, "known_identities": known}
         if previous is not None:
             body["previous_mpid"] = previous
         if headers is None and auth is None:
             headers = self.web
         extra: dict[str, Any] = {} if auth is None else {"auth": auth}
+        if params:
+            extra["params"] = params
         return self.http.post(f"{prefix}/v1/{action}", json=body, headers=headers, **extra)
 
     def idsync_signed(
@@ -220,7 +223,11 @@ class MParticleDriver:
         return idsync_answer(self.idsync("logout", known, previous=previous))
 
     def modify(
-        self, mpid: str, *changes: tuple[str, str | None, str | None], prefix: str = ""
+        self,
+        mpid: str,
+        *changes: tuple[str, str | None, str | None],
+        prefix: str = "",
+        params: dict[str, str] | None = None,
     ) -> httpx.Response:
         """`POST /v1/{mpid}/modify` with `(identity_type, old_value, new_value)` changes."""
         body = {
@@ -230,7 +237,9 @@ class MParticleDriver:
                 for kind, old, new in changes
             ],
         }
-        return self.http.post(f"{prefix}/v1/{mpid}/modify", json=body, headers=self.web)
+        return self.http.post(
+            f"{prefix}/v1/{mpid}/modify", json=body, headers=self.web, params=params
+        )
 
     # -- the Profile API's token ---------------------------------------------------------------
     def token(self, **override: Any) -> str:

@@ -86,3 +86,73 @@ def test_key_only_authentication_can_be_turned_off_per_input(
     idsync_answer(mp.idsync_signed("/v1/identify", identify_body(customerid="c")))
     idsync_answer(mp.idsync("identify", {"customerid": "c"}, auth=S2S))
     assert mp.identify(customerid="c")["matched_identities"] == {"customerid": "c"}  # web key
+
+
+# -- read_only ---------------------------------------------------------------------------------
+# identity-swagger.yaml (https://docs.mparticle.com/downloads/identity-swagger.yaml) has a
+# `read_only` query flag for debugging; the docs do not say what it answers where a user would
+# be made, so the emulator's documented choice: the same answer where the look-up finds a user,
+# 404 NOT_FOUND_ERROR where one would be created, and never a change.
+RO = {"read_only": "true"}
+
+
+def test_read_only_identify_and_login_change_nothing(
+    mp: MParticleDriver, views: ControlViews
+) -> None:
+    known = mp.identify(customerid="cust-1", email="a@example.com")
+    before = views.mp_users()
+
+    got = idsync_answer(
+        mp.idsync("identify", {"customerid": "cust-1", "email": "new@example.com"}, params=RO)
+    )
+    assert got["mpid"] == known["mpid"]
+    assert got["matched_identities"] == {"customerid": "cust-1"}
+    login = idsync_answer(mp.idsync("login", {"customerid": "cust-1", "other": "o"}, params=RO))
+    assert login["mpid"] == known["mpid"]
+    assert views.mp_users() == before  # no identity added, no history
+
+    # Where a user would be created: 404, no MPID minted (the next real identify gets the MPID
+    # it would have had anyway).
+    for action in ("identify", "login", "logout"):
+        response = mp.idsync(action, {"customerid": "cust-2"}, params=RO)
+        idsync_error(response, 404, "NOT_FOUND_ERROR")
+    assert views.mp_users() == before
+    second = mp.identify(customerid="cust-2")["mpid"]
+    views.client.reset()  # restarts the seeded MPID sequence
+    mp.identify(customerid="cust-1")
+    assert mp.identify(customerid="cust-2")["mpid"] == second
+
+
+def test_read_only_login_answers_the_profile_it_would_convert(
+    mp: MParticleDriver, views: ControlViews
+) -> None:
+    anonymous = mp.identify(device_application_stamp="d-1")
+    before = views.mp_users()
+    got = idsync_answer(
+        mp.idsync(
+            "login",
+            {"customerid": "cust-9", "device_application_stamp": "d-1"},
+            previous=anonymous["mpid"],
+            params=RO,
+        )
+    )
+    assert got["mpid"] == anonymous["mpid"]
+    assert views.mp_users() == before  # still anonymous
+
+
+def test_read_only_modify_answers_and_changes_nothing(
+    mp: MParticleDriver, views: ControlViews
+) -> None:
+    user = mp.identify(customerid="cust-1", email="a@example.com")
+    before = views.mp_users()
+    response = mp.modify(user["mpid"], ("email", "a@example.com", "b@example.com"), params=RO)
+    assert response.status_code == 200, response.text
+    assert response.json()["change_results"] == [
+        {"identity_type": "email", "modified_mpid": user["mpid"]}
+    ]
+    assert views.mp_users() == before
+    missing = mp.modify("123", ("email", None, "x@example.com"), params=RO)
+    idsync_error(missing, 404, "NOT_FOUND_ERROR")
+    # Without the flag the change is made.
+    assert mp.modify(user["mpid"], ("email", "a@example.com", "b@example.com")).status_code == 200
+    assert views.mp_users() != before

@@ -1,6 +1,7 @@
 """IDSync (https://docs.mparticle.com/developers/apis/idsync/): identify, login, logout, search
 and modify, also under `/identity/`, with the CORS headers the Web SDK needs. Errors in IDSync's
-own envelope (access.py); the strategy is the workspace's (models.py)."""
+own envelope (access.py); the strategy is the workspace's (models.py). With `read_only` nothing
+is created or changed (`Workspace.peek`)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,17 @@ ANSWERS: dict[int, str | None] = {
 }
 TAGS = ["mParticle IDSync"]
 MPID = Param("mpid", "path", {"type": "string"}, required=True)
+READ_ONLY = Param(
+    "read_only",
+    "query",
+    {"type": "boolean"},
+    description="Answer without creating users or changing identities (identity-swagger.yaml)",
+)
+
+
+def read_only(call: Call) -> bool:
+    """The swagger's `read_only` flag (a debugging aid): `true` or `1`."""
+    return (call.query("read_only") or "").lower() in ("true", "1")
 
 
 def idsync_paths(action: str) -> tuple[str, str]:
@@ -35,6 +47,7 @@ def _idsync(action: str, summary: str) -> Callable[[PlatformMethod], PlatformMet
         *idsync_paths(action),
         summary=summary,
         request="mparticle/identity-request",
+        params=[READ_ONLY],
         responses=ANSWERS,
         tags=TAGS,
         envelope=IDSYNC,
@@ -54,10 +67,13 @@ class IdSync:
         if not known and action != "logout":
             raise IdentityError(400, "LOOKUP_ERROR", "knownIdentities is empty.")
         workspace = self.state.workspace(workspace_id)
+        previous = parse_mpid(body.get("previous_mpid"))
+        if read_only(call):
+            return _answer(workspace.peek(action, known, previous), known, spelled)
         if action == "identify":
             resolution = workspace.identify(known)
         elif action == "login":
-            resolution = workspace.login(known, parse_mpid(body.get("previous_mpid")))
+            resolution = workspace.login(known, previous)
         elif action == "logout":
             resolution = workspace.logout(known)
         else:
@@ -87,7 +103,7 @@ class IdSync:
         *idsync_paths("{mpid}/modify"),
         summary="IDSync modify: change an existing user's identities",
         request="mparticle/identity-modify",
-        params=[MPID],
+        params=[MPID, READ_ONLY],
         responses={**ANSWERS, 200: "mparticle/identity-modify-response"},
         tags=TAGS,
         envelope=IDSYNC,
@@ -105,9 +121,15 @@ class IdSync:
             if name is not None:
                 changes.append((name, change.get("old_value"), change.get("new_value")))
         workspace = self.state.workspace(workspace_id)
-        user = workspace.modify(mpid, changes)
-        workspace.settle("modify")
-        call.emulator.changes += 1
+        if read_only(call):  # the user must exist; nothing changes
+            found = workspace.user(mpid)
+            if found is None:
+                raise IdentityError(404, "NOT_FOUND_ERROR", f"MPID {mpid} does not exist.")
+            user = found
+        else:
+            user = workspace.modify(mpid, changes)
+            workspace.settle("modify")
+            call.emulator.changes += 1
         return {
             "change_results": [
                 {"identity_type": c["identity_type"], "modified_mpid": str(user.mpid)}
