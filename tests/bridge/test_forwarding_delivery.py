@@ -370,16 +370,8 @@ def test_deliveries_back_off_from_the_upload_concurrency_limit_and_lose_nothing(
     # CleverTap refuses an account's upload beyond its concurrent limit with 429
     # (https://developer.clevertap.com/docs/api-request-limit): here 1, held by a slow upload of
     # the account's own while the flow delivers.
-    account = emulator.clevertap
-    views.put_tenant(
-        {
-            "kind": "clevertap_account",
-            "id": account["id"],
-            "passcode": account["passcode"],
-            "region": "eu1",
-            "options": {"concurrent_uploads": 1},
-        }
-    )
+    (account,) = [t for t in emulator.client.tenants() if t["id"] == emulator.clevertap["id"]]
+    emulator.client.put_tenant({**account, "options": {"concurrent_uploads": 1}})
     views.configure(delivery={"max_attempts": 100, "backoff_ms": 10, "max_backoff_ms": 100})
     views.add_fault(platform="clevertap", path="/1/upload", latency_ms=700, times=1)
     with ThreadPoolExecutor(max_workers=1) as pool:

@@ -198,13 +198,6 @@ class ControlViews:
         faults: list[dict[str, Any]] = self.get("/faults")["faults"]
         return faults
 
-    def put_tenant(self, document: dict[str, Any]) -> dict[str, Any]:
-        """Replace the tenant `document["id"]` (200); answers it."""
-        response = self.http.put(f"/tenants/{document['id']}", json=document)
-        assert response.status_code == 200, response.text
-        tenant: dict[str, Any] = response.json()
-        return tenant
-
     def add_tenant(self, document: dict[str, Any]) -> dict[str, Any]:
         """Add a tenant (201); answers it."""
         response = self.http.post("/tenants", json=document)
