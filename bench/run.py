@@ -31,7 +31,7 @@ from typing import Any
 
 import orjson
 
-from emulator.config import DEFAULT_CONNECTION
+from emulator.config import DEFAULT_ACCOUNT, DEFAULT_CONNECTION
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -276,14 +276,17 @@ def one_request(port: int, scenario: Scenario) -> int:
 
 
 def reset_emulator(port: int, forwarding: bool = False) -> None:
-    """An empty emulator, with the default connection's event output on or off."""
+    """An empty emulator, with the default connection's event output on or off, and the default
+    account's upload concurrency limit off (16 connections measure throughput, not 429s)."""
     connection = {**DEFAULT_CONNECTION, "kind": "connection"}
     connection["event_output"] = {**connection["event_output"], "enabled": forwarding}
+    account = {**DEFAULT_ACCOUNT, "kind": "clevertap_account", "options": {"concurrent_uploads": 0}}
     conn = SyncConnection(HOST, port)
     try:
         calls = [
             ("POST", "/_emulator/reset", {}, b""),
             ("PUT", "/_emulator/tenants/default", JSON, orjson.dumps(connection)),
+            ("PUT", f"/_emulator/tenants/{account['id']}", JSON, orjson.dumps(account)),
         ]
         for method, path, headers, body in calls:
             reply = conn.request(build_request(method, path, HOST, headers, body))

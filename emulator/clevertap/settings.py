@@ -21,6 +21,8 @@ class AccountOptions:
     omit_empty_records: bool = False
     # None: the system events CleverTap refuses (`records.RESTRICTED_EVENTS`).
     restricted_events: tuple[str, ...] | None = None
+    # /1/upload requests of the account processed at once before 429 (0: no limit).
+    concurrent_uploads: int = 15
 
 
 @dataclass(frozen=True, slots=True)

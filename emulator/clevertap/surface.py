@@ -24,10 +24,17 @@ from emulator.clevertap.handlers.upload import Upload
 from emulator.clevertap.polling import PendingReports
 from emulator.clevertap.scheduler import ExportScheduler
 from emulator.clevertap.settings import AccountSettings
+from emulator.core.admission import OPEN, InFlight, Slot
+from emulator.core.errors import ApiError
+from emulator.core.operations import PlatformOperation
 from emulator.core.surface import Surface
 
 if TYPE_CHECKING:
     from emulator.runtime import Emulator
+
+# Both upload paths are "the upload APIs" whose requests share the account's limit.
+UPLOAD_PATHS = frozenset({"/1/upload", "/1/upload_device_tokens"})
+TOO_MANY = "Too many concurrent requests"
 
 
 class CleverTapSurface(Surface):
@@ -42,6 +49,7 @@ class CleverTapSurface(Surface):
         self.store = AccountStore(ids.clevertap_id, emulator.clock.now)
         self.access = Access(emulator.tenants, self.store)
         self.cursors = Cursors(ids.cursor)
+        self.uploads_in_flight = InFlight()
         self.pending = PendingReports(lambda: int(ids.hex(12), 16))
         self.scheduler = ExportScheduler(emulator, self.store, self.owns)
         # Moving the clock starts the export runs that have come due; the bridge reports each
@@ -64,6 +72,21 @@ class CleverTapSurface(Surface):
 
     def resolve_tenant(self, request: Request) -> str | None:
         return self.access.resolve(request)
+
+    def admit(self, request: Request, op: PlatformOperation | None) -> Slot:
+        """CleverTap's upload concurrency limit: per account, no time window; the 16th upload
+        in flight answers 429 "Too many concurrent requests"
+        (https://developer.clevertap.com/docs/api-request-limit). Only an authenticated
+        account's requests count; the account's `concurrent_uploads` option sets it (0: off)."""
+        if op is None or op.path not in UPLOAD_PATHS:
+            return OPEN
+        account = self.access.resolve(request)
+        if account is None:
+            return OPEN
+        limit = self.access.settings(account).options.concurrent_uploads
+        if limit == 0:
+            return OPEN
+        return self.uploads_in_flight.admit(account, limit, ApiError(429, TOO_MANY))
 
     def security_schemes(self) -> dict[str, Any]:
         return dict(SECURITY_SCHEMES)

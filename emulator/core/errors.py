@@ -9,7 +9,7 @@ building an error response itself.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from emulator.core.contracts import ContractError, Verdict
@@ -35,6 +35,7 @@ class ApiError(Exception):
         code: str | None = None,
         problems: Sequence[ContractError] = (),
         retry_after: int | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -42,6 +43,8 @@ class ApiError(Exception):
         self.code = code
         self.problems = list(problems)
         self.retry_after = retry_after
+        # Further answer headers the platform documents (mParticle's X-mp-rate-limit-exceeded).
+        self.headers = dict(headers or {})
 
     @property
     def messages(self) -> list[str]:
@@ -69,6 +72,7 @@ class Envelope:
         response = JSONResponse(self.content(error, call), status_code=error.status)
         if error.retry_after is not None:
             response.headers["Retry-After"] = str(error.retry_after)
+        response.headers.update(error.headers)
         return response
 
     def content(self, error: ApiError, call: Call | None) -> Any:

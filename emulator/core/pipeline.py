@@ -21,6 +21,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from emulator.core.admission import Slot
 from emulator.core.call import Call, current_call, request_origin
 from emulator.core.contracts import Verdict
 from emulator.core.errors import ApiError
@@ -144,6 +145,21 @@ class Pipeline:
     async def handle(
         self, surface: Surface, operations: dict[str, PlatformOperation], request: Request
     ) -> Response:
+        # Admitted before the body is read: a rate limit counts a request from its first byte
+        # to its answer (emulator/core/admission.py).
+        slot = surface.admit(request, operations.get(request.method))
+        try:
+            return await self._handle(surface, operations, request, slot)
+        finally:
+            slot.release()
+
+    async def _handle(
+        self,
+        surface: Surface,
+        operations: dict[str, PlatformOperation],
+        request: Request,
+        slot: Slot,
+    ) -> Response:
         emulator = self.emulator
         started = time.perf_counter()
         envelope = surface.envelope
@@ -167,7 +183,14 @@ class Pipeline:
             # for a tenant fires only for its authenticated requests (docs/architecture.md).
             call.tenant = surface.resolve_tenant(request)
             response: Response | None = None
-            rule = emulator.faults.pick(surface.name, call.tenant, request.method, call.path)
+            if slot.refusal is not None:
+                call.refusal = slot.refusal.message
+                response = envelope.render(slot.refusal, call)
+            rule = (
+                None
+                if response is not None
+                else emulator.faults.pick(surface.name, call.tenant, request.method, call.path)
+            )
             if rule is not None:
                 fault_id = rule.id
                 if rule.latency_ms:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from starlette.requests import Request
 from starlette.responses import Response
 
+from emulator.core.admission import OPEN, Slot
 from emulator.core.errors import ApiError, Envelope
 from emulator.core.operations import (
     ControlOperation,
@@ -58,6 +59,10 @@ class Surface:
 
     def resolve_tenant(self, request: Request) -> str | None:
         return None
+
+    def admit(self, request: Request, op: PlatformOperation | None) -> Slot:
+        """Whether `request` (for `op`) may run now: the platform's rate limits."""
+        return OPEN
 
     def error_response(self, status: int, message: str, retry_after: int | None = None) -> Response:
         """The platform's error answer outside any operation (a fault, 404, 405, 500)."""

@@ -50,6 +50,8 @@ class WorkspaceSettings(TenantSettings):
     account_id: str | None = None
     # Seconds a source_request_id de-duplicates a resend (0: off); default in the contract.
     source_request_id_window: int = 0
+    # Events API batches a second before 429 (0: no limit); default in the contract.
+    events_batches_per_second: int = 0
 
     @classmethod
     def parse(cls, document: dict[str, Any]) -> Self:
@@ -61,6 +63,7 @@ class WorkspaceSettings(TenantSettings):
             org_id=document.get("org_id"),
             account_id=document.get("account_id"),
             source_request_id_window=document["source_request_id_window"],
+            events_batches_per_second=document["events_batches_per_second"],
         )
 
     def feeds(self) -> list[Input]:

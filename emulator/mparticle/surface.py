@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 
+from emulator.core.admission import Rate
 from emulator.core.surface import Surface
 from emulator.mparticle.handlers.access import EVENTS, Access
 from emulator.mparticle.handlers.control import MParticleControl
@@ -43,8 +44,9 @@ class MParticleSurface(Surface):
         super().__init__(emulator)
         self.state = MParticleState(emulator.clock, emulator.ids, emulator.events)
         self.access = Access(emulator.tenants, self.state)
+        self.events_rate = Rate()
         self._handlers = (
-            EventsApi(self.access, self.state),
+            EventsApi(self.access, self.state, self.events_rate),
             ProfileApi(self.access, self.state),
             IdSync(self.access, self.state),
             WebSdk(self.access, self.state),
@@ -82,3 +84,4 @@ class MParticleSurface(Surface):
 
     def reset(self, tenants: Iterable[str] | None) -> None:
         self.state.reset(tenants)
+        self.events_rate.forget(None if tenants is None else list(tenants))

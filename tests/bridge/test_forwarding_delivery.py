@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 import socket
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -31,6 +32,7 @@ from tests.drivers.bridge import (
     batch,
     event,
 )
+from tests.drivers.clevertap import ct_fail, event_record
 from tests.drivers.defaults import ACCOUNT, WORKSPACE
 from tests.drivers.mparticle import custom_event
 
@@ -356,3 +358,35 @@ def test_reset_drops_queued_deliveries(
     row = bridge.forward(batch(custom_event("After")))
     assert row["id"] == "delivery-1"
     assert [e["evtName"] for e in views.ct_events()] == ["After"]
+
+
+def test_deliveries_back_off_from_the_upload_concurrency_limit_and_lose_nothing(
+    emulator: EmulatorHandle,
+    ct: CleverTapDriver,
+    mp: MParticleDriver,
+    views: ControlViews,
+    bridge: BridgeDriver,
+) -> None:
+    # CleverTap refuses an account's upload beyond its concurrent limit with 429
+    # (https://developer.clevertap.com/docs/api-request-limit): here 1, held by a slow upload of
+    # the account's own while the flow delivers.
+    (account,) = [t for t in emulator.client.tenants() if t["id"] == emulator.clevertap["id"]]
+    emulator.client.put_tenant({**account, "options": {"concurrent_uploads": 1}})
+    views.configure(delivery={"max_attempts": 100, "backoff_ms": 10, "max_backoff_ms": 100})
+    views.add_fault(platform="clevertap", path="/1/upload", latency_ms=700, times=1)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        holder = pool.submit(ct.upload_ok, event_record("holder", "Held", T0 // 1000))
+        time.sleep(0.1)  # the holder's upload is in flight (for 700 ms)
+        for i in range(5):
+            mp.send(batch(custom_event("Tick", T0 + i, n=i)))
+        holder.result()
+    views.settle()
+
+    rows = bridge.deliveries()
+    assert all(r["status"] == "delivered" for r in rows), [r["status"] for r in rows]
+    statuses = [s for r in rows for s in attempt_statuses(r)]
+    assert 429 in statuses and statuses[-1] == 200
+    refused = [e for e in bridge.uploads() if e["status"] == 429]
+    assert refused[0]["response"] == ct_fail(429, "Too many concurrent requests")
+    ticks = [e["evtData"]["n"] for e in views.ct_events() if e["evtName"] == "Tick"]
+    assert ticks == list(range(5))

@@ -28,8 +28,9 @@ from emulator.core.contracts import ContractRegistry
 from emulator.core.jsonresp import dumps
 from emulator.mparticle import MParticleSurface
 from emulator.testing.defaults import clevertap_headers
-from tests.drivers import CleverTapDriver
+from tests.drivers import CleverTapDriver, ControlViews, MParticleDriver
 from tests.drivers.clevertap import event_record
+from tests.drivers.mparticle import custom_event, mp_batch
 
 CONTRACTS = ContractRegistry()
 NOW = 1_717_200_000  # 2024-06-01T00:00:00Z
@@ -675,6 +676,30 @@ def test_with_the_bridge_a_run_is_done_once_its_batches_are_delivered(
     profiles = ctl.get(f"/clevertap/{ACCOUNT}/profiles").json()["profiles"]
     guids = {p["identities"][0]: p["objectId"] for p in profiles}
     assert sorted(partners) == sorted([guids["u1"], guids["u2"]])
+
+
+def test_a_run_waits_out_mparticles_rate_limit_and_delivers_every_batch_once(
+    setup: None, ctl: httpx.Client, mp: MParticleDriver, views: ControlViews
+) -> None:
+    """The feed's deliveries obey mParticle's Events API throughput limit: a 429 with
+    Retry-After (https://docs.mparticle.com/guides/default-service-limits/) is retried after
+    it, and the run still delivers each batch once."""
+    workspace = {"kind": "mparticle_workspace", **DEFAULT_WORKSPACE, "events_batches_per_second": 1}
+    assert ctl.put(f"/tenants/{DEFAULT_WORKSPACE['id']}", json=workspace).status_code == 200
+    mp.send(mp_batch(custom_event("Spent"), customer_id="c1"))  # this second's one batch
+    made = checked(ctl.post(EXPORTS, json={"data": "events"}), 201)
+    assert ctl.post("/bridge/settle", params={"timeout": 20}).status_code == 200
+    (run,) = checked(ctl.get(f"{EXPORTS}/{made['id']}"))["runs"]
+    assert run["status"] == "DONE" and run["deliveries"]["failed"] == 0
+    statuses = [a.get("status") for d in views.deliveries(flow="feed") for a in d["attempts"]]
+    assert 429 in statuses and statuses[-1] == 202, statuses
+    received = ctl.get("/mparticle/1000/batches").json()["batches"]
+    partners = [
+        b["batch"]["partner_identities"]["CleverTap_User_ID"]
+        for b in received
+        if "partner_identities" in b["batch"]
+    ]
+    assert len(partners) == len(set(partners)) == 2
 
 
 def test_exports_survive_state_export_and_import(setup: None, ctl: httpx.Client) -> None:

@@ -227,6 +227,11 @@ class Access:
     def workspace(self, workspace_id: str) -> WorkspaceSettings | None:
         return self.tenants.settings(workspace_id, WorkspaceSettings)
 
+    def events_per_second(self, workspace_id: str) -> int:
+        """Events API batches a second this workspace takes (0: no limit)."""
+        settings = self.workspace(workspace_id)
+        return 0 if settings is None else settings.events_batches_per_second
+
     def dedup_window(self, workspace_id: str) -> int:
         """Seconds a `source_request_id` de-duplicates a resend in this workspace (0: off)."""
         settings = self.workspace(workspace_id)

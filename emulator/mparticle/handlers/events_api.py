@@ -13,6 +13,7 @@ from typing import Any
 
 from starlette.responses import Response
 
+from emulator.core.admission import Rate
 from emulator.core.call import Call
 from emulator.core.contracts import ContractError, Verdict
 from emulator.core.errors import ApiError
@@ -25,7 +26,17 @@ from emulator.mparticle.state import MParticleState, RawBatch
 MAX_REQUEST_BYTES = 256 * 1024
 MAX_BATCH_BYTES = 128 * 1024
 ERROR = "mparticle/error"
-ANSWERS: dict[int, str | None] = {202: NO_BODY, 400: ERROR, 401: ERROR, 403: ERROR, 413: ERROR}
+ANSWERS: dict[int, str | None] = {
+    202: NO_BODY,
+    400: ERROR,
+    401: ERROR,
+    403: ERROR,
+    413: ERROR,
+    429: ERROR,
+}
+# Which limit a 429 hit; the documented values are org, account, app, feed, workspace and
+# acceleration (https://docs.mparticle.com/guides/default-service-limits/).
+RATE_HEADER = "X-mp-rate-limit-exceeded"
 BASIC = ["mparticleBasic"]
 
 
@@ -104,14 +115,32 @@ def _repath(error: ContractError, prefix: str) -> ContractError:
 
 
 class EventsApi:
-    def __init__(self, access: Access, state: MParticleState) -> None:
+    def __init__(self, access: Access, state: MParticleState, rate: Rate) -> None:
         self.access = access
         self.state = state
+        self.rate = rate
+
+    def _throttle(self, workspace: str, batches: int) -> None:
+        """The workspace's Events API throughput limit (default 270 batches a second): beyond
+        it 429 with `Retry-After` and `X-mp-rate-limit-exceeded`, and nothing applied
+        (https://docs.mparticle.com/guides/default-service-limits/)."""
+        per_second = self.access.events_per_second(workspace)
+        if per_second == 0:
+            return
+        wait = self.rate.wait(workspace, batches, per_second)
+        if wait:
+            raise ApiError(
+                429,
+                f"Rate limit exceeded: {per_second} batches per second.",
+                retry_after=wait,
+                headers={RATE_HEADER: "workspace"},
+            )
 
     async def _accept(self, call: Call, bulk: bool, historical: bool = False) -> Response:
         source = self.access.server_input(call)
         feed = source.input if source.input.kind == "feed" else None
         batches = checked_batches(call, call.json(), bulk, partners_ok=feed is not None, feed=feed)
+        self._throttle(source.workspace, len(batches))
         taken = [b for b in batches if b is not None]
         window = self.access.dedup_window(source.workspace)
         accepted = self.state.accept(source.workspace, source.input, taken, historical, window)

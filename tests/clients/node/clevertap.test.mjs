@@ -904,3 +904,67 @@ function audienceIdentities(campaign) {
   assert.ok(Array.isArray(audience), `no audience array: ${JSON.stringify(campaign)}`);
   return sorted(audience.map((member) => member.identity));
 }
+
+// ---- rate limits --------------------------------------------------------------------------
+
+describe('rate limits', () => {
+  // https://developer.clevertap.com/docs/api-request-limit: at most 15 upload requests of an
+  // account at the same time; beyond that 429 "Too many concurrent requests". The client resolves
+  // a 429 body as the batch's answer (it never retries), so the caller re-sends those batches.
+  test(
+    '40 concurrent 1000-record uploads: some 429, retried to completion, each record once',
+    { timeout: 120000 },
+    async () => {
+      const { id } = await newAccount();
+      // Each upload holds its place for 30 ms, so concurrency is visible whatever the
+      // machine's speed (docs/clevertap-behaviour.md).
+      const fault = await controlOk('POST', '/faults', {
+        platform: 'clevertap',
+        tenant: id,
+        path: '/1/upload',
+        latency_ms: 30,
+      });
+      const WORKERS = 40;
+      const RECORDS = 1000;
+      const BATCH = 100; // the client's batch size: responses[i] answers records[i*100..]
+      const refusals = [];
+      try {
+        await Promise.all(
+          Array.from({ length: WORKERS }, async (_, worker) => {
+            const ct = client(id, 'p');
+            const records = Array.from({ length: RECORDS }, (__, n) =>
+              eventRec(`w${worker}`, 'Rate Limited', T.d1_0800, { n: worker * RECORDS + n }),
+            );
+            let pending = [];
+            for (let i = 0; i < RECORDS; i += BATCH) pending.push(records.slice(i, i + BATCH));
+            for (let attempt = 0; pending.length > 0; attempt += 1) {
+              assert.ok(attempt < 500, `worker ${worker}: still refused after 500 rounds`);
+              const answers = [].concat(await ct.upload(pending.flat()));
+              const again = [];
+              answers.forEach((answer, i) => {
+                if (answer.code === 429) {
+                  refusals.push(answer);
+                  again.push(pending[i]);
+                } else {
+                  assert.equal(answer.status, 'success', JSON.stringify(answer));
+                }
+              });
+              pending = again;
+              if (pending.length > 0) await new Promise((r) => setTimeout(r, 10 + (worker % 7) * 5));
+            }
+          }),
+        );
+      } finally {
+        await control('DELETE', `/faults/${fault.id}`);
+      }
+      assert.ok(refusals.length > 0, 'no upload was refused');
+      assert.deepEqual(refusals[0], {
+        status: 'fail',
+        error: 'Too many concurrent requests',
+        code: 429,
+      });
+      const page = await view(id, 'events', { limit: '1' });
+      assert.equal(page.total, WORKERS * RECORDS);
+    },
+  );
+});
