@@ -10,6 +10,7 @@ building an error response itself.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 from emulator.core.contracts import ContractError, Verdict
@@ -62,11 +63,23 @@ class Envelope:
 
     Subclasses implement `content` (the JSON of the answer) and may override the wording of a
     body that is not JSON or breaks its contract; `render` adds the status and `Retry-After`.
+    `reasons` are the platform's own texts per status, for an answer with no message of its
+    own (a fault rule without `message`); other statuses take the standard reason phrase.
     """
 
     malformed: str = "Malformed request"
     malformed_code: str | None = None
     invalid_code: str | None = None
+    reasons: dict[int, str] = {}
+
+    def reason(self, status: int) -> str:
+        """The platform's text for `status` (docs/error-shapes.md)."""
+        if status in self.reasons:
+            return self.reasons[status]
+        try:
+            return HTTPStatus(status).phrase
+        except ValueError:
+            return "Error"
 
     def render(self, error: ApiError, call: Call | None = None) -> JSONResponse:
         response = JSONResponse(self.content(error, call), status_code=error.status)

@@ -110,6 +110,27 @@ async def _run(op: PlatformOperation, call: Call) -> Response:
     return response
 
 
+def _fault(
+    operations: dict[str, PlatformOperation],
+    call: Call,
+    status: int,
+    message: str | None,
+    retry_after: int | None,
+) -> Response:
+    """A fault rule's answer, as the operation it stands in for would give it: that API's
+    envelope (IDSync's, the Profile API's, ...), its headers (CORS), and without a message the
+    platform's own text for the status (docs/error-shapes.md)."""
+    op = operations.get(call.request.method) or (
+        operations.get("GET") if call.request.method == "HEAD" else None
+    )
+    envelope = (op.envelope if op is not None else None) or call.envelope
+    error = ApiError(status, message or envelope.reason(status), retry_after=retry_after)
+    response = envelope.render(error, call)
+    if op is not None and op.finish is not None:
+        op.finish(call, response)
+    return response
+
+
 async def _sleep_at_least(seconds: float) -> None:
     # Event-loop timers may fire a little early (uvloop rounds to milliseconds); a latency
     # fault promises at least its delay.
@@ -196,9 +217,7 @@ class Pipeline:
                 if rule.latency_ms:
                     await _sleep_at_least(rule.latency_ms / 1000)
                 if rule.status is not None:
-                    response = surface.error_response(
-                        rule.status, rule.message or "Injected fault", rule.retry_after
-                    )
+                    response = _fault(operations, call, rule.status, rule.message, rule.retry_after)
             if response is None:
                 op = operations.get(request.method)
                 if op is None and request.method == "HEAD":

@@ -65,7 +65,7 @@ class Surface:
         return OPEN
 
     def error_response(self, status: int, message: str, retry_after: int | None = None) -> Response:
-        """The platform's error answer outside any operation (a fault, 404, 405, 500)."""
+        """The platform's error answer outside any operation (404, 405, 500)."""
         if self.envelope is None:
             raise NotImplementedError(f"surface {self.name!r} has no envelope")
         return self.envelope.render(ApiError(status, message, retry_after=retry_after))

@@ -12,8 +12,11 @@ from typing import Any
 
 import httpx
 
-from tests.drivers.defaults import ENVIRONMENT, S2S, WEB
+from tests.drivers.defaults import ENVIRONMENT, S2S, WEB, WORKSPACE
 
+# A page the Web SDK runs on, and the org/account/workspace part of a Profile API path.
+WEB_ORIGIN = "https://shop.example"
+PROFILE_PLACE = f"10/100/{WORKSPACE}"
 IDSYNC_ANSWER_KEYS = {"context", "mpid", "matched_identities", "is_ephemeral", "is_logged_in"}
 OAUTH_CLIENT = {
     "client_id": "emu-client-id",
@@ -156,13 +159,18 @@ class MParticleDriver:
     def send_web(self, body: Any, *, key: str | None = None) -> None:
         """POST a batch as the Web SDK does (`/v3/JS/{web key}/events`, JSON as text/plain):
         202."""
+        response = self.post_web(body, key=key)
+        assert response.status_code == 202, (response.status_code, response.text)
+
+    def post_web(self, body: Any, *, key: str | None = None) -> httpx.Response:
+        """POST a batch as the Web SDK does (JSON as text/plain, from a page's origin); nothing
+        checked."""
         web_key = key if key is not None else self.web["x-mp-key"]
-        response = self.http.post(
+        return self.http.post(
             f"/v3/JS/{web_key}/events",
             content=json.dumps(body).encode(),
-            headers={"Content-Type": "text/plain;charset=UTF-8"},
+            headers={"Content-Type": "text/plain;charset=UTF-8", "Origin": WEB_ORIGIN},
         )
-        assert response.status_code == 202, (response.status_code, response.text)
 
     # -- IDSync --------------------------------------------------------------------------------
     def idsync(
@@ -241,10 +249,24 @@ class MParticleDriver:
             f"{prefix}/v1/{mpid}/modify", json=body, headers=self.web, params=params
         )
 
-    # -- the Profile API's token ---------------------------------------------------------------
+    # -- the Profile API and its token ---------------------------------------------------------
+    def oauth(self, **override: Any) -> httpx.Response:
+        """`POST /oauth/token` with the default API client (fields overridden); nothing checked."""
+        return self.http.post("/oauth/token", json={**OAUTH_CLIENT, **override})
+
+    def profile_get(self, mpid: str, access: str | None) -> httpx.Response:
+        """`GET` the default workspace's profile `mpid` with a bearer token (none: no header);
+        nothing checked."""
+        headers = {} if access is None else {"Authorization": f"Bearer {access}"}
+        return self.http.get(
+            f"/userprofile/v1/{PROFILE_PLACE}/{mpid}",
+            params={"fields": "user_identities"},
+            headers=headers,
+        )
+
     def token(self, **override: Any) -> str:
         """An OAuth access token (client credentials), with the answer's shape checked."""
-        response = self.http.post("/oauth/token", json={**OAUTH_CLIENT, **override})
+        response = self.oauth(**override)
         assert response.status_code == 200, response.text
         body = response.json()
         assert set(body) == {"access_token", "expires_in", "token_type"}

@@ -37,9 +37,17 @@ ERR = "clevertap/error"
 
 
 class CleverTapEnvelope(Envelope):
-    """`{"status": "fail", "error": <message>, "code": <HTTP status>}`."""
+    """`{"status": "fail", "error": <message>, "code": <HTTP status>}`; the texts CleverTap
+    gives for a malformed body, bad credentials and its concurrency limit
+    (https://developer.clevertap.com/docs/api-errors,
+    https://developer.clevertap.com/docs/api-request-limit)."""
 
     malformed = "Malformed request"
+    reasons = {
+        400: "Malformed request",
+        401: "Invalid Credentials",
+        429: "Too many concurrent requests",
+    }
 
     def content(self, error: ApiError, call: Call | None) -> Any:
         return {"status": "fail", "error": error.message, "code": error.status}

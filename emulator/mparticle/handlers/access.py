@@ -29,11 +29,14 @@ from starlette.responses import Response
 
 from emulator.core.call import Call
 from emulator.core.errors import ApiError, Envelope
+from emulator.core.jsonresp import JSONResponse
 from emulator.core.tenants import TenantRegistry
 from emulator.mparticle.profiles import ProfileError, Token
 from emulator.mparticle.settings import Input, WorkspaceSettings
 from emulator.mparticle.state import MParticleState
 from emulator.mparticle.users import IdentityError
+
+RATE_LIMIT_HEADER = "X-mp-rate-limit-exceeded"
 
 # The Events API's error code for each status.
 STATUS_CODES = {
@@ -60,6 +63,14 @@ class EventsEnvelope(Envelope):
     body that breaks its contract gets one error per problem."""
 
     malformed = "Request body is not valid JSON."
+
+    def render(self, error: ApiError, call: Call | None = None) -> JSONResponse:
+        response = super().render(error, call)
+        # A 429 names the limit it hit (https://docs.mparticle.com/guides/default-service-limits/,
+        # "API Throttling"); an answer that names none (a fault rule) blames the input's own.
+        if error.status == 429 and RATE_LIMIT_HEADER not in response.headers:
+            response.headers[RATE_LIMIT_HEADER] = "app"
+        return response
 
     def content(self, error: ApiError, call: Call | None) -> Any:
         code = status_code(error.status)
@@ -121,14 +132,28 @@ class ProfileEnvelope(Envelope):
 
 
 class OAuthEnvelope(Envelope):
-    """OAuth's `{"error", "error_description"}` (RFC 6749 §5.2)."""
+    """OAuth's `{"error", "error_description"}` (RFC 6749 §5.2,
+    https://www.rfc-editor.org/rfc/rfc6749#section-5.2). An error without its own code (a fault
+    rule) takes the code of its status: 401 as a refused client, 429 and 5xx as RFC 6749's
+    `temporarily_unavailable` / `server_error` (§4.1.2.1)."""
 
     malformed = "The body is not valid JSON."
     malformed_code = "invalid_request"
     invalid_code = "invalid_request"
 
     def content(self, error: ApiError, call: Call | None) -> Any:
-        return {"error": error.code or "invalid_request", "error_description": error.message}
+        return {
+            "error": error.code or _oauth_code(error.status),
+            "error_description": error.message,
+        }
+
+
+def _oauth_code(status: int) -> str:
+    if status == 401:
+        return "access_denied"
+    if status == 429 or status == 503:
+        return "temporarily_unavailable"
+    return "server_error" if status >= 500 else "invalid_request"
 
 
 EVENTS = EventsEnvelope()
