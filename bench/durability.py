@@ -28,7 +28,7 @@ from control import CT_HEADERS, HOST, free_port, spawn, stop, wait_healthy  # no
 from loadgen import run  # noqa: E402
 from rawhttp import build_request  # noqa: E402
 from report import report_header  # noqa: E402
-from run import clevertap_records  # noqa: E402
+from run import clevertap_records, reset_emulator  # noqa: E402
 
 MODES = ("interval", "always")
 BODIES = {"ct-upload-1": 1, "ct-upload-100": 100}
@@ -43,6 +43,7 @@ def measure_mode(mode: str, args: argparse.Namespace) -> dict[str, Any]:
         proc = spawn(argv)
         try:
             wait_healthy(proc, port)
+            reset_emulator(port)  # the upload concurrency limit off: 16 connections, not 429s
             for name, records in BODIES.items():
                 raw = build_request(
                     "POST", "/1/upload", f"{HOST}:{port}", CT_HEADERS, clevertap_records(records)
