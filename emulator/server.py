@@ -79,3 +79,9 @@ class ThreadedServer:
     def stop(self) -> None:
         self.server.should_exit = True
         self._thread.join(10)
+
+    def __enter__(self) -> ThreadedServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -111,11 +111,8 @@ def test_a_file_without_tenants_keeps_the_default_ones(tmp_path: Path) -> None:
 @pytest.fixture
 def configured(tmp_path: Path) -> Iterator[str]:
     config = load_config(_write(tmp_path, TWO_TENANTS), port=0)
-    server = ThreadedServer(config).start()
-    try:
+    with ThreadedServer(config) as server:
         yield server.url
-    finally:
-        server.stop()
 
 
 def test_the_app_serves_the_configured_tenants_and_only_them(configured: str) -> None:

@@ -315,11 +315,8 @@ def small_server() -> Iterator[str]:
     config = Config.defaults(
         port=0, journal_size=5, journal_body_cap=256, seed=3, log_requests=False
     )
-    server = ThreadedServer(config).start()
-    try:
+    with ThreadedServer(config) as server:
         yield server.url
-    finally:
-        server.stop()
 
 
 @pytest.fixture

@@ -41,11 +41,8 @@ def tight_server() -> Iterator[str]:
         header_timeout=TIMEOUT,
         body_timeout=TIMEOUT,
     )
-    server = ThreadedServer(config).start()
-    try:
+    with ThreadedServer(config) as server:
         yield server.url
-    finally:
-        server.stop()
 
 
 @pytest.fixture
@@ -268,11 +265,8 @@ def test_an_idle_connection_that_sends_nothing_is_closed(tight_server: str) -> N
 @pytest.fixture(scope="module")
 def capped_server() -> Iterator[str]:
     config = Config.defaults(port=0, log_requests=False, max_connections=20, header_timeout=60)
-    server = ThreadedServer(config).start()
-    try:
+    with ThreadedServer(config) as server:
         yield server.url
-    finally:
-        server.stop()
 
 
 def test_connections_past_the_cap_are_closed_at_once(capped_server: str) -> None:
