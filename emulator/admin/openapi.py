@@ -15,13 +15,24 @@ from emulator.core.contracts import ContractRegistry
 from emulator.core.operations import NO_BODY, Operation
 
 _CONVERTER = re.compile(r"\{(\w+):\w+\}")
+# Every control operation may answer these before its handler runs (core/security.py and the
+# admin token): a foreign Host, a foreign Origin, a write that is not JSON, a missing token.
+_GUARD_ANSWERS = {
+    401: "the admin token is required and missing or wrong",
+    403: "the request's Origin may not drive the control API",
+    421: "the Host header names a host the control API does not answer",
+}
+_WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_WRITE_ANSWERS = {415: "a write whose body is not declared JSON"}
 
 
 def _ref(contracts: ContractRegistry, name: str) -> dict[str, Any]:
     return {"$ref": f"#/components/schemas/{contracts.component_name(name)}"}
 
 
-def _operation(op: Operation[Any], contracts: ContractRegistry, tag: str) -> dict[str, Any]:
+def _operation(
+    op: Operation[Any], contracts: ContractRegistry, tag: str, control: bool
+) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "summary": op.summary,
         "operationId": f"{tag}:{op.method.lower()}:{op.path}",
@@ -55,6 +66,16 @@ def _operation(op: Operation[Any], contracts: ContractRegistry, tag: str) -> dic
             media = op.response_media if status < 400 else ("application/json",)
             response["content"] = {name: {"schema": schema} for name in media}
         doc["responses"][str(status)] = response
+    if control:
+        guarded = {**_GUARD_ANSWERS, **(_WRITE_ANSWERS if op.method in _WRITES else {})}
+        for status, why in guarded.items():
+            doc["responses"].setdefault(
+                str(status),
+                {
+                    "description": why,
+                    "content": {"application/json": {"schema": _ref(contracts, "emulator/error")}},
+                },
+            )
     if op.security:
         # One requirement object: every scheme listed must be present together.
         doc["security"] = [{name: [] for name in op.security}]
@@ -71,7 +92,9 @@ def build_openapi(
     for tag, prefix, operations in groups:
         for op in operations:
             path = _CONVERTER.sub(r"{\1}", prefix + op.path)
-            paths.setdefault(path, {})[op.method.lower()] = _operation(op, contracts, tag)
+            paths.setdefault(path, {})[op.method.lower()] = _operation(
+                op, contracts, tag, bool(prefix)
+            )
     return {
         "openapi": "3.1.0",
         "info": {

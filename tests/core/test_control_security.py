@@ -299,3 +299,18 @@ def test_health_shows_the_seed_only_to_the_token_holder(serve: Serve) -> None:
         assert anyone.http.get("/state").status_code == 401
     with EmulatorClient(holder.base_url, token="wrong") as wrong:
         assert "seed" not in wrong.health()
+
+
+def test_the_openapi_document_declares_the_guard_answers(ctl: httpx.Client) -> None:
+    """The refusals above are part of every control operation's contract: a generated client
+    or schemathesis sees 401/403/421 on each, and 415 on each write."""
+    paths = ctl.get("/openapi.json").json()["paths"]
+    control = {p: ops for p, ops in paths.items() if p.startswith("/_emulator/")}
+    assert control
+    for path, ops in control.items():
+        for method, op in ops.items():
+            assert {"401", "403", "421"} <= set(op["responses"]), (method, path)
+            if method in ("post", "put", "patch", "delete"):
+                assert "415" in op["responses"], (method, path)
+    upload = paths["/1/upload"]["post"]["responses"]
+    assert "421" not in upload  # the platform APIs are not behind the control guard
