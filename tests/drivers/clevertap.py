@@ -151,6 +151,46 @@ class CleverTapDriver:
         """`targets/result.json`'s HTTP 200 answer (success or fail)."""
         return self.post_ok("/1/targets/result.json", {"id": campaign_id})
 
+    # -- /1/partners/mparticle/audiences ---------------------------------------------------------
+    def partner_sync(
+        self,
+        audience: tuple[int, str],
+        *customers: str,
+        action: str = "add",
+        emails: dict[str, str] | None = None,
+        message_id: str | None = None,
+    ) -> dict[str, Any]:
+        """What mParticle's audience output sends when `customers` (Customer IDs, each with
+        its email from `emails`, if any) join (`add`) or leave (`delete`) `audience` (id,
+        name): one Firehose membership change; answers CleverTap's HTTP 200 response."""
+        users = [
+            {
+                "user_identities": [
+                    {"type": kind, "encoding": "raw", "value": value}
+                    for kind, value in (("customer", c), ("email", (emails or {}).get(c)))
+                    if value is not None
+                ],
+                "audiences": [
+                    {
+                        "audience_id": audience[0],
+                        "audience_name": audience[1],
+                        "audience_subscription_settings": {},
+                        "action": action,
+                    }
+                ],
+            }
+            for c in customers
+        ]
+        message = {
+            "type": "audience_membership_change_request",
+            "id": message_id or f"sync-{audience[0]}-{action}-{'-'.join(customers)}",
+            "timestamp_ms": 0,
+            "firehose_version": "3.2.0",
+            "account": {"account_id": 1, "account_settings": {}},
+            "user_profiles": users,
+        }
+        return self.post_ok("/1/partners/mparticle/audiences", message)
+
     # -- /1/profile.json -----------------------------------------------------------------------
     def lookup(self, *, headers: dict[str, str] | None = None, **query: Any) -> dict[str, Any]:
         """profile.json's answer (found or not), which must be HTTP 200."""
