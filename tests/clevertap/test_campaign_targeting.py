@@ -72,6 +72,15 @@ def test_segment_and_where_together_target_the_members_where_matches(
     assert audience_of(views, created["id"]) == ["a"]
 
 
+def test_without_where_or_segment_a_campaign_targets_everyone(
+    ct: CleverTapDriver, views: ControlViews
+) -> None:
+    """The Create Campaign API: omitting `where` targets the entire user base."""
+    people(ct)
+    created = ct.create_campaign(campaign())
+    assert audience_of(views, created["id"]) == ["a", "b", "c"]
+
+
 def test_a_segments_profile_filter_matches_the_segment_members(
     ct: CleverTapDriver, views: ControlViews
 ) -> None:
