@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from emulator.clevertap import live
 from emulator.clevertap.models import Account
 from emulator.core.reaper import dispose
 
@@ -18,7 +19,7 @@ class AccountStore:
     def account(self, account_id: str) -> Account:
         found = self.data.get(account_id)
         if found is None:
-            found = self.data[account_id] = Account(self._new_guid, self._clock)
+            found = self.data[account_id] = Account(self._new_guid, self._clock, live.on_event)
         return found
 
     def keep_only(self, account_ids: Iterable[str]) -> None:

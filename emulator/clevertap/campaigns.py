@@ -6,50 +6,31 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from emulator.clevertap import live
 from emulator.clevertap import query as q
 from emulator.clevertap.models import Account
 from emulator.clevertap.profile import Profile
 from emulator.clevertap.records import platform_of
-from emulator.core.errors import ApiError
+from emulator.clevertap.targeting import (
+    CampaignError,
+    find_segment,
+    in_segment,
+    member,
+    reachable,
+)
 
 DEVICE_PLATFORMS = {"android": "Android", "ios": "iOS", "windows": "Web", "web": "Web"}
 
 
-class CampaignError(ApiError):
-    """A campaign request CleverTap refuses: a 400 in its fail envelope."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(400, message)
-
-
 def audience(account: Account, body: dict[str, Any]) -> list[Profile]:
-    segment = body.get("segment")
-    if segment is not None:
-        if segment == "all":
-            return list(account.profiles.values())
-        for seg in account.segments:
-            if segment in (seg.get("id"), seg.get("name")):
-                # A member merged into another profile is that profile now.
-                members = set(seg.get("members", []))
-                return [
-                    p for p in account.profiles.values() if any(o in members for o in p.object_ids)
-                ]
-        raise CampaignError(f"Segment {segment!r} not found")
-    return q.profiles(account, q.parse(body["where"], need_event=False))
-
-
-def reachable(profile: Profile, mode: str) -> bool:
-    data = profile.data
-    if mode == "push":
-        return bool(profile.tokens)
-    if mode == "webpush":
-        return any(t["type"] == "chrome" for t in profile.tokens.values())
-    if mode == "email":
-        return "Email" in data and data.get("MSG-email") is not False
-    if mode in ("sms", "whatsapp"):
-        flag = "MSG-sms" if mode == "sms" else "MSG-whatsapp"
-        return "Phone" in data and data.get(flag) is not False
-    return True
+    """The profiles a campaign targets: the `segment`'s members (everyone without one or with
+    "all") that `where` also matches (everyone without one)."""
+    segment = find_segment(account, body["segment"]) if "segment" in body else None
+    if "where" in body:
+        candidates = q.profiles(account, q.parse(body["where"], need_event=False))
+    else:
+        candidates = list(account.profiles.values())
+    return [p for p in candidates if in_segment(segment, p)]
 
 
 def estimates(profiles: list[Profile], mode: str, devices: list[str]) -> dict[str, int]:
@@ -75,46 +56,47 @@ def scheduled_time(when: Any, now: float) -> float:
 
 
 def create(account: Account, body: dict[str, Any], now: float, new_id: int) -> dict[str, Any]:
-    """Validate, resolve and (unless `estimate_only`) capture one campaign."""
-    if ("where" in body) == ("segment" in body):
-        raise CampaignError("Exactly one of where and segment is required")
+    """Validate, resolve and (unless `estimate_only`) capture one campaign. A live one
+    (`live.py`) is resolved when its trigger event arrives; its estimates are the profiles
+    that qualify now."""
     mode = body.get("target_mode", "push")
     devices = body.get("devices") or ["android", "ios"]
     scheduled = scheduled_time(body.get("when"), now)
-    members = audience(account, body)
+    trigger = live.trigger_of(body)
+    members = live.qualifying(account, body) if trigger else audience(account, body)
     found = estimates(members, mode, devices)
     if body.get("estimate_only"):
         return {"status": "success", "estimates": found}
-    reached = [p for p in members if reachable(p, mode)]
-    account.campaigns.append(
-        {
-            "id": new_id,
-            "name": body["name"],
-            "target_mode": mode,
-            "scheduled_on": int(scheduled),
-            "created": now,
-            "stopped": False,
-            "estimates": found,
-            "audience": [_member(p) for p in reached],
-            "request": body,
-        }
-    )
-    return {"status": "success", "id": new_id, "estimates": found}
-
-
-def _member(profile: Profile) -> dict[str, Any]:
-    return {
-        "objectId": profile.guid,
-        "identity": profile.identities[0] if profile.identities else None,
-        "email": profile.data.get("Email"),
-        "phone": profile.data.get("Phone"),
+    reached = [] if trigger else [p for p in members if reachable(p, mode)]
+    campaign = {
+        "id": new_id,
+        "name": body["name"],
+        "target_mode": mode,
+        "scheduled_on": int(scheduled),
+        "created": now,
+        "stopped": False,
+        "estimates": found,
+        "audience": [member(p) for p in reached],
+        "request": body,
     }
+    if trigger:
+        campaign |= {"live": True, "trigger": trigger, "triggered": [], "missed": []}
+        account.live.append(campaign)
+    account.campaigns.append(campaign)
+    return {"status": "success", "id": new_id, "estimates": found}
 
 
 def status(campaign: dict[str, Any], now: float) -> str:
     if campaign["stopped"]:
         return "stopped"
-    return "completed" if campaign["scheduled_on"] <= now else "scheduled"
+    if campaign["scheduled_on"] > now:
+        return "scheduled"
+    return "running" if campaign.get("live") else "completed"
+
+
+def sent(campaign: dict[str, Any]) -> int:
+    """Messages the campaign would have sent: its audience, or a live one's triggers."""
+    return len(campaign["triggered"] if campaign.get("live") else campaign["audience"])
 
 
 def view(campaign: dict[str, Any], now: float) -> dict[str, Any]:
@@ -147,19 +129,18 @@ def listing(account: Account, body: dict[str, Any], now: float) -> dict[str, Any
 
 def result(account: Account, body: dict[str, Any], now: float) -> dict[str, Any]:
     campaign = find(account, body)
-    if status(campaign, now) != "completed":
+    if status(campaign, now) not in ("completed", "running"):
         return {"status": "fail", "error": "This target hasn't been completed"}
-    return {
-        "status": "success",
-        "result": {"sent": len(campaign["audience"]), "viewed": 0, "clicked": 0},
-    }
+    return {"status": "success", "result": {"sent": sent(campaign), "viewed": 0, "clicked": 0}}
 
 
 def stop(account: Account, body: dict[str, Any], now: float) -> dict[str, Any]:
     campaign = find(account, body)
-    if status(campaign, now) != "scheduled":
-        raise CampaignError("Only a scheduled target can be stopped")
+    if status(campaign, now) not in ("scheduled", "running"):
+        raise CampaignError("Only a scheduled or running target can be stopped")
     campaign["stopped"] = True
+    if campaign in account.live:
+        account.live.remove(campaign)
     return {"status": "success"}
 
 
@@ -181,7 +162,7 @@ def report(account: Account, body: dict[str, Any], now: float) -> dict[str, Any]
                 "channel": c["target_mode"],
                 "status": st,
                 "scheduled on": c["scheduled_on"],
-                "sent": len(c["audience"]) if st == "completed" else 0,
+                "sent": sent(c) if st in ("completed", "running") else 0,
             }
         )
     return {"status": "success", "messages": messages}

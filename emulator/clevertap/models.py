@@ -18,6 +18,7 @@ from emulator.clevertap.records import Accepted
 from emulator.clevertap.values import Rejected
 
 MAX_EVENT_NAMES = 512
+LiveHook = Callable[["Account", Profile, str, int, dict[str, Any]], None]
 # Profile properties that are identifiers rather than data.
 IDENTITY_KEYS = ("identity", "Identity")
 
@@ -25,9 +26,16 @@ IDENTITY_KEYS = ("identity", "Identity")
 class Account:
     """The data of one CleverTap account."""
 
-    def __init__(self, new_guid: Callable[[], str], clock: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        new_guid: Callable[[], str],
+        clock: Callable[[], float],
+        on_live_event: LiveHook | None = None,
+    ) -> None:
         self._new_guid = new_guid
         self._clock = clock
+        # Called for each stored event while a live campaign runs (clevertap/live.py).
+        self._on_live_event = on_live_event
         self.next_pid = 1
         self.profiles: dict[int, Profile] = {}
         self.by_object: dict[str, int] = {}
@@ -46,6 +54,7 @@ class Account:
         self.merges: list[dict[str, Any]] = []
         self.segments: list[dict[str, Any]] = []
         self.campaigns: list[dict[str, Any]] = []
+        self.live: list[dict[str, Any]] = []  # the campaigns waiting for a trigger event
         self.exports: list[dict[str, Any]] = []  # mParticle exports (clevertap/exports.py)
 
     def empty(self) -> bool:
@@ -58,6 +67,9 @@ class Account:
             or self.campaigns
             or self.exports
         )
+
+    def clock(self) -> float:
+        return self._clock()
 
     def next_segment_id(self) -> int:
         highest: int = max([0, *(seg["id"] for seg in self.segments)])
@@ -167,6 +179,8 @@ class Account:
             if ts > summary[2]:
                 summary[2] = ts
         self.events.append(profile.pid, name, ts, data)
+        if self.live and self._on_live_event is not None:
+            self._on_live_event(self, profile, name, ts, data)
 
     def _create(self, key: str, value: str, now: int) -> Profile:
         pid = self.next_pid
@@ -434,6 +448,7 @@ class Account:
         self.merges = list(doc.get("merges", []))
         self.segments = list(doc.get("segments", []))
         self.campaigns = list(doc.get("campaigns", []))
+        self.live = [c for c in self.campaigns if c.get("live") and not c["stopped"]]
         self.exports = list(doc.get("exports", []))
 
 

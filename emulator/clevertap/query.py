@@ -1,11 +1,15 @@
 """CleverTap's query language, the part downloads, counts and campaign `where` share:
 `event_name`, `from`/`to` (yyyymmdd, inclusive, UTC days), `event_properties` (older name
-`props`) and `common_profile_properties.profile_fields` as `[{name, operator, value}]`."""
+`props`) and `common_profile_properties.profile_fields` as `[{name, operator, value}]`.
+
+A profile field named `Segments` (CleverTap's segment filter, which its dashboard offers beside
+the profile properties) is the list of the segments the profile belongs to, by name and by id,
+unless the profile has a property of that name (docs/clevertap-behaviour.md, "Campaigns")."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -175,8 +179,40 @@ def packed(ts: int | float) -> int:
     )
 
 
+SEGMENTS = "Segments"
+
+
+def memberships(account: Account, profile: Profile) -> list[Any]:
+    """The names and ids of the segments `profile` is a member of (under any of its IDs)."""
+    mine = set(profile.object_ids)
+    out: list[Any] = []
+    for segment in account.segments:
+        if mine.intersection(segment.get("members", ())):
+            out += [segment["name"], segment["id"]]
+    return out
+
+
+def profile_check(account: Account, filters: list[Filter]) -> Callable[[Profile], bool]:
+    """Whether a profile passes `filters`; a `Segments` filter sees its memberships."""
+    if not any(f.name == SEGMENTS for f in filters):
+        return lambda p: all(f.matches(p.data) for f in filters)
+    seen: dict[int, bool] = {}
+
+    def check(profile: Profile) -> bool:
+        found = seen.get(profile.pid)
+        if found is None:
+            props = profile.data
+            if SEGMENTS not in props:
+                props = {**props, SEGMENTS: memberships(account, profile)}
+            found = seen[profile.pid] = all(f.matches(props) for f in filters)
+        return found
+
+    return check
+
+
 def events(account: Account, query: Query) -> Iterator[tuple[Profile, str, int, dict[str, Any]]]:
     """Events matching the query, oldest stored first, with their properties parsed."""
+    profile_ok = profile_check(account, query.profile_filters)
     for profile, name, ts, data in account.iter_events():
         if query.event_name is not None and name != query.event_name:
             continue
@@ -185,7 +221,7 @@ def events(account: Account, query: Query) -> Iterator[tuple[Profile, str, int, 
         props = data
         if not all(f.matches(props) for f in query.event_filters):
             continue
-        if not all(f.matches(profile.data) for f in query.profile_filters):
+        if not profile_ok(profile):
             continue
         yield profile, name, ts, props
 
@@ -194,11 +230,8 @@ def profiles(account: Account, query: Query) -> list[Profile]:
     """Profiles that did the query's event (if any) in range, with matching properties."""
     no_days = query.day_from is None and query.day_to is None
     if query.event_name is None and not query.event_filters and no_days:
-        return [
-            p
-            for p in account.profiles.values()
-            if all(f.matches(p.data) for f in query.profile_filters)
-        ]
+        profile_ok = profile_check(account, query.profile_filters)
+        return [p for p in account.profiles.values() if profile_ok(p)]
     seen: dict[int, Profile] = {}
     for profile, _, _, _ in events(account, query):
         seen.setdefault(profile.pid, profile)

@@ -23,6 +23,8 @@ class AccountOptions:
     restricted_events: tuple[str, ...] | None = None
     # /1/upload requests of the account processed at once before 429 (0: no limit).
     concurrent_uploads: int = 15
+    # /1/targets/create.json requests of the account processed at once before 429 (0: no limit).
+    concurrent_campaign_creates: int = 15
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,7 @@
-"""CleverTap's upload concurrency limit: "15 concurrent requests" per account for the upload
-APIs, 429 "Too many concurrent requests" beyond, no time window
-(https://developer.clevertap.com/docs/api-request-limit).
+"""CleverTap's concurrency limits, per account and per API, no time window
+(https://developer.clevertap.com/docs/api-request-limit): "15 concurrent requests" for the upload
+APIs, 429 "Too many concurrent requests" beyond; campaign creation the same way (the page's
+figure for it is not published: 15 is the emulator's inferred default).
 
 A latency fault on the account's uploads keeps each request in flight long enough that the
 uploads overlap whatever the machine's speed (docs/clevertap-behaviour.md says why).
@@ -21,9 +22,13 @@ TOO_MANY = ct_fail(429, "Too many concurrent requests")
 
 
 def slow_account(
-    views: ControlViews, ct: CleverTapDriver, name: str, **options: Any
+    views: ControlViews,
+    ct: CleverTapDriver,
+    name: str,
+    path: str = "/1/upload",
+    **options: Any,
 ) -> CleverTapDriver:
-    """A new account with these options whose uploads take at least 200 ms."""
+    """A new account with these options whose requests to `path` take at least 200 ms."""
     views.add_tenant(
         {
             "kind": "clevertap_account",
@@ -33,7 +38,7 @@ def slow_account(
             "options": options,
         }
     )
-    views.add_fault(platform="clevertap", tenant=name, path="/1/upload", latency_ms=200)
+    views.add_fault(platform="clevertap", tenant=name, path=path, latency_ms=200)
     return ct.for_account(name, "p")
 
 
@@ -86,3 +91,48 @@ def test_the_limit_is_per_account_and_can_be_switched_off(
     narrow = slow_account(views, ct, "NARROW", concurrent_uploads=2)
     answers = narrow.send_together([[event_record("u", "E", TS, n=n)] for n in range(6)])
     assert sorted(r.status_code for r in answers) == [200, 200, 429, 429, 429, 429]
+
+
+# -- campaign creation -----------------------------------------------------------------------
+
+CREATE = "/1/targets/create.json"
+
+
+def campaign(n: int) -> dict[str, Any]:
+    return {
+        "name": f"c{n}",
+        "target_mode": "push",
+        "segment": "all",
+        "content": {"title": "Hi", "body": "Hello"},
+        "when": "now",
+    }
+
+
+def test_beyond_15_concurrent_campaign_creates_answer_429_and_create_nothing(
+    views: ControlViews, ct: CleverTapDriver
+) -> None:
+    account = slow_account(views, ct, "CREATE-LIMITED", CREATE)
+    answers = account.post_together(CREATE, [campaign(n) for n in range(WORKERS)])
+    refused = [r for r in answers if r.status_code == 429]
+    taken = [r for r in answers if r.status_code == 200]
+    assert len(refused) + len(taken) == WORKERS
+    assert refused and len(taken) >= 15
+    assert refused[0].json() == TOO_MANY
+    assert "retry-after" not in refused[0].headers
+    # Only the answered creates made a campaign.
+    created = views.ct_page("campaigns", "CREATE-LIMITED", limit=PAGE)["campaigns"]
+    assert sorted(c["id"] for c in created) == sorted(r.json()["id"] for r in taken)
+
+
+def test_the_campaign_create_limit_is_an_account_option(
+    views: ControlViews, ct: CleverTapDriver
+) -> None:
+    unlimited = slow_account(views, ct, "CREATE-OFF", CREATE, concurrent_campaign_creates=0)
+    answers = unlimited.post_together(CREATE, [campaign(n) for n in range(20)])
+    assert [r.status_code for r in answers] == [200] * 20
+    narrow = slow_account(views, ct, "CREATE-2", CREATE, concurrent_campaign_creates=2)
+    answers = narrow.post_together(CREATE, [campaign(n) for n in range(6)])
+    assert sorted(r.status_code for r in answers) == [200, 200, 429, 429, 429, 429]
+    # Uploads are another API: their own limit, not this one.
+    uploads = narrow.send_together([[event_record("u", "E", TS, n=n)] for n in range(6)])
+    assert [r.status_code for r in uploads] == [200] * 6

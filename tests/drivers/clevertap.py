@@ -118,8 +118,13 @@ class CleverTapDriver:
     ) -> list[httpx.Response]:
         """POST every batch as `{"d": batch}` at the same time, a thread each (httpx's client is
         thread-safe); the answers in the batches' order, nothing checked."""
-        with ThreadPoolExecutor(max_workers=len(batches)) as pool:
-            return list(pool.map(lambda batch: self.send(*batch, path=path), batches))
+        return self.post_together(path, [{"d": list(batch)} for batch in batches])
+
+    def post_together(self, path: str, bodies: Sequence[Any]) -> list[httpx.Response]:
+        """POST every body to `path` at the same time, a thread each (httpx's client is
+        thread-safe); the answers in the bodies' order, nothing checked."""
+        with ThreadPoolExecutor(max_workers=len(bodies)) as pool:
+            return list(pool.map(lambda body: self.post(path, body), bodies))
 
     def upload(self, *records: Any, path: str = "/1/upload", **kwargs: Any) -> dict[str, Any]:
         """Upload `records`; the answer must be HTTP 200 JSON in the upload-answer shape
@@ -136,6 +141,55 @@ class CleverTapDriver:
         answer = self.upload(*records, **kwargs)
         assert answer == {"status": "success", "processed": len(records), "unprocessed": []}, answer
         return answer
+
+    # -- /1/targets/*.json ---------------------------------------------------------------------
+    def create_campaign(self, body: dict[str, Any]) -> dict[str, Any]:
+        """`targets/create.json`; the answer must be HTTP 200 with `status` success."""
+        return ok(self.post("/1/targets/create.json", body))
+
+    def campaign_result(self, campaign_id: int) -> dict[str, Any]:
+        """`targets/result.json`'s HTTP 200 answer (success or fail)."""
+        return self.post_ok("/1/targets/result.json", {"id": campaign_id})
+
+    # -- /1/partners/mparticle/audiences ---------------------------------------------------------
+    def partner_sync(
+        self,
+        audience: tuple[int, str],
+        *customers: str,
+        action: str = "add",
+        emails: dict[str, str] | None = None,
+        message_id: str | None = None,
+    ) -> dict[str, Any]:
+        """What mParticle's audience output sends when `customers` (Customer IDs, each with
+        its email from `emails`, if any) join (`add`) or leave (`delete`) `audience` (id,
+        name): one Firehose membership change; answers CleverTap's HTTP 200 response."""
+        users = [
+            {
+                "user_identities": [
+                    {"type": kind, "encoding": "raw", "value": value}
+                    for kind, value in (("customer", c), ("email", (emails or {}).get(c)))
+                    if value is not None
+                ],
+                "audiences": [
+                    {
+                        "audience_id": audience[0],
+                        "audience_name": audience[1],
+                        "audience_subscription_settings": {},
+                        "action": action,
+                    }
+                ],
+            }
+            for c in customers
+        ]
+        message = {
+            "type": "audience_membership_change_request",
+            "id": message_id or f"sync-{audience[0]}-{action}-{'-'.join(customers)}",
+            "timestamp_ms": 0,
+            "firehose_version": "3.2.0",
+            "account": {"account_id": 1, "account_settings": {}},
+            "user_profiles": users,
+        }
+        return self.post_ok("/1/partners/mparticle/audiences", message)
 
     # -- /1/profile.json -----------------------------------------------------------------------
     def lookup(self, *, headers: dict[str, str] | None = None, **query: Any) -> dict[str, Any]:

@@ -71,6 +71,15 @@ class ControlViews:
         assert found[0]["name"] == name, found
         return found[0]
 
+    def ct_campaigns(self, account: str = ACCOUNT, **params: Any) -> list[dict[str, Any]]:
+        """Captured campaigns (name, status, audience; a live one's trigger, triggered, missed)."""
+        return self.rows(f"/clevertap/{account}/campaigns", "campaigns", **params)
+
+    def ct_triggered(self, account: str = ACCOUNT, **params: Any) -> list[dict[str, Any]]:
+        """What live campaigns recorded (`id=`, `identity=`, `missed="true"`), oldest first:
+        {campaign, name, objectId, identity, email, phone, event, ts, at (, reason)}."""
+        return self.rows(f"/clevertap/{account}/campaigns/triggered", "triggered", **params)
+
     # -- mParticle -----------------------------------------------------------------------------
     def mp_page(self, view: str, workspace: str = WORKSPACE, **params: Any) -> dict[str, Any]:
         """A page of `/mparticle/{workspace}/{view}` (users, batches, aliases, ...)."""

@@ -1,5 +1,6 @@
 """The control API's views of an account under `/_emulator/clevertap/{tenant}/`: profiles with
-their identity graph, merges, events, segments (and making a custom list), campaigns."""
+their identity graph, merges, events, segments (and making a custom list), campaigns and what
+live campaigns recorded."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
 
 LOOKUPS = [Param(key, "query", TEXT) for key in ("identity", "email", "objectId")]
 ERR = "emulator/error"
+MISSED = "true: the triggers that would not have sent (outside the window, not reachable)"
 Rows = list[dict[str, Any]]
 
 
@@ -114,6 +116,28 @@ class AccountViews:
             if (view := campaigns.view(c, now))
             and query.get("name") in (None, c["name"])
             and query.get("status") in (None, view["status"])
+        ]
+
+    @page(
+        "/clevertap/{tenant}/campaigns/triggered",
+        "triggered",
+        summary="Users live campaigns would have been sent to, one row per triggering event",
+        params=[
+            Param("id", "query", {"type": "integer"}, description="the campaign's id"),
+            Param("identity", "query", TEXT),
+            Param("missed", "query", {"enum": ["true", "false"]}, description=MISSED),
+        ],
+    )
+    def triggered(self, tenant: str, query: dict[str, Any]) -> Rows:
+        """Each live campaign's `triggered` rows (`?missed=true`: its `missed` rows, with the
+        reason), campaigns in creation order, rows oldest first."""
+        key = "missed" if query.get("missed") == "true" else "triggered"
+        return [
+            {"campaign": c["id"], "name": c["name"], **row}
+            for c in self.store.account(tenant).campaigns
+            if c.get("live") and query.get("id") in (None, c["id"])
+            for row in c[key]
+            if query.get("identity") in (None, row["identity"])
         ]
 
     @control(
