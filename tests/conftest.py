@@ -367,7 +367,8 @@ class Lenient:
 
 
 @pytest.fixture(scope="session")
-def lenient_server() -> Iterator[tuple[str, httpx.Client, EmulatorClient]]:
+def lenient_server() -> Iterator[Lenient]:
+    """The session's lenient-mode emulator (started on first use), its drivers built once."""
     from emulator.config import Config
     from emulator.server import ThreadedServer
 
@@ -378,13 +379,13 @@ def lenient_server() -> Iterator[tuple[str, httpx.Client, EmulatorClient]]:
     ):
         control = EmulatorClient(server.url)
         try:
-            yield server.url, client, control
+            yield Lenient(MParticleDriver(client), ControlViews(control))
         finally:
             control.close()
 
 
 @pytest.fixture
-def lenient(lenient_server: tuple[str, httpx.Client, EmulatorClient]) -> Lenient:
-    _, client, control = lenient_server
-    control.reset(tenants=True)
-    return Lenient(MParticleDriver(client), ControlViews(control))
+def lenient(lenient_server: Lenient) -> Lenient:
+    """The lenient-mode emulator, freshly reset (tenants too)."""
+    lenient_server.views.client.reset(tenants=True)
+    return lenient_server
