@@ -93,6 +93,32 @@ class _Fixer:
         attributes = data.get("custom_attributes")
         if isinstance(attributes, dict) and attributes:
             data["custom_attributes"] = self.event_attributes(attributes, f"{at}.custom_attributes")
+        if isinstance(data.get("user_attribute_name"), str):
+            self.attribute_change(data, at)
+
+    def attribute_change(self, data: dict[str, Any], at: str) -> None:
+        """A `user_attribute_change` event sets a user attribute: the same limits apply to its
+        `user_attribute_name` and `new` value; dropped, the event changes no attribute."""
+        name: str = data["user_attribute_name"]
+        if len(name) > MAX_USER_ATTRIBUTE_NAME:
+            subject = f"user attribute name of {len(name)} characters"
+            where = f"{at}.user_attribute_name"
+            if self.policy == "drop":
+                self.over(where, subject, MAX_USER_ATTRIBUTE_NAME, "the change removed")
+                del data["user_attribute_name"]
+                return
+            self.over(where, subject, MAX_USER_ATTRIBUTE_NAME, TRUNCATED)
+            data["user_attribute_name"] = name[:MAX_USER_ATTRIBUTE_NAME]
+        new = data.get("new")
+        where = f"{at}.new"
+        if isinstance(new, list):
+            new = self._list(new, where)
+        else:
+            new = self._text(new, MAX_USER_ATTRIBUTE_VALUE, where, "user attribute value")
+        if new is _DROPPED:
+            del data["user_attribute_name"]
+        else:
+            data["new"] = new
 
     def event_attributes(self, attributes: dict[str, Any], at: str) -> dict[str, Any]:
         kept = self._first(attributes, MAX_EVENT_ATTRIBUTES, at, "event attributes")
@@ -175,7 +201,7 @@ class _Fixer:
 
 
 TRUNCATED = "truncated"
-DROPPED = "attribute removed"
+DROPPED = "attribute removed"  # for a user_attribute_change: the change removed
 _DROPPED: Any = object()
 
 

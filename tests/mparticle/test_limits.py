@@ -18,7 +18,14 @@ from emulator.testing.plugin import EmulatorHandle
 from tests.conftest import Lenient
 from tests.drivers import ControlViews, MParticleDriver
 from tests.drivers.defaults import S2S
-from tests.drivers.mparticle import custom_event, idsync_answer, idsync_error, mp_batch, mp_errors
+from tests.drivers.mparticle import (
+    custom_event,
+    idsync_answer,
+    idsync_error,
+    mp_batch,
+    mp_errors,
+    mp_event,
+)
 
 EVENTS = "/v2/events"
 BULK = "/v2/bulkevents"
@@ -88,6 +95,18 @@ def test_user_attribute_limits_are_applied_to_the_profile_by_default(
         "$.user_attributes.u000",
         "$.user_attributes.u001",
         "$.user_attributes.u002",
+    ]
+
+
+def test_a_user_attribute_change_event_is_held_to_the_user_attribute_limits(
+    mp: MParticleDriver, views: ControlViews
+) -> None:
+    change = mp_event("user_attribute_change", user_attribute_name="N" * 300, new="v" * 5000)
+    mp.send(mp_batch(change, customer_id="c1"))
+    assert views.mp_user(views.mpid_of("c1"))["user_attributes"] == {"N" * 256: "v" * 4096}
+    assert [path for path, _ in views.warnings("limit", path=EVENTS)] == [
+        "$.events[0].data.user_attribute_name",
+        "$.events[0].data.new",
     ]
 
 
