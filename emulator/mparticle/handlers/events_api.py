@@ -3,8 +3,9 @@ of up to 100 batches, and historical data; also under `/s2s/`, as partner feeds 
 
 202 on success; a request over 256 KB (refused while it arrives, before authentication) or a
 batch over 128 KB is a 413; errors in the
-`{"errors": [...]}` envelope (access.py). Each accepted batch is resolved to a user (its
-`mpid`, else IDSync's identify over its identities) and applied to it (state.py).
+`{"errors": [...]}` envelope (access.py). Each accepted batch is brought within mParticle's
+limits (limits.py), resolved to a user (its `mpid`, else IDSync's identify over its
+identities) and applied to it (state.py).
 """
 
 from __future__ import annotations
