@@ -22,6 +22,7 @@ import httpx
 import pytest
 from hypothesis import settings
 
+from emulator.testing.client import EmulatorClient
 from emulator.testing.plugin import EmulatorHandle
 from tests.drivers import BridgeDriver, CleverTapDriver, ControlViews, MParticleDriver
 from tests.drivers.operations import Corpus
@@ -351,3 +352,40 @@ def corpus(
     """Every operation of the served OpenAPI document, on a freshly reset emulator, with what
     went wrong after each input (tests/drivers/operations.py)."""
     return Corpus(http, views, server_errors, mp.token())
+
+
+# ---- a second emulator in lenient mode ---------------------------------------------------------
+
+
+@dataclass
+class Lenient:
+    """mParticle's API and the control views of the session's lenient-mode emulator (`--mode
+    lenient`: undeclared fields are warnings in the journal, not 400s), freshly reset."""
+
+    mp: MParticleDriver
+    views: ControlViews
+
+
+@pytest.fixture(scope="session")
+def lenient_server() -> Iterator[Lenient]:
+    """The session's lenient-mode emulator (started on first use), its drivers built once."""
+    from emulator.config import Config
+    from emulator.server import ThreadedServer
+
+    config = Config.defaults(port=0, mode="lenient", seed=5, log_requests=False)
+    with (
+        ThreadedServer(config) as server,
+        httpx.Client(base_url=server.url, timeout=30) as client,
+    ):
+        control = EmulatorClient(server.url)
+        try:
+            yield Lenient(MParticleDriver(client), ControlViews(control))
+        finally:
+            control.close()
+
+
+@pytest.fixture
+def lenient(lenient_server: Lenient) -> Lenient:
+    """The lenient-mode emulator, freshly reset (tenants too)."""
+    lenient_server.views.client.reset(tenants=True)
+    return lenient_server

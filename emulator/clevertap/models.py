@@ -14,11 +14,13 @@ from typing import Any
 
 from emulator.clevertap.eventlog import Events
 from emulator.clevertap.profile import Profile
+from emulator.clevertap.profile_ops import Trimmed, first_out, operate, room
 from emulator.clevertap.records import Accepted
-from emulator.clevertap.values import Rejected
+from emulator.clevertap.values import MAX_MULTI_VALUES, Rejected
 
 MAX_EVENT_NAMES = 512
 LiveHook = Callable[["Account", Profile, str, int, dict[str, Any]], None]
+MAX_PROFILE_PROPERTIES = 256
 # Profile properties that are identifiers rather than data.
 IDENTITY_KEYS = ("identity", "Identity")
 
@@ -124,8 +126,12 @@ class Account:
         if dry_names is not None:
             dry_names.add(name)
 
-    def apply(self, rec: Accepted, now: int) -> None:
-        """Apply one accepted record: find or create its profile, then the event/profile/token."""
+    def apply(
+        self, rec: Accepted, now: int, max_properties: int = MAX_PROFILE_PROPERTIES
+    ) -> Trimmed:
+        """Apply one accepted record: find or create its profile, then the event/profile/token.
+        Answers what a limit trimmed: multi-value properties past 100 items, custom properties
+        past the profile's `max_properties`."""
         ids = rec.ids
         key, value = ids[0]
         pid = self._indexes[key].get(value)
@@ -139,12 +145,14 @@ class Account:
                 )
         profile.updated = now
         kind = rec.kind
+        trimmed: Trimmed = []
         if kind == "event":
             self._event(profile, rec.name, rec.ts, rec.data)
         elif kind == "profile":
-            self._profile_data(profile, rec.data)
+            self._profile_data(profile, rec.data, trimmed, max_properties)
         else:  # a token, kept under the CleverTap ID it was registered for
             profile.tokens[rec.name] = rec.data
+        return trimmed
 
     def apply_event(
         self, identity: str, ts: int, name: str, data: dict[str, Any], now: int
@@ -156,6 +164,13 @@ class Account:
             profile = self._create("identity", identity, now)
         profile.updated = now
         self._event(profile, name, ts, data)
+
+    def has_room(self, identity: str, data: dict[str, Any], max_properties: int) -> bool:
+        """No count can go over `max_properties` when `data` is applied to `identity`'s
+        profile (cheap: the keys it has plus the ones sent), so `apply_profile` may take it."""
+        pid = self.by_identity.get(identity)
+        profile = None if pid is None else self.profiles.get(pid)
+        return profile is None or len(profile.data) + len(data) <= max_properties
 
     def apply_profile(self, identity: str, data: dict[str, Any], now: int) -> None:
         """`apply` for the commonest profile record: plain properties for an identity alone."""
@@ -230,17 +245,28 @@ class Account:
             self.by_gpid[value] = profile.pid
         return profile
 
-    def _profile_data(self, profile: Profile, data: dict[str, Any]) -> Profile:
+    def _profile_data(
+        self,
+        profile: Profile,
+        data: dict[str, Any],
+        trimmed: Trimmed | None = None,
+        max_properties: int = MAX_PROFILE_PROPERTIES,
+    ) -> Profile:
         named = [data[k] for k in IDENTITY_KEYS if k in data]
         for identity in named:
             profile = self._attach(profile, "identity", identity, f"identity {identity}")
         props = profile.data
+        if len(props) + len(data) > max_properties:  # else no count can be over
+            data = room(props, data, max_properties, trimmed)
         for key, value in data.items():
             if type(value) is dict:
                 ((op, operand),) = value.items()
-                _operate(props, key, op, operand)
+                operate(props, key, op, operand)
             else:
                 props[key] = value
+            values = props.get(key)
+            if type(values) is list and len(values) > MAX_MULTI_VALUES:
+                props[key] = first_out(key, values, trimmed)
         if named:  # identities are identifiers, not properties
             for key in IDENTITY_KEYS:
                 props.pop(key, None)
@@ -450,21 +476,3 @@ class Account:
         self.campaigns = list(doc.get("campaigns", []))
         self.live = [c for c in self.campaigns if c.get("live") and not c["stopped"]]
         self.exports = list(doc.get("exports", []))
-
-
-def _operate(props: dict[str, Any], key: str, op: str, operand: Any) -> None:
-    current = props.get(key)
-    if op == "$delete":
-        props.pop(key, None)
-    elif op in ("$incr", "$decr"):
-        base = current if isinstance(current, int | float) and not isinstance(current, bool) else 0
-        props[key] = base + operand if op == "$incr" else base - operand
-    else:
-        values = (
-            [] if current is None else list(current) if isinstance(current, list) else [current]
-        )
-        if op == "$add":
-            values.extend(v for v in operand if v not in values)
-        else:
-            values = [v for v in values if v not in operand]
-        props[key] = values

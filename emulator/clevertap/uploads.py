@@ -16,6 +16,8 @@ class Outcome:
     processed: int
     # (index of the record, its `unprocessed` entry), in record order.
     rejected: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    # (index of the record, property, what a limit changed): accepted, but not as sent.
+    trimmed: list[tuple[int, str, str]] = field(default_factory=list)
 
     def answer(self) -> dict[str, Any]:
         unprocessed = [entry for _, entry in self.rejected]
@@ -30,6 +32,7 @@ def upload(
     names still count towards the account's limit."""
     dry_names: set[str] | None = set() if dry_run else None
     rejected: list[tuple[int, dict[str, Any]]] = []
+    trimmed: list[tuple[int, str, str]] = []
     known_names = account.event_names
     apply_event, apply_profile = account.apply_event, account.apply_profile
     for number, record in enumerate(records, 1):
@@ -43,7 +46,7 @@ def upload(
                 continue
         elif kind == "profile":
             profile = simple_profile(record, limits)
-            if profile is not None:
+            if profile is not None and account.has_room(*profile, limits.max_profile_properties):
                 if dry_names is None:
                     apply_profile(*profile, now)
                 continue
@@ -52,10 +55,12 @@ def upload(
             if accepted.kind == "event" and accepted.name not in known_names:
                 account.check_event_name(accepted.name, dry_names)
             if dry_names is None:
-                account.apply(accepted, now)
+                applied = account.apply(accepted, now, limits.max_profile_properties)
+                for key, change in applied:
+                    trimmed.append((number - 1, key, change))
         except Rejected as refused:
             rejected.append((number - 1, unprocessed(refused, number, record, now)))
-    return Outcome(len(records) - len(rejected), rejected)
+    return Outcome(len(records) - len(rejected), rejected, trimmed)
 
 
 def unprocessed(rejected: Rejected, number: int, record: Any, now: int) -> dict[str, Any]:

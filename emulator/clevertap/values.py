@@ -12,6 +12,10 @@ PHONE = re.compile(r"\+[1-9][0-9]{5,14}\Z")
 DATE = re.compile(r"\$D_-?[0-9]{1,12}\Z")
 MAX_KEY = 120
 MAX_VALUE_BYTES = 512
+# "Multi-value property values must be Strings and are limited to 100 items. Excess items will
+# be removed on a FIFO (first-in, first-out) basis."
+# (https://docs.clevertap.com/docs/platform-considerations)
+MAX_MULTI_VALUES = 100
 # Strings longer than this many characters may be over MAX_VALUE_BYTES once UTF-8 encoded.
 LONG_TEXT = MAX_VALUE_BYTES // 4
 PROFILE_BAD = "Profile data is incorrect."

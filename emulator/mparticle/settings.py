@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, Self
 
 from emulator.core.settings import TenantSettings
+from emulator.mparticle.limits import OverLimit
 
 # The CleverTap feed's partner identity (https://docs.clevertap.com/docs/mparticle-import-audience).
 DEFAULT_PARTNER_IDENTITY = "CleverTap_User_ID"
@@ -23,6 +24,9 @@ class Input:
     partner_identity: str = DEFAULT_PARTNER_IDENTITY
     # IDSync takes this key in `x-mp-key` without a signature ("API key-only Authentication").
     idsync_key_only: bool = True
+    # What the server does past a limit whose outcome mParticle documents only for its SDKs
+    # (limits.py): truncate, drop the attribute, or refuse the batch.
+    over_limit: OverLimit = "truncate"
 
     @property
     def label(self) -> str:

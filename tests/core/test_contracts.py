@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +14,8 @@ from emulator.app import SURFACES
 from emulator.config import Config
 from emulator.core.contracts import LENIENT, ContractRegistry, default_contracts_dir, json_path
 from emulator.runtime import Emulator
-from emulator.server import ThreadedServer
 from emulator.testing.plugin import EmulatorHandle
+from tests.conftest import Lenient
 from tests.drivers import CleverTapDriver, MParticleDriver
 
 CONTRACTS = Path(__file__).resolve().parents[2] / "contracts"
@@ -212,21 +211,10 @@ def test_strict_mode_event_errors_have_nested_paths(
     assert [e["path"] for e in entry["validation"]["errors"]] == ["$.events[1]"]
 
 
-@pytest.fixture(scope="module")
-def lenient_url() -> Iterator[str]:
-    server = ThreadedServer(Config.defaults(port=0, mode="lenient", seed=5, log_requests=False))
-    server.start()
-    try:
-        yield server.url
-    finally:
-        server.stop()
-
-
 @pytest.fixture
-def lenient(lenient_url: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=lenient_url, timeout=30) as client:
-        assert client.post("/_emulator/reset").status_code == 200
-        yield client
+def lenient(lenient: Lenient) -> httpx.Client:
+    """The platform client of the session's lenient-mode emulator (tests/conftest.py), reset."""
+    return lenient.mp.http
 
 
 def test_lenient_mode_accepts_an_unknown_key_and_records_a_warning(lenient: httpx.Client) -> None:

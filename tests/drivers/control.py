@@ -172,7 +172,27 @@ class ControlViews:
         assert self.connection(connection) == doc
         return doc
 
+    def configure_input(self, key: str, workspace: str = WORKSPACE, **changes: Any) -> None:
+        """PUT the workspace with `changes` made to its input `key` (e.g. `over_limit`)."""
+        (doc,) = [copy.deepcopy(t) for t in self.client.tenants() if t["id"] == workspace]
+        (found,) = [item for item in doc["inputs"] if item["key"] == key]
+        found.update(changes)
+        self.client.put_tenant(doc)
+
     # -- the journal -----------------------------------------------------------------------------
+    def last_verdict(self, **filters: Any) -> dict[str, Any]:
+        """The newest journal entry's (matching `filters`) `validation`: contract, valid,
+        errors and warnings, each {path, message, kind}."""
+        entries = self.client.requests(**filters)
+        assert entries, filters
+        verdict: dict[str, Any] = entries[-1]["validation"]
+        return verdict
+
+    def warnings(self, kind: str | None = None, **filters: Any) -> list[tuple[str, str]]:
+        """(path, message) of the newest entry's verdict warnings (of `kind`)."""
+        found = self.last_verdict(**filters)["warnings"]
+        return [(w["path"], w["message"]) for w in found if kind is None or w["kind"] == kind]
+
     def journal(self, **params: Any) -> dict[str, Any]:
         """`GET /requests`: a page of the journal."""
         return self.get("/requests", **params)

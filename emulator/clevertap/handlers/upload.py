@@ -7,7 +7,7 @@ from typing import Any
 from emulator.clevertap import uploads
 from emulator.clevertap.handlers.access import Access, clevertap_operation
 from emulator.core.call import Call
-from emulator.core.contracts import ContractError
+from emulator.core.contracts import ContractError, json_path
 from emulator.core.operations import Param
 
 DRY_RUN = Param("dryRun", "query", {"enum": ["0", "1"]}, description="1: validate only")
@@ -48,5 +48,11 @@ class Upload:
             call.verdict.errors.extend(
                 ContractError(f"$.d[{index}]", entry["error"], f"clevertap-{entry['code']}")
                 for index, entry in outcome.rejected
+            )
+        if outcome.trimmed and call.verdict is not None:
+            # Accepted, but not as sent: each change a limit made is a warning, never silent.
+            call.verdict.warnings.extend(
+                ContractError(json_path(["d", index, "profileData", key]), change, "limit")
+                for index, key, change in outcome.trimmed
             )
         return outcome.answer()

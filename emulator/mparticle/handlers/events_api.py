@@ -3,8 +3,9 @@ of up to 100 batches, and historical data; also under `/s2s/`, as partner feeds 
 
 202 on success; a request over 256 KB (refused while it arrives, before authentication) or a
 batch over 128 KB is a 413; errors in the
-`{"errors": [...]}` envelope (access.py). Each accepted batch is resolved to a user (its
-`mpid`, else IDSync's identify over its identities) and applied to it (state.py).
+`{"errors": [...]}` envelope (access.py). Each accepted batch is brought within mParticle's
+limits (limits.py), resolved to a user (its `mpid`, else IDSync's identify over its
+identities) and applied to it (state.py).
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from emulator.core.contracts import ContractError, Verdict
 from emulator.core.errors import ApiError
 from emulator.core.jsonresp import dumps
 from emulator.core.operations import NO_BODY, operation
+from emulator.mparticle import identity_keys, limits
 from emulator.mparticle.handlers.access import Access
+from emulator.mparticle.limits import OverLimit
 from emulator.mparticle.settings import Input
 from emulator.mparticle.state import MParticleState, RawBatch
 
@@ -40,6 +43,8 @@ RATE_HEADER = "X-mp-rate-limit-exceeded"
 BASIC = ["mparticleBasic"]
 
 
+# The verdict kind of a limit applied to a batch (truncated, removed, or refused).
+LIMIT = "limit"
 FEED_ONLY = "partner_identities are accepted only from a feed input."
 FEED_CONSENT = "consent_state is not accepted from a partner feed."
 
@@ -63,12 +68,19 @@ def feed_refusals(batch: dict[str, Any], feed: Input) -> list[tuple[str, str]]:
 
 
 def checked_batches(
-    call: Call, body: Any, bulk: bool, partners_ok: bool, feed: Input | None = None
+    call: Call,
+    body: Any,
+    bulk: bool,
+    partners_ok: bool,
+    feed: Input | None = None,
+    over_limit: OverLimit = "truncate",
 ) -> list[RawBatch | None]:
     """The batches, each with its JSON (for the size limit and the stored copy), each within
     the size limit; a batch that breaks `mparticle/batch` (or carries partner identities where
-    they are not `partners_ok`: only a feed sends them; or what a `feed` may not send) is None.
-    Every problem of every batch goes in the request's verdict.
+    they are not `partners_ok`: only a feed sends them; or what a `feed` may not send; or, with
+    `over_limit` `refuse`, goes past a limit) is None. A valid batch is brought within mParticle's
+    limits (limits.py). Every problem of every batch, and every limit applied, goes in the
+    request's verdict (a limit applied as a warning of kind `limit`).
 
     A single batch with a problem refuses the request; so does a bulk request whose batches all
     have one. Otherwise the valid batches of a bulk request are taken: "If some event batches
@@ -82,11 +94,13 @@ def checked_batches(
         batches = [(body, call.body)]
     merged = Verdict("mparticle/batch")
     call.verdict = merged
+    types = emulator.contracts.schema("mparticle/batch")["properties"]["user_identities"]
     kept: list[RawBatch | None] = []
     for index, (batch, raw) in enumerate(batches):
         if len(raw) > MAX_BATCH_BYTES:
             raise ApiError(413, f"Batch {index} exceeds {MAX_BATCH_BYTES} bytes.")
         verdict = emulator.contracts.validate("mparticle/batch", batch, emulator.config.mode)
+        identity_keys.explain(verdict, batch, "user_identities", types["properties"])
         prefix = f"$[{index}]" if bulk else "$"
         errors = [_repath(e, prefix) for e in verdict.errors]
         if not partners_ok and verdict.valid and batch.get("partner_identities"):
@@ -98,8 +112,21 @@ def checked_batches(
             if refused and not bulk:
                 raise ApiError(400, refused[0][1])
             errors += [ContractError(f"{prefix}.{at}", m, "feed-rule") for at, m in refused]
-        merged.errors += errors
         merged.warnings += [_repath(e, prefix) for e in verdict.warnings]
+        if not errors:
+            try:
+                notes = limits.enforce(batch, over_limit)
+            except limits.OverLimitError as over:
+                note = ContractError(over.note.path, over.note.message, LIMIT)
+                if not bulk:
+                    merged.errors.append(note)
+                    raise call.envelope.invalid("mparticle/batch", merged) from None
+                errors.append(_repath(note, prefix))
+            else:
+                merged.warnings += [
+                    ContractError(prefix + n.path[1:], n.message, LIMIT) for n in notes
+                ]
+        merged.errors += errors
         kept.append(None if errors else (batch, raw))
         if bulk and errors:
             rejected = [e.as_dict() for e in errors]
@@ -139,7 +166,14 @@ class EventsApi:
     async def _accept(self, call: Call, bulk: bool, historical: bool = False) -> Response:
         source = self.access.server_input(call)
         feed = source.input if source.input.kind == "feed" else None
-        batches = checked_batches(call, call.json(), bulk, partners_ok=feed is not None, feed=feed)
+        batches = checked_batches(
+            call,
+            call.json(),
+            bulk,
+            partners_ok=feed is not None,
+            feed=feed,
+            over_limit=source.input.over_limit,
+        )
         self._throttle(source.workspace, len(batches))
         taken = [b for b in batches if b is not None]
         window = self.access.dedup_window(source.workspace)

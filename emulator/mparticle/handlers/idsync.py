@@ -10,6 +10,7 @@ from typing import Any
 
 from emulator.core.call import Call
 from emulator.core.operations import Param, PlatformMethod, operation
+from emulator.mparticle import identity_keys
 from emulator.mparticle.handlers.access import IDSYNC, Access, cors
 from emulator.mparticle.state import MParticleState
 from emulator.mparticle.users import LOGIN_ID, IdentityError, Resolution, idsync_key, parse_mpid
@@ -62,7 +63,7 @@ class IdSync:
 
     async def _identity(self, call: Call, action: str) -> dict[str, Any]:
         workspace_id = self.access.idsync_workspace(call)
-        body = call.checked("mparticle/identity-request")
+        body = _checked(call)
         known, spelled = _known_identities(body["known_identities"])
         if not known and action != "logout":
             raise IdentityError(400, "LOOKUP_ERROR", "knownIdentities is empty.")
@@ -136,6 +137,21 @@ class IdSync:
                 for c in body["identity_changes"]
             ]
         }
+
+
+def _checked(call: Call) -> dict[str, Any]:
+    """The request body within its contract; a key of `known_identities` that is not an
+    identity type is named with the type it probably meant (identity_keys.py): refused in
+    strict mode, a warning (and ignored) in lenient mode."""
+    body = call.json()
+    contract = "mparticle/identity-request"
+    verdict = call.validate(contract, body)
+    types = call.emulator.contracts.schema(contract)["properties"]["known_identities"]
+    identity_keys.explain(verdict, body, "known_identities", types["properties"])
+    if not verdict.valid:
+        raise call.envelope.invalid(contract, verdict)
+    result: dict[str, Any] = body
+    return result
 
 
 def _known_identities(given: dict[str, Any]) -> tuple[dict[str, str], dict[str, str]]:

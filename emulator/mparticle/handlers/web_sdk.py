@@ -68,7 +68,9 @@ class WebSdk:
     async def web_events(self, call: Call) -> Response:
         source = self.access.web_input(call)
         # The Web SDK would retry a 400 for ever: its partner identities are dropped instead.
-        checked = checked_batches(call, call.json(), bulk=False, partners_ok=True)
+        checked = checked_batches(
+            call, call.json(), bulk=False, partners_ok=True, over_limit=source.input.over_limit
+        )
         batches = [b for b in checked if b is not None]
         for batch, _ in batches:
             if batch.get("partner_identities"):
