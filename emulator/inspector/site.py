@@ -19,6 +19,7 @@ from emulator.core.control import ControlGuard
 from emulator.core.errors import ApiError
 from emulator.core.jsonresp import JSONDecodeError, loads
 from emulator.core.session import end_session, has_session, start_session
+from emulator.inspector.controls import ControlsPage
 from emulator.inspector.home import Home
 from emulator.inspector.journal import JournalPages
 from emulator.inspector.pages import UI_PREFIX, UiPage, View, collect_pages
@@ -55,6 +56,7 @@ class Inspector:
         self.pages = collect_pages(
             Home(emulator),
             JournalPages(emulator, self.templates),
+            ControlsPage(emulator),
         )
         self.nav = sorted((p for p in self.pages if p.nav), key=lambda p: p.order)
 

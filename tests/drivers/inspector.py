@@ -181,6 +181,10 @@ class InspectorDriver:
         as the pages' scripts make it."""
         return self.http.request(method, "/_emulator" + path, **kwargs)
 
+    def run_scenario(self, text: str, name: str = "uploaded.yaml") -> httpx.Response:
+        """Run a scenario file's text as the controls page does (in an app of its own)."""
+        return self.http.post(f"{UI}/controls/scenario", json={"yaml": text, "name": name})
+
     def stream(self, seconds: float, **filters: Any) -> list[dict[str, str]]:
         """Read the journal's event stream for `seconds`: its events as `{event, data, id}`."""
         events: list[dict[str, str]] = []
