@@ -86,10 +86,11 @@ class Subscription:
     the reader clears it, then reads `Journal.after(seq)`. Nothing piles up for a slow reader:
     whatever it has not read yet stays in the journal (or falls off it)."""
 
-    __slots__ = ("wake",)
+    __slots__ = ("closed", "wake")
 
     def __init__(self) -> None:
         self.wake = asyncio.Event()
+        self.closed = False  # the server is shutting down: the reader ends its stream
 
 
 class Journal:
@@ -134,6 +135,13 @@ class Journal:
     def unsubscribe(self, subscription: Subscription) -> None:
         if subscription in self._subscribers:
             self._subscribers.remove(subscription)
+
+    def close_subscribers(self) -> None:
+        """End every subscription (at shutdown: a stream never ends by itself, and the server
+        waits for open responses to finish)."""
+        for subscriber in self._subscribers:
+            subscriber.closed = True
+            subscriber.wake.set()
 
     @property
     def subscribers(self) -> int:

@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { Inspector, clevertap } from './helper.mjs';
+import { Inspector, clevertap, EMULATOR_URL } from './helper.mjs';
 
 const TS = 1704103200; // 2024-01-01 10:00 UTC
 
@@ -49,8 +49,14 @@ test('a refused record shows its error at its JSON path, reached from the list b
     { type: 'profile', identity: 'ui-2', ts: TS, profileData: { Name: 'Bo' } },
     { type: 'event', identity: 'ui-2', ts: 'yesterday', evtName: 'Played', evtData: {} },
   ]);
+  await ct.profile({ identity: 'ui-2' });
+  await ct.upload([{ type: 'event', identity: 'ui-4', ts: TS + 5, evtName: 'Charged', evtData: { Amount: 12.5 } }]);
+  await fetch(`${EMULATOR_URL}/1/uplaod`, { method: 'POST', body: '{}' });
+  const all = await ui.open('/journal', { allowStatus: [] });
+  await all.shot('journal-list');
+  all.assertClean();
+
   const page = await ui.open('/journal?valid=false');
-  await page.shot('journal-list');
   // j selects the first row, Enter opens it.
   await page.keyboard.press('j');
   await Promise.all([page.waitForURL(/\/journal\/\d+$/), page.keyboard.press('Enter')]);
