@@ -23,6 +23,7 @@ from emulator.core.pipeline import Pipeline
 from emulator.core.routing import StaticFirstRouter, any_method_route
 from emulator.core.surface import Surface
 from emulator.durable import SEQ_KEY, DurableLog
+from emulator.inspector import Inspector
 from emulator.mparticle import MParticleSurface
 from emulator.persist import Persister, load_data_file, start_durable
 from emulator.runtime import Emulator
@@ -75,6 +76,7 @@ def create_app(config: Config, surfaces: Sequence[type[Surface]] = SURFACES) -> 
 
     openapi = _openapi_endpoint(emulator, groups, router.guard)
     routes.append(any_method_route(PREFIX + "/openapi.json", openapi))
+    routes += Inspector(emulator, router.guard).routes()  # `/` and `/_emulator/ui...`
     routes.append(any_method_route(PREFIX + "/{rest:path}", _control_not_found(router.guard)))
     routes += pipeline.routes(_Unmatched(emulator))
 

@@ -28,6 +28,7 @@ from emulator.core.params import QueryParser
 from emulator.core.pipeline import NO_ANSWER
 from emulator.core.routing import any_method_route
 from emulator.core.security import HostPolicy, control_refusal
+from emulator.core.session import COOKIE, has_session
 
 if TYPE_CHECKING:
     from emulator.runtime import Emulator
@@ -117,6 +118,9 @@ class ControlRouter:
         auth = request.headers.get("authorization", "")
         if auth.lower().startswith("bearer "):
             given = auth[7:]
+        if not given and COOKIE in request.cookies:
+            # The inspector's session (SameSite=Strict, HttpOnly): its pages' own scripts.
+            return has_session(request, token)
         return secrets.compare_digest(given.encode(), token.encode())
 
     def _endpoint(
