@@ -68,3 +68,32 @@ class Events:
             if pid not in pids:
                 kept.append(pid, name, ts, data)
         return kept
+
+    def select(
+        self, pids: set[int] | None = None, name: str | None = None
+    ) -> list[tuple[int, str, int, dict[str, Any]]]:
+        """The rows of these pids (else of every pid) named `name` (else any name), in arrival
+        order. Only the pid or name column is scanned and only the sealed chunks holding a hit
+        are decoded, so one profile's events cost a scan of numbers, not a decode of the store."""
+        if pids is not None:
+            hits = [i for i, pid in enumerate(self.pids) if pid in pids]
+        else:
+            hits = [i for i, n in enumerate(self.names()) if name is None or n == name]
+        decoded: dict[int, list[dict[str, Any]]] = {}
+        sealed = len(self._sealed)
+        out = []
+        for i in hits:
+            chunk, at = divmod(i, CHUNK)
+            if chunk < sealed:
+                evt = self._sealed[chunk][0][at]
+                if name is not None and evt != name:
+                    continue
+                if chunk not in decoded:
+                    decoded[chunk] = loads(self._sealed[chunk][1])
+                data = decoded[chunk][at]
+            else:
+                evt, data = self._names[at], self._data[at]
+                if name is not None and evt != name:
+                    continue
+            out.append((self.pids[i], evt, self.times[i], data))
+        return out
