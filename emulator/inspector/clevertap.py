@@ -8,6 +8,7 @@ Read-only, and through the same domain functions as the control API's views
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
@@ -36,13 +37,15 @@ class Pager:
     """One page of `rows` from the request's `offset`/`limit`, with links to the pages beside
     it that keep the request's other parameters."""
 
-    def __init__(self, request: Request, rows: list[Any], size: int = PAGE_SIZE, prefix: str = ""):
+    def __init__(
+        self, request: Request, rows: Sequence[Any], size: int = PAGE_SIZE, prefix: str = ""
+    ):
         self.key_offset, self.key_limit = prefix + "offset", prefix + "limit"
         query = request.query_params
         self.limit = max(1, min(MAX_PAGE, _int(query.get(self.key_limit), size)))
         self.total = len(rows)
         self.offset = max(0, min(_int(query.get(self.key_offset), 0), self.total))
-        self.rows = rows[self.offset : self.offset + self.limit]
+        self.rows: list[Any] = list(rows[self.offset : self.offset + self.limit])
         self._path = request.url.path
         self._query = dict(query)
 
@@ -192,15 +195,19 @@ class CleverTapPages:
         segment = browse.find_segment(account, _int(request.path_params["segment_id"], -1))
         if segment is None:
             raise not_found(f"no segment {request.path_params['segment_id']!r} in {tenant!r}")
-        history = browse.partner_history(account, segment)
+        # Only a partner segment has Partner Sync events (the scan reads every event's name).
+        partner = segment["type"] == SEGMENT_TYPE
+        history = browse.partner_history(account, segment) if partner else []
         by_profile: dict[int, list[browse.Sync]] = {}
         for sync in history:
             by_profile.setdefault(sync.profile.pid, []).append(sync)
         history.reverse()  # newest first
+        members = Pager(request, segment["members"])
+        members.rows = browse.members(account, members.rows)  # only this page's looked up
         context = {
             **self._base(tenant),
             "segment": segment,
-            "members": Pager(request, browse.members(account, segment["members"])),
+            "members": members,
             "history_of": by_profile,
             "history": Pager(request, history, prefix="history_"),
             "campaigns": [
@@ -224,12 +231,14 @@ class CleverTapPages:
             (s for s in account.segments if named is not None and named in (s["id"], s["name"])),
             None,
         )
-        targets = browse.members(account, [m["objectId"] for m in campaign["audience"]])
+        targets = Pager(request, campaign["audience"])
+        found = browse.members(account, [m["objectId"] for m in targets.rows])
+        targets.rows = list(zip(targets.rows, found, strict=True))
         context = {
             **self._base(tenant),
             "campaign": campaign,
             "segment": segment,
-            "targets": Pager(request, list(zip(campaign["audience"], targets, strict=True))),
+            "targets": targets,
             "request_json": dumps(campaign["request"]).decode(),
         }
         return View("clevertap/campaign.html", context, title=f"Campaign {campaign['name']}")

@@ -109,6 +109,26 @@ def test_profile_events_are_paged_newest_first(ct: CleverTapDriver, pages: Inspe
     assert older.shows("51 to 60 of 60 events", '{"n":9}', '{"n":0}')
 
 
+def test_profile_events_reach_back_through_the_whole_store(
+    ct: CleverTapDriver, pages: InspectorPages
+) -> None:
+    """5,000 events of two profiles, interleaved: the store keeps older ones in sealed chunks
+    (emulator/clevertap/eventlog.py), which the profile page reads back too."""
+    for start in range(0, 5000, 1000):
+        ct.upload_ok(
+            *(
+                event_record("ann" if n % 2 == 0 else "bob", "Tick", T1 + n, n=n)
+                for n in range(start, start + 1000)
+            )
+        )
+    path = profile_path(ct, "ann")
+    newest = pages.ok(path)
+    assert newest.shows("Tick 2500", "1 to 50 of 2500 events", '{"n":4998}')
+    oldest = pages.ok(path, offset=2450)
+    assert oldest.shows("2451 to 2500 of 2500 events", '{"n":0}', '{"n":98}')
+    assert not oldest.shows('{"n":1}')
+
+
 def test_partner_segment_shows_members_with_their_partner_sync(
     views: ControlViews, bridge: BridgeDriver, pages: InspectorPages, ct: CleverTapDriver
 ) -> None:
