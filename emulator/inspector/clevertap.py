@@ -8,6 +8,7 @@ Read-only, and through the same domain functions as the control API's views
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
@@ -239,7 +240,7 @@ class CleverTapPages:
             "campaign": campaign,
             "segment": segment,
             "targets": targets,
-            "request_json": dumps(campaign["request"]).decode(),
+            "request_json": json.dumps(campaign["request"], indent=2, ensure_ascii=False),
         }
         return View("clevertap/campaign.html", context, title=f"Campaign {campaign['name']}")
 
