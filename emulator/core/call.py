@@ -27,6 +27,16 @@ _UNPARSED: Any = object()
 # connection's `base_url`) by their user agent.
 FLOW_SCOPE_KEY = "ctmp.origin"
 FLOW_USER_AGENT = "ctmp-emulator-bridge"
+# The delivery an in-process flow request carries (its journal entry links to it).
+DELIVERY_SCOPE_KEY = "ctmp.delivery"
+
+
+def link(kind: str, tenant: str, ident: str | int) -> None:
+    """Note on the request being handled (if any) that it touched `kind` `ident` of `tenant`
+    (an mParticle user, a delivery): its journal entry links there. One list append."""
+    call = current_call.get()
+    if call is not None:
+        call.links.append((kind, tenant, ident))
 
 
 def request_origin(request: Request) -> str:
@@ -49,6 +59,7 @@ class Call:
         "body",
         "emulator",
         "envelope",
+        "links",
         "listener_errors",
         "notes",
         "parts",
@@ -76,6 +87,7 @@ class Call:
         # others (an Events API bulk request's batches), for the journal.
         self.parts: list[dict[str, Any]] = []
         self.listener_errors: list[str] = []
+        self.links: list[tuple[str, str, str | int]] = []
         # Why the handler refused the request (its `ApiError`), for the log line.
         self.refusal: str | None = None
         self._json: Any = _UNPARSED

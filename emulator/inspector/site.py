@@ -21,6 +21,7 @@ from emulator.core.jsonresp import JSONDecodeError, loads
 from emulator.core.session import end_session, has_session, start_session
 from emulator.inspector.clevertap import CleverTapPages
 from emulator.inspector.home import Home
+from emulator.inspector.journal import JournalPages
 from emulator.inspector.pages import UI_PREFIX, UiPage, View, collect_pages
 
 if TYPE_CHECKING:
@@ -51,7 +52,12 @@ class Inspector:
             autoescape=jinja2.select_autoescape(default=True),
             undefined=jinja2.StrictUndefined,
         )
-        self.pages = collect_pages(Home(emulator), CleverTapPages(emulator))
+        self.templates.globals["ui"] = UI_PREFIX
+        self.pages = collect_pages(
+            Home(emulator),
+            JournalPages(emulator, self.templates),
+            CleverTapPages(emulator),
+        )
         self.nav = sorted((p for p in self.pages if p.nav), key=lambda p: p.order)
 
     # -- routes ----------------------------------------------------------------------------------

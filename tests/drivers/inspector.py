@@ -20,6 +20,11 @@ from urllib.parse import parse_qsl, urlsplit
 import httpx
 
 UI = "/_emulator/ui"
+# Tags that separate words when the text is read (inline ones, such as <span>, do not).
+BLOCKS = frozenset(
+    {"p", "div", "li", "dt", "dd", "td", "th", "tr", "h1", "h2", "h3", "section", "header"}
+    | {"nav", "main", "pre", "br", "option", "label"}
+)
 
 
 class _Reader(HTMLParser):
@@ -39,6 +44,9 @@ class _Reader(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = {k: v or "" for k, v in attrs}
+        if tag in BLOCKS:
+            self.text.append(" ")
+            self._row_text.append(" ")
         if tag in ("script", "style", "template"):
             self._skip += 1
         elif tag == "title":
@@ -51,12 +59,15 @@ class _Reader(HTMLParser):
             self.marks.append(a)
 
     def handle_endtag(self, tag: str) -> None:
+        if tag in BLOCKS:
+            self.text.append(" ")
+            self._row_text.append(" ")
         if tag in ("script", "style", "template"):
             self._skip = max(0, self._skip - 1)
         elif tag == "title":
             self._in_title = False
         elif tag == "tr" and self._row is not None:
-            self._row["text"] = " ".join(" ".join(self._row_text).split())
+            self._row["text"] = " ".join("".join(self._row_text).split())
             self.rows.append(self._row)
             self._row = None
 
@@ -117,7 +128,7 @@ def read_page(response: httpx.Response) -> Page:
     reader = _Reader()
     reader.feed(response.text)
     page.title = reader.title.strip()
-    page.text = " ".join(" ".join(reader.text).split())
+    page.text = " ".join("".join(reader.text).split())
     page.links, page.rows, page.marks = reader.links, reader.rows, reader.marks
     return page
 
