@@ -8,7 +8,7 @@ a store of millions of events adds nothing to a collection's walk.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from emulator.core.jsonresp import dumps, loads, tight
@@ -68,3 +68,49 @@ class Events:
             if pid not in pids:
                 kept.append(pid, name, ts, data)
         return kept
+
+    def select(
+        self, pids: set[int] | None = None, name: str | None = None
+    ) -> list[tuple[int, str, int, dict[str, Any]]]:
+        """The rows of these pids (else of every pid) named `name` (else any name), in arrival
+        order. Only the pid or name column is scanned and only the sealed chunks holding a hit
+        are decoded, so one profile's events cost a scan of numbers, not a decode of the store."""
+        if pids is not None:
+            hits = sorted(i for pid in pids for i in _positions(self.pids, pid))
+        elif name is not None:
+            hits = []
+            for chunk, column in enumerate([*(n for n, _ in self._sealed), self._names]):
+                hits.extend(chunk * CHUNK + at for at in _positions(column, name))
+        else:
+            hits = list(range(len(self.pids)))
+        decoded: dict[int, list[dict[str, Any]]] = {}
+        sealed = len(self._sealed)
+        out = []
+        for i in hits:
+            chunk, at = divmod(i, CHUNK)
+            if chunk < sealed:
+                evt = self._sealed[chunk][0][at]
+                if name is not None and evt != name:
+                    continue
+                if chunk not in decoded:
+                    decoded[chunk] = loads(self._sealed[chunk][1])
+                data = decoded[chunk][at]
+            else:
+                evt, data = self._names[at], self._data[at]
+                if name is not None and evt != name:
+                    continue
+            out.append((self.pids[i], evt, self.times[i], data))
+        return out
+
+
+def _positions(column: Sequence[Any], value: Any) -> Iterator[int]:
+    """Where `value` is in `column`: `index` scans in C, ~20 times faster than a Python loop
+    over 400k events."""
+    at = 0
+    while True:
+        try:
+            at = column.index(value, at)
+        except ValueError:
+            return
+        yield at
+        at += 1

@@ -19,6 +19,7 @@ from emulator.core.control import ControlGuard
 from emulator.core.errors import ApiError
 from emulator.core.jsonresp import JSONDecodeError, loads
 from emulator.core.session import end_session, has_session, start_session
+from emulator.inspector.clevertap import CleverTapPages
 from emulator.inspector.controls import ControlsPage
 from emulator.inspector.home import Home
 from emulator.inspector.journal import JournalPages
@@ -57,6 +58,7 @@ class Inspector:
             Home(emulator),
             JournalPages(emulator, self.templates),
             ControlsPage(emulator),
+            CleverTapPages(emulator),
         )
         self.nav = sorted((p for p in self.pages if p.nav), key=lambda p: p.order)
 

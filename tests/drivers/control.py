@@ -80,6 +80,20 @@ class ControlViews:
         {campaign, name, objectId, identity, email, phone, event, ts, at (, reason)}."""
         return self.rows(f"/clevertap/{account}/campaigns/triggered", "triggered", **params)
 
+    def ct_add_segment(self, name: str, account: str = ACCOUNT, **members: Any) -> dict[str, Any]:
+        """Make a custom list segment (201) of `identities=[...]`/`objectIds=[...]`; answers it."""
+        response = self.http.post(f"/clevertap/{account}/segments", json={"name": name, **members})
+        assert response.status_code == 201, response.text
+        segment: dict[str, Any] = response.json()
+        return segment
+
+    def ct_add_export(self, account: str = ACCOUNT, **body: Any) -> dict[str, Any]:
+        """Create an mParticle export (201); answers its view."""
+        response = self.http.post(f"/clevertap/{account}/exports", json=body)
+        assert response.status_code == 201, response.text
+        export: dict[str, Any] = response.json()
+        return export
+
     # -- mParticle -----------------------------------------------------------------------------
     def mp_page(self, view: str, workspace: str = WORKSPACE, **params: Any) -> dict[str, Any]:
         """A page of `/mparticle/{workspace}/{view}` (users, batches, aliases, ...)."""

@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 
@@ -103,6 +104,22 @@ class Page:
         """Whether every phrase appears in the visible text (whitespace-insensitive)."""
         return all(" ".join(p.split()) in self.text for p in phrases)
 
+    def links_to(self, path: str) -> bool:
+        """Whether a link goes to `path` (under /_emulator/ui, given with or without it),
+        whatever its query string, unless `path` has one."""
+        wanted = path if path.startswith(UI) else UI + path
+        return any(
+            link == wanted or ("?" not in wanted and link.split("?")[0] == wanted)
+            for link in self.links
+        )
+
+    def link_starting(self, start: str) -> str:
+        """The first link beginning with `start` (under /_emulator/ui); there must be one."""
+        wanted = start if start.startswith(UI) else UI + start
+        found = next((link for link in self.links if link.startswith(wanted)), None)
+        assert found is not None, (wanted, self.links)
+        return found
+
 
 def read_page(response: httpx.Response) -> Page:
     page = Page(response.status_code, response.headers, response.text)
@@ -156,6 +173,12 @@ class InspectorDriver:
         assert page.status == 200, f"GET {UI}{path}: {page.status} {page.text[:500]}"
         assert page.headers["content-type"].startswith("text/html"), page.headers
         return page
+
+    def follow(self, link: str) -> Page:
+        """A link as a page shows it (`/_emulator/ui/...?...`), which must answer 200 HTML."""
+        assert link.startswith(UI), link
+        url = urlsplit(link)  # its query as params: httpx replaces a URL's query with params
+        return self.ok(url.path.removeprefix(UI), **dict(parse_qsl(url.query)))
 
     def journal(self, **filters: Any) -> Page:
         """The journal list (`platform`, `tenant`, `path`, `status`, `valid`, `origin`,

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from emulator.clevertap import campaigns
+from emulator.clevertap import browse
 from emulator.clevertap.accounts import AccountStore
 from emulator.clevertap.models import Account
 from emulator.clevertap.segments import add_custom_list
@@ -44,9 +44,7 @@ class AccountViews:
         params=LOOKUPS,
     )
     def profiles(self, tenant: str, query: dict[str, Any]) -> Rows:
-        account = self.store.account(tenant)
-        picked = _matching(account, query)
-        return [p.view() for p in account.profiles.values() if picked is None or p.pid in picked]
+        return [p.view() for p in browse.profiles(self.store.account(tenant), query)]
 
     @page("/clevertap/{tenant}/merges", "merges", summary="Merges and demerges, oldest first")
     def merges(self, tenant: str, query: dict[str, Any]) -> Rows:
@@ -59,20 +57,7 @@ class AccountViews:
         params=[Param("event_name", "query", TEXT), *LOOKUPS],
     )
     def events(self, tenant: str, query: dict[str, Any]) -> Rows:
-        account = self.store.account(tenant)
-        picked = _matching(account, query)
-        name = query.get("event_name")
-        return [
-            {
-                "objectId": profile.guid,
-                "identity": profile.identities[0] if profile.identities else None,
-                "evtName": evt,
-                "ts": ts,
-                "evtData": data,
-            }
-            for profile, evt, ts, data in account.iter_events()
-            if (name is None or evt == name) and (picked is None or profile.pid in picked)
-        ]
+        return browse.event_rows(self.store.account(tenant), query)
 
     @page(
         "/clevertap/{tenant}/segments",
@@ -81,11 +66,7 @@ class AccountViews:
         params=[Param("name", "query", TEXT), Param("type", "query", TEXT)],
     )
     def segments(self, tenant: str, query: dict[str, Any]) -> Rows:
-        return [
-            {**seg, "count": len(seg["members"])}
-            for seg in self.store.account(tenant).segments
-            if query.get("name") in (None, seg["name"]) and query.get("type") in (None, seg["type"])
-        ]
+        return browse.segments(self.store.account(tenant), query)
 
     @control(
         "POST",
@@ -109,14 +90,7 @@ class AccountViews:
         params=[Param("name", "query", TEXT), Param("status", "query", TEXT)],
     )
     def captured_campaigns(self, tenant: str, query: dict[str, Any]) -> Rows:
-        now = self.emulator.clock.now()
-        return [
-            view
-            for c in self.store.account(tenant).campaigns
-            if (view := campaigns.view(c, now))
-            and query.get("name") in (None, c["name"])
-            and query.get("status") in (None, view["status"])
-        ]
+        return browse.campaigns(self.store.account(tenant), query, self.emulator.clock.now())
 
     @page(
         "/clevertap/{tenant}/campaigns/triggered",
@@ -153,13 +127,3 @@ class AccountViews:
         if found is None:
             raise not_found("no profile with that CleverTap ID")
         return found.view()
-
-
-def _matching(account: Account, query: dict[str, Any]) -> set[int] | None:
-    """Pids picked by ?identity/email/objectId (None: no such filter given)."""
-    picked: set[int] | None = None
-    for key in ("identity", "email", "objectId"):
-        if key in query:
-            ids = {p.pid for p in account.find_all(key, query[key])}
-            picked = ids if picked is None else picked & ids
-    return picked
