@@ -27,6 +27,8 @@ _UNPARSED: Any = object()
 # connection's `base_url`) by their user agent.
 FLOW_SCOPE_KEY = "ctmp.origin"
 FLOW_USER_AGENT = "ctmp-emulator-bridge"
+# Set by the pipeline on the request's scope: the journal entry's `seq`.
+JOURNAL_SEQ_KEY = "ctmp.seq"
 
 
 def request_origin(request: Request) -> str:

@@ -19,7 +19,9 @@ from emulator.core.control import ControlGuard
 from emulator.core.errors import ApiError
 from emulator.core.jsonresp import JSONDecodeError, loads
 from emulator.core.session import end_session, has_session, start_session
+from emulator.inspector.flows import FlowsPages
 from emulator.inspector.home import Home
+from emulator.inspector.mparticle import MParticlePages
 from emulator.inspector.pages import UI_PREFIX, UiPage, View, collect_pages
 
 if TYPE_CHECKING:
@@ -50,7 +52,11 @@ class Inspector:
             autoescape=jinja2.select_autoescape(default=True),
             undefined=jinja2.StrictUndefined,
         )
-        self.pages = collect_pages(Home(emulator))
+        self.pages = collect_pages(
+            Home(emulator),
+            MParticlePages(emulator),
+            FlowsPages(emulator),
+        )
         self.nav = sorted((p for p in self.pages if p.nav), key=lambda p: p.order)
 
     # -- routes ----------------------------------------------------------------------------------

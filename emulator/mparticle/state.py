@@ -93,11 +93,15 @@ class MParticleState:
             if source.kind == "feed":
                 stamp_feed(batch, source.label, historical)
             resolved, mpid = self._apply(workspace_id, batch, received_ms)
-            self._keep(workspace_id, source, received, raw, historical, resolved, request_id)
+            number = self._keep(
+                workspace_id, source, received, raw, historical, resolved, request_id, mpid
+            )
             user = self.workspace(workspace_id).user(mpid)
             known = dict(user.identities) if user is not None else {}
             self.events.publish(
-                BatchAccepted(workspace_id, source, batch, mpid, received_ms, historical, known)
+                BatchAccepted(
+                    workspace_id, source, batch, mpid, received_ms, historical, known, number
+                )
             )
             outcomes.append({"outcome": "accepted"})
         return outcomes
@@ -142,9 +146,11 @@ class MParticleState:
         historical: bool,
         resolved: Fragment,
         request_id: str | None,
-    ) -> None:
-        """Store the batch's row; `request_id`: a `source_request_id` it is the first of."""
-        row = {
+        mpid: int | None = None,
+    ) -> int:
+        """Store the batch's row and answer its number (1 the workspace's first); `request_id`:
+        a `source_request_id` it is the first of; `mpid`: the user it was applied to."""
+        row: dict[str, Any] = {
             "received": received,
             "input": source.key,
             "historical": historical,
@@ -152,10 +158,13 @@ class MParticleState:
             "batch": Fragment(tight(raw)),
             "resolved": resolved,
         }
+        if mpid is not None:
+            row["mpid"] = str(mpid)  # plain, so a user's batches are found without parsing
         if request_id is not None:
             row["source_request_id"] = request_id
             self._remember(workspace_id, source.key, request_id, received)
         self.batches.add(workspace_id, row)
+        return len(self.batches.rows(workspace_id))
 
     def _remember(self, workspace_id: str, key: str, request_id: str, received: float) -> None:
         self.source_requests.setdefault(workspace_id, {})[(key, request_id)] = received
