@@ -24,6 +24,7 @@ from hypothesis import settings
 
 from emulator.testing.plugin import EmulatorHandle
 from tests.drivers import BridgeDriver, CleverTapDriver, ControlViews, MParticleDriver
+from tests.drivers.inspector import InspectorDriver
 from tests.drivers.operations import Corpus
 
 # CI replays the same generated cases every run (a red CI names a bug, never a lucky draw);
@@ -213,20 +214,12 @@ def _run_node(command: list[str], env: dict[str, str]) -> tuple[int | None, str]
         return None, out
 
 
-RunNodeSuite = Callable[[str, str, str, str], None]
+RunNodeFile = Callable[..., None]
 
 
-@pytest.fixture
-def run_node_suite() -> RunNodeSuite:
-    """`run(emulator_url, test_file, package, version)`: run one `tests/clients/node/` file with
-    node's test runner against the emulator (`EMULATOR_URL`), after checking that `node_modules`
-    holds exactly `package@version` (from package.json / package-lock.json: `npm ci`). Anything
-    missing or any failing node test fails the pytest test; nothing here skips."""
-
-    def run(emulator_url: str, test_file: str, package: str, version: str) -> None:
-        node = shutil.which("node")
-        if node is None:
-            pytest.fail("node is not on PATH: install Node.js, then run `npm ci`", pytrace=False)
+def check_npm_packages(packages: dict[str, str]) -> None:
+    """Fail (never skip) unless `node_modules` holds exactly these `{package: version}`."""
+    for package, version in packages.items():
         found = _npm_package_version(package)
         if found != version:
             state = "is not installed" if found is None else f"is {found}"
@@ -235,22 +228,56 @@ def run_node_suite() -> RunNodeSuite:
                 f"(want {version}): run `npm ci` in {ROOT}",
                 pytrace=False,
             )
-        path = ROOT / "tests" / "clients" / "node" / test_file
-        assert path.is_file(), f"no node test file {path}"
+
+
+@pytest.fixture
+def run_node_file() -> RunNodeFile:
+    """`run(emulator_url, path, packages, env=None)`: run one node test file (`path` relative
+    to the repository) with node's test runner against the emulator (`EMULATOR_URL`, plus
+    `env`), after checking that `node_modules` holds exactly `packages` (`{name: version}`,
+    from package.json / package-lock.json: `npm ci`). Anything missing or any failing node test
+    fails the pytest test; nothing here skips."""
+
+    def run(
+        emulator_url: str,
+        path: str,
+        packages: dict[str, str],
+        env: dict[str, str] | None = None,
+    ) -> None:
+        node = shutil.which("node")
+        if node is None:
+            pytest.fail("node is not on PATH: install Node.js, then run `npm ci`", pytrace=False)
+        check_npm_packages(packages)
+        file = ROOT / path
+        assert file.is_file(), f"no node test file {file}"
 
         command = [node, "--test", "--test-reporter=spec"]
         if _node_version(node) >= (20, 14):
             # End the run when the tests are done, even if a request is still pending.
             command.append("--test-force-exit")
-        command.append(str(path.relative_to(ROOT)))
-        env = {**os.environ, "EMULATOR_URL": emulator_url, "NO_COLOR": "1"}
-        code, output = _run_node(command, env)
+        command.append(str(file.relative_to(ROOT)))
+        full_env = {**os.environ, "EMULATOR_URL": emulator_url, "NO_COLOR": "1", **(env or {})}
+        code, output = _run_node(command, full_env)
         if code is None:
             pytest.fail(
                 f"node --test did not finish within {NODE_TIMEOUT} s:\n{output}", pytrace=False
             )
         if code != 0:
             pytest.fail(f"node --test failed (exit {code}):\n{output}", pytrace=False)
+
+    return run
+
+
+RunNodeSuite = Callable[[str, str, str, str], None]
+
+
+@pytest.fixture
+def run_node_suite(run_node_file: RunNodeFile) -> RunNodeSuite:
+    """`run(emulator_url, test_file, package, version)`: run one `tests/clients/node/` file
+    (`run_node_file`) that needs the npm package `package@version`."""
+
+    def run(emulator_url: str, test_file: str, package: str, version: str) -> None:
+        run_node_file(emulator_url, f"tests/clients/node/{test_file}", {package: version})
 
     return run
 
@@ -296,6 +323,12 @@ def views(emulator: EmulatorHandle) -> ControlViews:
 def bridge(mp: MParticleDriver, views: ControlViews) -> BridgeDriver:
     """The default connection's event flow (mParticle in, deliveries out)."""
     return BridgeDriver(mp, views)
+
+
+@pytest.fixture
+def inspector(emulator: EmulatorHandle, http: httpx.Client) -> InspectorDriver:
+    """The web inspector's pages (`/_emulator/ui/...`) of a freshly reset emulator."""
+    return InspectorDriver(http)
 
 
 @pytest.fixture
