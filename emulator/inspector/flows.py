@@ -215,11 +215,14 @@ def _events(
     for index, event in enumerate(raw_events):
         kind = event.get("event_type") if isinstance(event, dict) else None
         data = event.get("data") if isinstance(event, dict) else None
+        name = event_name(kind, data) if isinstance(data, dict) else None
+        if kind == "user_attribute_change" and isinstance(data, dict):
+            name = str(data.get("user_attribute_name"))  # which attribute it changed
         out.append(
             {
                 "index": index,
                 "type": kind,
-                "name": event_name(kind, data) if isinstance(data, dict) else None,
+                "name": name,
                 "records": [r for r in records if r["source"] == index],
                 "skipped": reasons.get(index),
                 "folded": index in folded,
