@@ -78,10 +78,13 @@ class MParticlePages:
     @ui_page("/mparticle/{workspace}")
     async def workspace(self, request: Request) -> View:
         settings, workspace = self._workspace(request)
-        query = request.query_params.get("q", "")
-        found = views.search_users(workspace, query)
-        users = mpkit.page_of([_user_row(u) for u in found], request)
-        history = list(reversed(workspace.idsync))
+        # `?q=`, or `?identity=` / `?mpid=` as other pages link to a user they know so.
+        params = request.query_params
+        query = params.get("q") or params.get("identity") or params.get("mpid") or ""
+        users = mpkit.page_of(views.search_users(workspace, query), request)
+        users["rows"] = [_user_row(u) for u in users["rows"]]
+        history = mpkit.page_of(list(reversed(workspace.idsync)), request, "idsync")
+        history["rows"] = [_idsync_row(e) for e in history["rows"]]
         return self._view(
             request,
             "workspace.html",
@@ -90,7 +93,7 @@ class MParticlePages:
             query=query,
             users=users,
             audiences=[_audience_row(a) for a in views.audience_views(workspace)],
-            idsync=mpkit.page_of([_idsync_row(e) for e in history], request, "idsync"),
+            idsync=history,
             batches=len(mpkit.mparticle(self.emulator).state.batches.rows(settings.id)),
         )
 
@@ -130,7 +133,8 @@ class MParticlePages:
         found = next((a for a in views.audience_views(workspace) if a["id"] == audience_id), None)
         if found is None:
             raise mpkit.not_found(f"Workspace {settings.id} has no audience {raw!r}.")
-        members = [workspace.users[int(m)] for m in found["members"]]
+        members = mpkit.page_of(found["members"], request)
+        members["rows"] = [_user_row(workspace.users[int(m)]) for m in members["rows"]]
         changes = list(reversed(views.membership_changes(workspace, audience_id=raw)))
         return self._view(
             request,
@@ -139,7 +143,7 @@ class MParticlePages:
             settings=settings,
             audience=_audience_row(found),
             criteria=mpkit.pretty(found["criteria"]),
-            members=mpkit.page_of([_user_row(u) for u in members], request),
+            members=members,
             changes=mpkit.page_of(changes, request, "changes"),
         )
 

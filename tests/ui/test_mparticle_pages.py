@@ -53,6 +53,9 @@ def test_users_are_found_by_mpid_or_any_identity(
         page = pages.workspace(q=query)
         found = [row["data-href"] for row in page.rows if "/users/" in row["data-href"]]
         assert found == [user_link], (query, page.rows)
+    # The CleverTap pages link a profile's identity here as `?identity=`.
+    linked = pages.workspace(identity="cust-1")
+    assert [r["data-href"] for r in linked.rows if "/users/" in r["data-href"]] == [user_link]
     everyone = pages.workspace()
     assert {ada, other} <= {r["text"].split()[0] for r in everyone.rows}
     nobody = pages.workspace(q="no-such-person")
