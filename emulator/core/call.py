@@ -55,6 +55,7 @@ class Call:
         "notes",
         "parts",
         "path",
+        "receipt",
         "refusal",
         "request",
         "tenant",
@@ -78,9 +79,19 @@ class Call:
         # others (an Events API bulk request's batches), for the journal.
         self.parts: list[dict[str, Any]] = []
         self.listener_errors: list[str] = []
+        # Made on demand (`journal_receipt`): filled with the journal entry's `seq` once the
+        # request is journaled, so what a handler stored can name the request that carried it.
+        self.receipt: dict[str, int] | None = None
         # Why the handler refused the request (its `ApiError`), for the log line.
         self.refusal: str | None = None
         self._json: Any = _UNPARSED
+
+    def journal_receipt(self) -> dict[str, int]:
+        """A dict the pipeline fills with this request's journal `seq` after the handler ran
+        (empty until then): store it with what the request made."""
+        if self.receipt is None:
+            self.receipt = {}
+        return self.receipt
 
     @property
     def parsed(self) -> bool:

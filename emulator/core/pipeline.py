@@ -331,6 +331,8 @@ class Pipeline:
         emulator.journal.append(entry)
         # A flow's delivery reads back which entry its attempt became (the inspector links it).
         request.scope[JOURNAL_SEQ_KEY] = entry["seq"]
+        if call.receipt is not None:
+            call.receipt["seq"] = entry["seq"]
         emulator.changes += 1
         if emulator.config.log_requests:
             _log_line(entry, verdict, call.refusal)

@@ -205,6 +205,7 @@ def _idsync_row(entry: dict[str, Any]) -> dict[str, Any]:
         **entry,
         "sent": sent,
         "answer_mpid": answer.get("mpid") or entry.get("mpid"),
+        "seq": (entry.get("journal") or {}).get("seq"),
         "error": answer.get("message") if entry.get("status") != 200 else None,
         "request_json": mpkit.pretty(request),
         "answer_json": mpkit.pretty(answer),
@@ -223,6 +224,7 @@ def _batch_row(
         "input": row.get("input"),
         "historical": row.get("historical"),
         "mpid": row.get("mpid"),
+        "seq": (row.get("journal") or {}).get("seq"),  # the request that carried it
         "events": len(events) if isinstance(events, list) else 0,
         "skipped": resolved.get("skipped") if isinstance(resolved, dict) else None,
         "deliveries": [{"connection": c, "id": d["id"], "status": d["status"]} for c, d in caused],

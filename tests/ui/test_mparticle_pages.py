@@ -126,6 +126,10 @@ def test_a_users_batches_open_as_json_and_link_their_deliveries(
     assert pages.link("/flows/default/batches/1") in page.links
     opened = pages.batch(1)
     assert opened.shows("Batch 1", "As received", "As resolved", '"event_name": "Viewed"')
+    # The request that carried it, in the journal.
+    (sent,) = views.client.requests(platform="mparticle", path="/v2/events")
+    assert pages.link(f"/journal/{sent['seq']}") in opened.links
+    assert pages.link(f"/journal/{sent['seq']}") in page.links
     assert pages.link(f"{WS}/users/{mpid}") in opened.links
     assert pages.link(f"/flows/default/deliveries/{delivery['id']}") in opened.links
 
@@ -144,7 +148,7 @@ def test_an_audience_page_lists_its_members_and_changes(
 
 
 def test_the_idsync_history_shows_each_request_and_answer(
-    pages: MParticlePagesDriver, mp: MParticleDriver
+    pages: MParticlePagesDriver, mp: MParticleDriver, views: ControlViews
 ) -> None:
     anonymous = mp.identify(email="ada@example.com")["mpid"]
     known = mp.login(previous=anonymous, customerid="cust-9", email="ada@example.com")["mpid"]
@@ -159,6 +163,10 @@ def test_the_idsync_history_shows_each_request_and_answer(
     assert pages.link(f"{WS}/users/{known}") in page.links
     # Newest first: the failed search heads the list.
     assert page.text.index("customerid=nobody") < page.text.index("customerid=cust-9")
+    # Each request links to its journal entry.
+    searched = views.client.requests(platform="mparticle", path="/v1/search")
+    assert [e["status"] for e in searched] == [404]
+    assert pages.link(f"/journal/{searched[0]['seq']}") in page.links
     # The user's page keeps the requests about them.
     user = pages.user(known)
     assert user.shows("IDSync requests about this user", "login", "modify")

@@ -72,7 +72,9 @@ class IdSync:
         workspace_id = self.access.idsync_workspace(call)
         body = call.checked("mparticle/identity-request")
         workspace = self.state.workspace(workspace_id)
-        flags = {"read_only": True} if read_only(call) else {}
+        flags: dict[str, Any] = {"journal": call.journal_receipt()}
+        if read_only(call):
+            flags["read_only"] = True
         try:
             answer = self._resolve(call, action, body, workspace)
         except IdentityError as error:
@@ -142,7 +144,7 @@ class IdSync:
             if name is not None:
                 changes.append((name, change.get("old_value"), change.get("new_value")))
         workspace = self.state.workspace(workspace_id)
-        flags: dict[str, Any] = {"mpid": str(mpid)}
+        flags: dict[str, Any] = {"mpid": str(mpid), "journal": call.journal_receipt()}
         if read_only(call):
             flags["read_only"] = True
         try:
