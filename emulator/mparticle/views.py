@@ -77,4 +77,3 @@ def membership_reasons(workspace: Workspace, user: User) -> list[dict[str, Any]]
 def user_batches(rows: Iterable[dict[str, Any]], mpid: str) -> list[tuple[int, dict[str, Any]]]:
     """A user's stored batches with their numbers (1 the workspace's first), oldest first."""
     return [(n, row) for n, row in enumerate(rows, 1) if row.get("mpid") == mpid]
-
