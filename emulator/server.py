@@ -39,6 +39,12 @@ class EmulatorServer(uvicorn.Server):
         self.url = ""
         self._on_ready = on_ready
 
+    async def shutdown(self, sockets: Any = None) -> None:
+        # Open event streams (the inspector's live journal) end first: uvicorn waits for every
+        # response in progress, and a stream never ends by itself.
+        self.app.state.emulator.journal.close_subscribers()
+        await super().shutdown(sockets)
+
     async def startup(self, sockets: Any = None) -> None:
         await super().startup(sockets)
         if self.started:

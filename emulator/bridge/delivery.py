@@ -21,7 +21,13 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from emulator.bridge.settings import DeliveryPolicy
-from emulator.core.call import FLOW_SCOPE_KEY, FLOW_USER_AGENT, JOURNAL_SEQ_KEY
+from emulator.core.call import (
+    DELIVERY_SCOPE_KEY,
+    FLOW_SCOPE_KEY,
+    FLOW_USER_AGENT,
+    JOURNAL_SEQ_KEY,
+    link,
+)
 from emulator.core.jsonresp import Fragment, JSONDecodeError, dumps, fragment, loads
 
 if TYPE_CHECKING:
@@ -85,6 +91,7 @@ class Deliverer:
         }
         self.keep_row(connection, row)
         self.emulator.changes += 1
+        link("delivery", connection, row["id"])  # the request that caused it links to it
         return row
 
     def keep_row(self, connection: str, row: dict[str, Any]) -> None:
@@ -266,7 +273,14 @@ class Deliverer:
             headers = {k: v for k, v in headers.items() if k.lower() != "host"}
             reply = await self._client.request(job.method, url, content=raw, headers=headers)
             return Answer(reply.status_code, reply.headers.get("retry-after"), reply.content)
-        return await call_app(self.emulator.asgi_app, job.method, job.path, headers, raw)
+        return await call_app(
+            self.emulator.asgi_app,
+            job.method,
+            job.path,
+            headers,
+            raw,
+            (job.row["connection"], job.row["id"]),
+        )
 
     # -- lifecycle -------------------------------------------------------------------------
     def reset(self, connections: set[str] | None) -> None:
@@ -304,7 +318,12 @@ class Answer:
 
 
 async def call_app(
-    app: Any, method: str, path: str, headers: dict[str, str], body: bytes
+    app: Any,
+    method: str,
+    path: str,
+    headers: dict[str, str],
+    body: bytes,
+    delivery: tuple[str, str] | None = None,
 ) -> Answer:
     """One request through the ASGI app itself, as a loopback client would make it (a plain
     ASGI call: an HTTP client's machinery would cost more than the emulator's handling)."""
@@ -326,6 +345,7 @@ async def call_app(
         "client": ("127.0.0.1", 0),
         "server": ("127.0.0.1", 0),
         FLOW_SCOPE_KEY: "flow",  # journaled with origin `flow`
+        DELIVERY_SCOPE_KEY: delivery,  # (connection, delivery id): the entry links to it
     }
     sent = False
     status = 500

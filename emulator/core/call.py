@@ -29,6 +29,16 @@ FLOW_SCOPE_KEY = "ctmp.origin"
 FLOW_USER_AGENT = "ctmp-emulator-bridge"
 # Set by the pipeline on the request's scope: the journal entry's `seq`.
 JOURNAL_SEQ_KEY = "ctmp.seq"
+# The delivery an in-process flow request carries (its journal entry links to it).
+DELIVERY_SCOPE_KEY = "ctmp.delivery"
+
+
+def link(kind: str, tenant: str, ident: str | int) -> None:
+    """Note on the request being handled (if any) that it touched `kind` `ident` of `tenant`
+    (an mParticle user, a delivery): its journal entry links there. One list append."""
+    call = current_call.get()
+    if call is not None:
+        call.links.append((kind, tenant, ident))
 
 
 def request_origin(request: Request) -> str:
@@ -51,6 +61,7 @@ class Call:
         "body",
         "emulator",
         "envelope",
+        "links",
         "listener_errors",
         "notes",
         "parts",
@@ -82,6 +93,7 @@ class Call:
         # Made on demand (`journal_receipt`): filled with the journal entry's `seq` once the
         # request is journaled, so what a handler stored can name the request that carried it.
         self.receipt: dict[str, int] | None = None
+        self.links: list[tuple[str, str, str | int]] = []
         # Why the handler refused the request (its `ApiError`), for the log line.
         self.refusal: str | None = None
         self._json: Any = _UNPARSED

@@ -4,7 +4,8 @@ Bounded by count (`journal_size`) and by bytes (`journal_bytes`): when either is
 oldest entries fall off and are counted in `dropped`. An entry weighs its JSON size plus a fixed
 overhead for its dict; the count alone let 10,000 entries of 64 KB bodies take 1.42 GB. Waiters
 (`requests/wait`) are woken by `append` itself, never by polling: each waiter keeps its own
-matches and checks only the new entry.
+matches and checks only the new entry. Subscribers (the inspector's live journal) are only
+woken: `append` sets their event and nothing else, and each reads what is new, in its own task.
 """
 
 from __future__ import annotations
@@ -80,6 +81,18 @@ class _Waiter:
         self.future = future
 
 
+class Subscription:
+    """A reader of new entries (`Journal.subscribe`): `wake` is set by every `append` after it;
+    the reader clears it, then reads `Journal.after(seq)`. Nothing piles up for a slow reader:
+    whatever it has not read yet stays in the journal (or falls off it)."""
+
+    __slots__ = ("closed", "wake")
+
+    def __init__(self) -> None:
+        self.wake = asyncio.Event()
+        self.closed = False  # the server is shutting down: the reader ends its stream
+
+
 class Journal:
     def __init__(self, capacity: int = 10_000, max_bytes: int = 64 * 1024 * 1024) -> None:
         self.capacity = capacity
@@ -91,6 +104,7 @@ class Journal:
         self._seq = 0
         self.dropped = 0
         self._waiters: list[_Waiter] = []
+        self._subscribers: list[Subscription] = []
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -109,7 +123,50 @@ class Journal:
                 waiter.matched.append(entry)
                 if len(waiter.matched) >= waiter.needed:
                     waiter.future.set_result(None)
+        for subscriber in self._subscribers:
+            subscriber.wake.set()
         return entry
+
+    def subscribe(self) -> Subscription:
+        subscription = Subscription()
+        self._subscribers.append(subscription)
+        return subscription
+
+    def unsubscribe(self, subscription: Subscription) -> None:
+        if subscription in self._subscribers:
+            self._subscribers.remove(subscription)
+
+    def close_subscribers(self) -> None:
+        """End every subscription (at shutdown: a stream never ends by itself, and the server
+        waits for open responses to finish)."""
+        for subscriber in self._subscribers:
+            subscriber.closed = True
+            subscriber.wake.set()
+
+    @property
+    def subscribers(self) -> int:
+        return len(self._subscribers)
+
+    def after(self, seq: int) -> list[Entry]:
+        """The entries after `seq` still held, newest first. Walks from the newest end: costs
+        what is new, not the journal."""
+        found: list[Entry] = []
+        for entry in reversed(self._entries):
+            if entry["seq"] <= seq:
+                break
+            found.append(entry)
+        return found
+
+    def newest(self, flt: JournalFilter, limit: int, offset: int = 0) -> tuple[list[Entry], int]:
+        """A page of the matching entries, newest first, and how many match in all."""
+        page: list[Entry] = []
+        total = 0
+        for entry in reversed(self._entries):
+            if flt.matches(entry):
+                if offset <= total < offset + limit:
+                    page.append(entry)
+                total += 1
+        return page, total
 
     def _push(self, entry: Entry) -> None:
         size = weight(entry)

@@ -22,7 +22,13 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from emulator.core.admission import Slot
-from emulator.core.call import JOURNAL_SEQ_KEY, Call, current_call, request_origin
+from emulator.core.call import (
+    DELIVERY_SCOPE_KEY,
+    JOURNAL_SEQ_KEY,
+    Call,
+    current_call,
+    request_origin,
+)
 from emulator.core.contracts import Verdict
 from emulator.core.errors import ApiError
 from emulator.core.jsonresp import Fragment, JSONDecodeError, JSONResponse, fragment, tight
@@ -324,6 +330,12 @@ class Pipeline:
             entry["parts"] = fragment(call.parts)
         if call.listener_errors:
             entry["listener_errors"] = call.listener_errors
+        delivery = request.scope.get(DELIVERY_SCOPE_KEY)
+        if delivery is not None:
+            connection, delivery_id = delivery
+            call.links.append(("delivery-from", connection, delivery_id))
+        if call.links:
+            entry["links"] = [list(x) for x in dict.fromkeys(call.links)]
         if fault_id:
             entry["fault"] = fault_id
         if error:

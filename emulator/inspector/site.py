@@ -19,8 +19,10 @@ from emulator.core.control import ControlGuard
 from emulator.core.errors import ApiError
 from emulator.core.jsonresp import JSONDecodeError, loads
 from emulator.core.session import end_session, has_session, start_session
+from emulator.inspector.controls import ControlsPage
 from emulator.inspector.flows import FlowsPages
 from emulator.inspector.home import Home
+from emulator.inspector.journal import JournalPages
 from emulator.inspector.mparticle import MParticlePages
 from emulator.inspector.pages import UI_PREFIX, UiPage, View, collect_pages
 
@@ -52,8 +54,11 @@ class Inspector:
             autoescape=jinja2.select_autoescape(default=True),
             undefined=jinja2.StrictUndefined,
         )
+        self.templates.globals["ui"] = UI_PREFIX
         self.pages = collect_pages(
             Home(emulator),
+            JournalPages(emulator, self.templates),
+            ControlsPage(emulator),
             MParticlePages(emulator),
             FlowsPages(emulator),
         )

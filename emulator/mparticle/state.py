@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from emulator.core.call import link
 from emulator.core.clock import Clock
 from emulator.core.events import EventBus
 from emulator.core.ids import IdGenerator
@@ -105,6 +106,7 @@ class MParticleState:
                     workspace_id, source, batch, mpid, received_ms, historical, known, number
                 )
             )
+            link("mparticle-user", workspace_id, mpid)
             outcomes.append({"outcome": "accepted"})
         return outcomes
 

@@ -19,6 +19,11 @@ from typing import Any
 import httpx
 
 UI = "/_emulator/ui"
+# Tags that separate words when the text is read (inline ones, such as <span>, do not).
+BLOCKS = frozenset(
+    {"p", "div", "li", "dt", "dd", "td", "th", "tr", "h1", "h2", "h3", "section", "header"}
+    | {"nav", "main", "pre", "br", "option", "label"}
+)
 
 
 class _Reader(HTMLParser):
@@ -38,6 +43,9 @@ class _Reader(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = {k: v or "" for k, v in attrs}
+        if tag in BLOCKS:
+            self.text.append(" ")
+            self._row_text.append(" ")
         if tag in ("script", "style", "template"):
             self._skip += 1
         elif tag == "title":
@@ -50,12 +58,15 @@ class _Reader(HTMLParser):
             self.marks.append(a)
 
     def handle_endtag(self, tag: str) -> None:
+        if tag in BLOCKS:
+            self.text.append(" ")
+            self._row_text.append(" ")
         if tag in ("script", "style", "template"):
             self._skip = max(0, self._skip - 1)
         elif tag == "title":
             self._in_title = False
         elif tag == "tr" and self._row is not None:
-            self._row["text"] = " ".join(" ".join(self._row_text).split())
+            self._row["text"] = " ".join("".join(self._row_text).split())
             self.rows.append(self._row)
             self._row = None
 
@@ -100,7 +111,7 @@ def read_page(response: httpx.Response) -> Page:
     reader = _Reader()
     reader.feed(response.text)
     page.title = reader.title.strip()
-    page.text = " ".join(" ".join(reader.text).split())
+    page.text = " ".join("".join(reader.text).split())
     page.links, page.rows, page.marks = reader.links, reader.rows, reader.marks
     return page
 
@@ -169,6 +180,10 @@ class InspectorDriver:
         """A control API call (`/_emulator{path}`) with this client's cookies and nothing else,
         as the pages' scripts make it."""
         return self.http.request(method, "/_emulator" + path, **kwargs)
+
+    def run_scenario(self, text: str, name: str = "uploaded.yaml") -> httpx.Response:
+        """Run a scenario file's text as the controls page does (in an app of its own)."""
+        return self.http.post(f"{UI}/controls/scenario", json={"yaml": text, "name": name})
 
     def stream(self, seconds: float, **filters: Any) -> list[dict[str, str]]:
         """Read the journal's event stream for `seconds`: its events as `{event, data, id}`."""

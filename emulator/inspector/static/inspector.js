@@ -82,10 +82,39 @@ const Inspector = (() => {
     else if (action && action.dataset.action === "sign-out") signOut();
     else openRow(event);
   });
+  // Keyboard: j/k or arrows move through a table's rows, Enter opens the row, / focuses the
+  // filter, t switches the theme.
+  function moveRow(step) {
+    const rows = [...document.querySelectorAll("tr[data-href]")];
+    if (!rows.length) return;
+    const at = rows.indexOf(document.activeElement.closest && document.activeElement.closest("tr[data-href]"));
+    const next = rows[Math.min(rows.length - 1, Math.max(0, at < 0 ? 0 : at + step))];
+    for (const row of rows) row.classList.toggle("selected", row === next);
+    next.focus();
+    next.scrollIntoView({ block: "nearest" });
+  }
   document.addEventListener("keydown", (event) => {
-    if (event.target.matches("input, textarea, select")) return;
-    if (event.key === "t" && !event.ctrlKey && !event.metaKey && !event.altKey) toggleTheme();
-    else openRow(event);
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    if (event.target.matches("input, textarea, select")) {
+      if (event.key === "Escape") event.target.blur();
+      return;
+    }
+    if (event.key === "t") toggleTheme();
+    else if (event.key === "j" || event.key === "ArrowDown") {
+      if (!document.querySelector("tr[data-href]")) return;
+      event.preventDefault();
+      moveRow(1);
+    } else if (event.key === "k" || event.key === "ArrowUp") {
+      if (!document.querySelector("tr[data-href]")) return;
+      event.preventDefault();
+      moveRow(-1);
+    } else if (event.key === "/") {
+      const filter = document.querySelector("[data-filter]") || document.querySelector(".filters input");
+      if (filter) {
+        event.preventDefault();
+        filter.focus();
+      }
+    } else openRow(event);
   });
   document.addEventListener("DOMContentLoaded", () => {
     const login = document.getElementById("login");

@@ -1,0 +1,153 @@
+"""The live journal and its detail page, as a developer reads them: newest first, filtered and
+paged; each entry's headers (secrets masked), body with its validation errors marked at their
+JSON path, answer, links to what it touched, and for a request no operation took, the nearest
+ones; new entries on the event stream as they arrive."""
+
+from __future__ import annotations
+
+import threading
+
+from tests.drivers import BridgeDriver, CleverTapDriver, ControlViews, MParticleDriver
+from tests.drivers.bridge import T0, batch
+from tests.drivers.inspector import UI, InspectorDriver, Page
+from tests.drivers.mparticle import custom_event, mp_batch
+
+EVENT = {"type": "event", "identity": "u1", "evtName": "Played", "evtData": {}}
+
+
+def seqs(views: ControlViews) -> list[str]:
+    """The sequence numbers of the requests the test sent (not its flows' deliveries), oldest
+    first: they are never reused, reset or not."""
+    return [str(entry["seq"]) for entry in views.client.requests(origin="client")]
+
+
+def shown(page: Page) -> list[str]:
+    return [row["data-seq"] for row in page.rows]
+
+
+def test_entries_are_listed_newest_first_with_their_verdict(
+    inspector: InspectorDriver, ct: CleverTapDriver, views: ControlViews
+) -> None:
+    ct.upload_ok(EVENT)
+    ct.upload(EVENT, {"type": "event", "identity": "u1", "evtName": "X", "ts": "soon"})
+    first, second = seqs(views)
+    page = inspector.journal()
+    assert shown(page) == [second, first]
+    assert "invalid" in page.rows[0]["text"] and "POST /1/upload" in page.rows[0]["text"]
+    assert "valid" in page.rows[1]["text"]
+    assert page.rows[0]["data-href"] == f"{UI}/journal/{second}"
+    assert page.shows("2 requests")
+
+
+def test_filters_narrow_the_list(
+    inspector: InspectorDriver, ct: CleverTapDriver, mp: MParticleDriver, views: ControlViews
+) -> None:
+    ct.upload_ok(EVENT)
+    mp.send(mp_batch(custom_event("Played"), customer_id="c1"))
+    ct.upload(EVENT, {"type": "bogus"})
+    upload, batch_, refused = seqs(views)
+    assert shown(inspector.journal(platform="mparticle")) == [batch_]
+    assert shown(inspector.journal(valid="false")) == [refused]
+    assert shown(inspector.journal(path="/1/*", valid="true", origin="client")) == [upload]
+    assert inspector.journal(status=202, origin="client").shows("1 request")
+    # An empty form field is no filter; a bad value is the page's 400, not a 500.
+    assert len(inspector.journal(platform="", status="", origin="client").rows) == 3
+    assert inspector.ui("/journal", status="often").status == 400
+
+
+def test_the_list_is_paged(
+    inspector: InspectorDriver, ct: CleverTapDriver, views: ControlViews
+) -> None:
+    for _ in range(55):
+        ct.send(EVENT)
+    every = seqs(views)
+    first = inspector.journal()
+    assert shown(first) == every[::-1][:50]
+    assert f"{UI}/journal?offset=50" in first.links
+    second = inspector.journal(offset=50)
+    assert shown(second) == every[4::-1]
+    assert second.shows("51\N{EN DASH}55 of 55")
+
+
+def test_a_refused_upload_is_marked_at_the_json_path_of_its_error(
+    inspector: InspectorDriver, mp: MParticleDriver, views: ControlViews
+) -> None:
+    bad = mp_batch(custom_event("Played"), customer_id="c1")
+    bad["environment"] = "sometimes"
+    assert mp.post(bad).status_code == 400
+    (seq,) = seqs(views)
+    page = inspector.journal_entry(int(seq))
+    assert page.shows("POST /v2/events", "400", "invalid", "mparticle/batch")
+    paths = [m["data-error-path"] for m in page.marks]
+    assert paths == ["$.environment"]
+    assert page.marks[0]["data-rule"] == "Enum"
+    assert page.shows('"environment": "sometimes"')
+
+
+def test_secrets_are_masked_in_the_headers(
+    inspector: InspectorDriver, ct: CleverTapDriver, mp: MParticleDriver, views: ControlViews
+) -> None:
+    ct.upload_ok(EVENT)
+    mp.send(mp_batch(custom_event("Played"), customer_id="c1"))
+    first, second = seqs(views)
+    clevertap = inspector.journal_entry(int(first))
+    assert clevertap.shows("x-clevertap-passcode ***")
+    assert ct.passcode not in clevertap.html
+    mparticle = inspector.journal_entry(int(second))
+    key, secret = mp.auth
+    assert mparticle.shows(f"Basic {key}:***")
+    assert secret not in mparticle.html
+
+
+def test_a_request_no_operation_took_shows_the_nearest_operations(
+    inspector: InspectorDriver, ct: CleverTapDriver, views: ControlViews
+) -> None:
+    assert ct.send(EVENT, path="/1/uplaod").status_code == 404
+    (seq,) = seqs(views)
+    page = inspector.journal_entry(int(seq))
+    assert page.shows("Nearest operations", "POST /1/upload", "Upload events")
+    nearest = page.text.split("The closest declared ones:")[1]
+    assert nearest.split("Match")[1].strip().startswith("POST /1/upload")
+
+
+def test_an_entry_links_to_the_user_and_the_delivery_it_caused(
+    inspector: InspectorDriver, bridge: BridgeDriver, views: ControlViews
+) -> None:
+    delivery = bridge.forward(batch(custom_event("Played", ts=T0)))
+    client = views.client.requests(origin="client")[0]
+    entry = inspector.journal_entry(client["seq"])
+    users = [link for link in entry.links if "/mparticle/" in link and "/users/" in link]
+    assert len(users) == 1 and "/users/" in users[0]
+    assert f"{UI}/flows/default/deliveries/{delivery['id']}" in entry.links
+    # The delivery's own request (origin flow) links back to it and to the profile it reached.
+    flow = views.client.requests(origin="flow")[0]
+    forwarded = inspector.journal_entry(flow["seq"])
+    assert forwarded.shows("flow (a delivery of the emulator's flows)")
+    assert f"{UI}/flows/default/deliveries/{delivery['id']}" in forwarded.links
+    assert any("/clevertap/" in link and "/profiles/" in link for link in forwarded.links)
+
+
+def test_an_unknown_entry_is_a_404_page(inspector: InspectorDriver) -> None:
+    page = inspector.ui("/journal/999999999")
+    assert page.status == 404
+    assert page.shows("no journal entry 999999999")
+
+
+def test_the_stream_sends_new_entries_that_match_its_filters(
+    inspector: InspectorDriver, ct: CleverTapDriver, mp: MParticleDriver, views: ControlViews
+) -> None:
+    def traffic() -> None:
+        mp.send(mp_batch(custom_event("Played"), customer_id="c1"))
+        ct.upload_ok(EVENT)
+
+    sender = threading.Timer(0.3, traffic)
+    sender.start()
+    events = inspector.stream(1.5, platform="clevertap", origin="client")
+    sender.join()
+    _, upload = seqs(views)
+    rows = [e for e in events if e.get("event") == "rows"]
+    assert len(rows) == 1, events
+    assert f'data-seq="{upload}"' in rows[0]["data"]
+    # Neither the batch (mParticle) nor its forwarded upload (a flow's) matches the filters.
+    assert rows[0]["data"].count("data-seq=") == 1
+    assert rows[0]["id"] == upload
