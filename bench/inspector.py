@@ -5,8 +5,9 @@
    alternately without and with a subscriber on the journal's event stream
    (`GET /_emulator/ui/journal/stream`, read by a third process as a browser tab would), `--rounds`
    times each, so machine noise hits both alike. Printed: req/s, p50, p99 of the best round of
-   each and the throughput lost with the subscriber (best against best, and median against
-   median of the rounds).
+   each, the throughput lost with the subscriber (best against best, and median against median
+   of the rounds) and, steadier on a shared machine, the server process's CPU time per request
+   (psutil; median of the rounds) with and without the subscriber.
 2. **The journal page with 10,000 entries.** The journal filled with 10,000 requests (its default
    capacity), then `bench/inspector_page.mjs` opens the journal page (and a filtered list, and an
    entry's detail) in headless Chromium through playwright-core, `--page-loads` times each, and
@@ -102,7 +103,16 @@ class Subscriber:
 
 
 # -- 1. ingestion with and without a subscriber --------------------------------------------------
-def measure(load: Load, port: int, scenario: Scenario, args: argparse.Namespace) -> dict[str, Any]:
+def cpu_seconds(pid: int) -> float:
+    import psutil  # the project's `test` extra
+
+    times = psutil.Process(pid).cpu_times()
+    return float(times.user + times.system)
+
+
+def measure(
+    load: Load, port: int, pid: int, scenario: Scenario, args: argparse.Namespace
+) -> dict[str, Any]:
     runs: dict[str, list[dict[str, Any]]] = {"baseline": [], "subscriber": []}
     seen: list[dict[str, Any]] = []
     for round_ in range(args.rounds):
@@ -114,19 +124,26 @@ def measure(load: Load, port: int, scenario: Scenario, args: argparse.Namespace)
             try:
                 if args.warmup > 0:
                     load.drive(port, scenario, args.warmup)
+                cpu_before = cpu_seconds(pid)
                 result = load.drive(port, scenario, args.duration)
+                # The server's own CPU time per request: what the subscriber adds to the work,
+                # whatever else the machine runs (throughput swings with the other load).
+                used = cpu_seconds(pid) - cpu_before
+                result["cpu_us_per_request"] = round(used / max(1, result["requests"]) * 1e6, 1)
             finally:
                 if subscriber is not None:
                     seen.append(subscriber.stop())
             runs[kind].append(result)
             print(
                 f"  {scenario.name} round {round_ + 1} {kind:<10} {result['rps']:8.0f} req/s "
-                f"p50 {result['p50_ms']:.2f} ms p99 {result['p99_ms']:.2f} ms",
+                f"p50 {result['p50_ms']:.2f} ms p99 {result['p99_ms']:.2f} ms "
+                f"server CPU {result['cpu_us_per_request']:.0f} us/request",
                 flush=True,
             )
     best = {k: max(v, key=lambda r: r["rps"]) for k, v in runs.items()}
     base, sub = best["baseline"], best["subscriber"]
     medians = {k: statistics.median(r["rps"] for r in v) for k, v in runs.items()}
+    cpu = {k: statistics.median(r["cpu_us_per_request"] for r in v) for k, v in runs.items()}
     return {
         "name": scenario.name,
         "baseline": base,
@@ -134,9 +151,11 @@ def measure(load: Load, port: int, scenario: Scenario, args: argparse.Namespace)
         "rounds": runs,
         "stream_received": seen,
         "median_rps": medians,
+        "median_cpu_us_per_request": cpu,
         "cost": {
             "rps_pct": round((1 - sub["rps"] / base["rps"]) * 100, 2),
             "median_rps_pct": round((1 - medians["subscriber"] / medians["baseline"]) * 100, 2),
+            "cpu_per_request_pct": round((cpu["subscriber"] / cpu["baseline"] - 1) * 100, 2),
             "p50_pct": round((sub["p50_ms"] / base["p50_ms"] - 1) * 100, 2),
             "p99_pct": round((sub["p99_ms"] / base["p99_ms"] - 1) * 100, 2),
         },
@@ -236,7 +255,9 @@ def main(argv: list[str] | None = None) -> int:
         try:
             if not args.skip_ingestion:
                 load = Load(tool, args.connections, 1, 2_000_000, workdir)
-                rows = [measure(load, emulator.port, s, args) for s in chosen]
+                assert emulator.proc is not None
+                pid = emulator.proc.pid
+                rows = [measure(load, emulator.port, pid, s, args) for s in chosen]
                 report["ingestion"] = rows
                 print()
                 print(
@@ -249,7 +270,10 @@ def main(argv: list[str] | None = None) -> int:
                         f"{r['name']:<14} {b['rps']:>10.0f} {s['rps']:>10.0f} "
                         f"{c['rps_pct']:>6.1f}% {b['p50_ms']:>8.2f}ms {s['p50_ms']:>7.2f}ms "
                         f"{b['p99_ms']:>8.2f}ms {s['p99_ms']:>7.2f}ms "
-                        f"{c['median_rps_pct']:>11.1f}%"
+                        f"{c['median_rps_pct']:>11.1f}% "
+                        f"{r['median_cpu_us_per_request']['baseline']:>11.0f}us "
+                        f"{r['median_cpu_us_per_request']['subscriber']:>10.0f}us "
+                        f"{c['cpu_per_request_pct']:>8.1f}%"
                     )
             if not args.skip_page:
                 held = fill_journal(emulator.port, workdir)

@@ -65,11 +65,12 @@ test('a refused record shows its error at its JSON path, reached from the list b
   assert.equal(await mark.getAttribute('data-rule'), 'clevertap-525');
   assert.match(await page.locator('.j-why').first().innerText(), /Timestamp/);
   assert.match(await page.locator('table.errors').innerText(), /\$\.d\[1\]\s+clevertap-525/);
+  await mark.evaluate((el) => el.scrollIntoView({ block: 'center' }));
   await page.shot('journal-detail');
   page.assertClean();
 
   const dark = await ui.open(new URL(page.url()).pathname.replace('/_emulator/ui', ''), { theme: 'dark' });
-  await dark.locator('mark.j-error').first().scrollIntoViewIfNeeded();
+  await dark.locator('mark.j-error').first().evaluate((el) => el.scrollIntoView({ block: 'center' }));
   await dark.shot('journal-detail-dark');
   dark.assertClean();
 });
@@ -81,9 +82,15 @@ test('/ focuses the filter; the filter narrows the list and keeps the page live'
   assert.equal(await page.evaluate(() => document.activeElement.name), 'path');
   await page.keyboard.type('/1/profile.json');
   await Promise.all([page.waitForURL(/path=/), page.keyboard.press('Enter')]);
-  assert.equal(await rowsShown(page), 0);
+  const before = await rowsShown(page);
+  for (const row of await page.locator('#journal-rows tr[data-seq]').allInnerTexts()) {
+    assert.match(row, /\/1\/profile\.json/);
+  }
+  await clevertap().upload([{ type: 'event', identity: 'ui-3', ts: TS, evtName: 'Opened', evtData: {} }]);
   await clevertap().profile({ identity: 'ui-3' });
-  await page.locator('#journal-rows tr[data-seq]').first().waitFor({ timeout: 1000 });
-  assert.match(await page.locator('#journal-rows').innerText(), /\/1\/profile\.json/);
+  await page.locator('#journal-rows tr[data-seq]').nth(before).waitFor({ timeout: 1000 });
+  // The upload did not match the filter: only the profile request arrived.
+  assert.equal(await rowsShown(page), before + 1);
+  assert.match(await page.locator('#journal-rows tr[data-seq]').first().innerText(), /\/1\/profile\.json/);
   page.assertClean();
 });
