@@ -29,12 +29,7 @@ class BridgeControl:
         ],
     )
     def deliveries(self, tenant: str, query: dict[str, Any]) -> list[dict[str, Any]]:
-        return [
-            row
-            for row in self.deliverer.rows.get(tenant, [])
-            if query.get("flow") in (None, row["flow"])
-            and query.get("status") in (None, row["status"])
-        ]
+        return self.deliverer.select(tenant, query.get("flow"), query.get("status"))
 
     @control(
         "POST",

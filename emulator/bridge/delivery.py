@@ -21,7 +21,13 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from emulator.bridge.settings import DeliveryPolicy
-from emulator.core.call import DELIVERY_SCOPE_KEY, FLOW_SCOPE_KEY, FLOW_USER_AGENT, link
+from emulator.core.call import (
+    DELIVERY_SCOPE_KEY,
+    FLOW_SCOPE_KEY,
+    FLOW_USER_AGENT,
+    JOURNAL_SEQ_KEY,
+    link,
+)
 from emulator.core.jsonresp import Fragment, JSONDecodeError, dumps, fragment, loads
 
 if TYPE_CHECKING:
@@ -96,6 +102,24 @@ class Deliverer:
 
     def restore_sequence(self, last: int) -> None:
         self._next = last
+
+    # -- reading (the control API's view and the inspector's pages) ----------------------------
+    def select(
+        self, connection: str, flow: str | None = None, status: str | None = None
+    ) -> list[dict[str, Any]]:
+        """A connection's deliveries, oldest first, of one flow and status when given."""
+        return [
+            row
+            for row in self.rows.get(connection, ())
+            if flow in (None, row["flow"]) and status in (None, row["status"])
+        ]
+
+    def find(self, connection: str, delivery_id: str) -> dict[str, Any] | None:
+        return next((r for r in self.rows.get(connection, ()) if r["id"] == delivery_id), None)
+
+    def of_batch(self, connection: str, number: int) -> list[dict[str, Any]]:
+        """The deliveries a workspace's batch `number` caused on the connection (events flow)."""
+        return [r for r in self.rows.get(connection, ()) if r.get("batch") == number]
 
     # -- queueing --------------------------------------------------------------------------
     def submit(self, connection: str, job: Job) -> None:
@@ -208,16 +232,23 @@ class Deliverer:
             except httpx.HTTPError as exc:
                 attempts.append({"time": started, "error": f"{type(exc).__name__}: {exc}"})
             else:
-                attempts.append({"time": started, "status": answer.status_code})
+                tried: dict[str, Any] = {"time": started, "status": answer.status_code}
+                if answer.seq is not None:
+                    tried["seq"] = answer.seq  # the journal entry of this attempt
+                attempts.append(tried)
                 self._answer(group, answer)
                 if answer.status_code not in RETRYABLE:
                     status = "delivered" if answer.status_code < 300 else "failed"
                     for job in group:
                         job.row["status"] = status
                     return
+                # A retried answer would be overwritten by the next: each attempt keeps its own.
+                tried["answer"] = fragment(_body(answer))
                 retry_after = _retry_after(answer)
             if attempt < first.policy.max_attempts:
-                await asyncio.sleep(first.policy.wait(attempt, retry_after))
+                wait = first.policy.wait(attempt, retry_after)
+                attempts[-1]["retry_in"] = wait  # seconds until the next attempt
+                await asyncio.sleep(wait)
         for job in group:
             job.row["status"] = "failed"
 
@@ -283,6 +314,7 @@ class Answer:
     status_code: int
     retry_after: str | None
     content: bytes
+    seq: int | None = None  # the journal entry, for a request through the emulator's own app
 
 
 async def call_app(
@@ -338,7 +370,8 @@ async def call_app(
             chunks.append(message.get("body", b""))
 
     await app(scope, receive, send)
-    return Answer(status, retry_after, b"".join(chunks))
+    seq = scope.get(JOURNAL_SEQ_KEY)
+    return Answer(status, retry_after, b"".join(chunks), seq if isinstance(seq, int) else None)
 
 
 def _body(answer: Answer) -> Any:

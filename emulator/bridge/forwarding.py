@@ -16,6 +16,7 @@ from typing import Any
 from emulator.bridge.connections import Connections
 from emulator.bridge.mapping import Settings, map_batch
 from emulator.bridge.settings import ConnectionSettings
+from emulator.core.jsonresp import fragment
 from emulator.mparticle.events import BatchAccepted
 
 UPLOAD_PATH = "/1/upload"
@@ -51,7 +52,8 @@ class EventsFlow:
 
     def _forward(self, connection: ConnectionSettings, event: BatchAccepted) -> None:
         origin = {"workspace": event.workspace, "input": event.source.key, "mpid": str(event.mpid)}
-        record = self.deliverer.record
+        # The workspace's batch number: its page shows the batch beside these deliveries.
+        record = functools.partial(self.deliverer.record, batch=event.number)
         reason = self._skip_reason(connection, event)
         if reason is not None:
             skipped = [{"event": None, "event_type": None, "reason": reason}]
@@ -63,7 +65,14 @@ class EventsFlow:
             event.batch, event.mpid, wanted, event.received_ms, event.profile_identities
         )
         if not mapped.records:
-            record(connection.id, "events", status="skipped", source=origin, skipped=mapped.skipped)
+            record(
+                connection.id,
+                "events",
+                status="skipped",
+                source=origin,
+                skipped=mapped.skipped,
+                folded=mapped.folded,
+            )
             return
         headers = self.connections.clevertap_headers(connection, "event_output")
         for start in range(0, len(mapped.records), MAX_UPLOAD_RECORDS):
@@ -73,6 +82,9 @@ class EventsFlow:
                 "events",
                 source=origin,
                 skipped=mapped.skipped if start == 0 else [],
+                # Where each record came from (kept serialised, as the request body is).
+                mapped_from=fragment(mapped.sources[start : start + MAX_UPLOAD_RECORDS]),
+                folded=mapped.folded if start == 0 else [],
             )
             self.connections.deliver(
                 connection,
@@ -124,3 +136,22 @@ def upload_share(answer: Any, offset: int, size: int) -> Any:
 
 
 _RECORD_NUMBER = re.compile(r"record number : (\d+)\s*$")
+
+
+def rejected_records(answer: Any) -> dict[int, dict[str, Any]]:
+    """A delivery's `/1/upload` answer read per record: the index of each record CleverTap
+    refused (among the delivery's own records) -> its `unprocessed` entry."""
+    if not isinstance(answer, dict) or not isinstance(answer.get("unprocessed"), list):
+        return {}
+    found: dict[int, dict[str, Any]] = {}
+    for entry in answer["unprocessed"]:
+        if type(entry) is not dict:
+            continue
+        index = entry.get("index")  # set when the request was shared (upload_share)
+        if type(index) is not int:
+            number = _RECORD_NUMBER.search(str(entry.get("error", "")))
+            if number is None:
+                continue
+            index = int(number.group(1)) - 1
+        found[index] = entry
+    return found

@@ -107,6 +107,12 @@ class Forwarding:
     records: list[dict[str, Any]] = field(default_factory=list)
     # What was not forwarded, and why: {"event": index or None, "event_type", "reason"}.
     skipped: list[dict[str, Any]] = field(default_factory=list)
+    # Where each record came from, in step with `records`: the event's index in the batch,
+    # `"profile"` (the batch's user attributes and identities, with its change events) or
+    # `"device"` (the device joining the user's profile). The inspector shows the mapping so.
+    sources: list[int | str] = field(default_factory=list)
+    # The change events folded into the profile record (their indexes).
+    folded: list[int] = field(default_factory=list)
 
 
 def identity_of(
@@ -159,6 +165,7 @@ def map_batch(
     )
     for index, event in enumerate(batch.get("events") or ()):
         kind = event.get("event_type") if isinstance(event, dict) else None
+        before = len(out.records)
         try:
             reason = _map_event(event, kind, base, settings, received_ms, out, changes)
         except (AttributeError, KeyError, TypeError, ValueError) as exc:
@@ -167,16 +174,21 @@ def map_batch(
             reason = f"not mapped: {type(exc).__name__}: {exc}"
         if reason is not None:
             out.skipped.append({"event": index, "event_type": kind, "reason": reason})
+        elif kind in ("user_attribute_change", "user_identity_change"):
+            out.folded.append(index)
+        out.sources += [index] * (len(out.records) - before)
     profile = _profile_data(changes.attributes, changes.deleted, batch.get("user_identities") or {})
     profile.update(changes.identities)
     if profile:
         out.records.insert(0, {"type": "profile", **base, "ts": batch_ts, "profileData": profile})
+        out.sources.insert(0, "profile")
     if identity is not None and device is not None:
         # The device joins the user's profile: one identifier on top (the device's CleverTap
         # ID) and the identity in profileData, the shape CleverTap's upload takes to attach a
         # login identity to a device profile (RudderStack's CleverTap destination sends it).
         link = {"type": "profile", "objectId": device, "ts": batch_ts}
         out.records.insert(0, {**link, "profileData": {"identity": identity}})
+        out.sources.insert(0, "device")
     return out
 
 

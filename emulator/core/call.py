@@ -27,6 +27,8 @@ _UNPARSED: Any = object()
 # connection's `base_url`) by their user agent.
 FLOW_SCOPE_KEY = "ctmp.origin"
 FLOW_USER_AGENT = "ctmp-emulator-bridge"
+# Set by the pipeline on the request's scope: the journal entry's `seq`.
+JOURNAL_SEQ_KEY = "ctmp.seq"
 # The delivery an in-process flow request carries (its journal entry links to it).
 DELIVERY_SCOPE_KEY = "ctmp.delivery"
 
@@ -64,6 +66,7 @@ class Call:
         "notes",
         "parts",
         "path",
+        "receipt",
         "refusal",
         "request",
         "tenant",
@@ -87,10 +90,20 @@ class Call:
         # others (an Events API bulk request's batches), for the journal.
         self.parts: list[dict[str, Any]] = []
         self.listener_errors: list[str] = []
+        # Made on demand (`journal_receipt`): filled with the journal entry's `seq` once the
+        # request is journaled, so what a handler stored can name the request that carried it.
+        self.receipt: dict[str, int] | None = None
         self.links: list[tuple[str, str, str | int]] = []
         # Why the handler refused the request (its `ApiError`), for the log line.
         self.refusal: str | None = None
         self._json: Any = _UNPARSED
+
+    def journal_receipt(self) -> dict[str, int]:
+        """A dict the pipeline fills with this request's journal `seq` after the handler ran
+        (empty until then): store it with what the request made."""
+        if self.receipt is None:
+            self.receipt = {}
+        return self.receipt
 
     @property
     def parsed(self) -> bool:

@@ -22,7 +22,13 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from emulator.core.admission import Slot
-from emulator.core.call import DELIVERY_SCOPE_KEY, Call, current_call, request_origin
+from emulator.core.call import (
+    DELIVERY_SCOPE_KEY,
+    JOURNAL_SEQ_KEY,
+    Call,
+    current_call,
+    request_origin,
+)
 from emulator.core.contracts import Verdict
 from emulator.core.errors import ApiError
 from emulator.core.jsonresp import Fragment, JSONDecodeError, JSONResponse, fragment, tight
@@ -335,6 +341,10 @@ class Pipeline:
         if error:
             entry["error"] = error
         emulator.journal.append(entry)
+        # A flow's delivery reads back which entry its attempt became (the inspector links it).
+        request.scope[JOURNAL_SEQ_KEY] = entry["seq"]
+        if call.receipt is not None:
+            call.receipt["seq"] = entry["seq"]
         emulator.changes += 1
         if emulator.config.log_requests:
             _log_line(entry, verdict, call.refusal)

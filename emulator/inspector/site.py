@@ -21,8 +21,10 @@ from emulator.core.jsonresp import JSONDecodeError, loads
 from emulator.core.session import end_session, has_session, start_session
 from emulator.inspector.clevertap import CleverTapPages
 from emulator.inspector.controls import ControlsPage
+from emulator.inspector.flows import FlowsPages
 from emulator.inspector.home import Home
 from emulator.inspector.journal import JournalPages
+from emulator.inspector.mparticle import MParticlePages
 from emulator.inspector.pages import UI_PREFIX, UiPage, View, collect_pages
 
 if TYPE_CHECKING:
@@ -59,6 +61,8 @@ class Inspector:
             JournalPages(emulator, self.templates),
             ControlsPage(emulator),
             CleverTapPages(emulator),
+            MParticlePages(emulator),
+            FlowsPages(emulator),
         )
         self.nav = sorted((p for p in self.pages if p.nav), key=lambda p: p.order)
 

@@ -10,6 +10,7 @@ A criterion is one of (contracts/mparticle/audience.json):
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -86,6 +87,40 @@ def describe(criterion: dict[str, Any]) -> str:
     if op == "exists":
         return f"attribute {criterion['attribute']!r} exists"
     return f"attribute {criterion['attribute']!r} {op} {criterion.get('value')!r}"
+
+
+def evidence(criterion: dict[str, Any], user: User, now_ms: int) -> list[str]:
+    """What the user's data says for each attribute, identity and event the criterion reads,
+    as it is when the membership changes (the inspector shows it as the reason's facts)."""
+    if "all" in criterion or "any" in criterion:
+        parts = criterion.get("all", criterion.get("any", []))
+        return [fact for c in parts for fact in evidence(c, user, now_ms)]
+    if "not" in criterion:
+        return evidence(criterion["not"], user, now_ms)
+    if "identity" in criterion:
+        value = user.identities.get(criterion["identity"])
+        return [f"{criterion['identity']} is {value!r}" if value else f"no {criterion['identity']}"]
+    if "event" in criterion:
+        name = criterion["event"]
+        times = user.event_times.get(name, [])
+        if not times:
+            return [f"{name!r} never done"]
+        window = criterion.get("within_seconds")
+        fact = f"{name!r} done {len(times)} times, last at {_iso(max(times))}"
+        if window is not None:
+            since = now_ms - int(window * 1000)
+            inside = sum(1 for t in times if since <= t <= now_ms)
+            fact += f", {inside} within the last {window} s"
+        return [fact]
+    name = criterion["attribute"]
+    if name not in user.attributes:
+        return [f"attribute {name!r} not set"]
+    return [f"attribute {name!r} is {user.attributes[name]!r}"]
+
+
+def _iso(ms: int) -> str:
+    moment = datetime.fromtimestamp(ms / 1000, UTC)
+    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def windowed(criterion: dict[str, Any]) -> bool:

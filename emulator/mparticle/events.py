@@ -26,6 +26,8 @@ class BatchAccepted(Event):
     # the user profile before an output gets it
     # (https://docs.mparticle.com/guides/platform-guide/profiles/, Profile Enrichment).
     profile_identities: dict[str, str] = field(default_factory=dict)
+    # The batch's number among the workspace's stored batches (1 the first; 0 unknown).
+    number: int = 0
 
 
 @dataclass(frozen=True, slots=True)

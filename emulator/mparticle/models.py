@@ -16,6 +16,7 @@ Audience changes and membership changes are told to `publish` as typed events
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -34,6 +35,8 @@ from emulator.mparticle.users import (
     event_name,
     idsync_key,
 )
+
+IDSYNC_HISTORY = 1000
 
 
 class Workspace:
@@ -60,6 +63,9 @@ class Workspace:
         self.members: dict[int, set[int]] = {}  # audience id -> member MPIDs
         self.membership_changes: list[dict[str, Any]] = []  # add/delete, time, reason
         self.next_audience_id = 1  # never reused, as a deleted audience's history stays
+        # IDSync requests that reached the workspace, oldest first: the action, what it sent,
+        # the answer (or the error); the newest IDSYNC_HISTORY only.
+        self.idsync: deque[dict[str, Any]] = deque(maxlen=IDSYNC_HISTORY)
         # Users whose data changed since the last `settle` (an identity can move between users).
         self._touched: set[int] = set()
 
@@ -144,6 +150,14 @@ class Workspace:
         return self.users[holders[-1]] if holders else None
 
     # -- IDSync ----------------------------------------------------------------------------
+    def note_idsync(
+        self, action: str, request: dict[str, Any], status: int, answer: Any, **extra: Any
+    ) -> None:
+        """Keep one IDSync request in the workspace's history: its body, the answer's status
+        and body (`extra`: `mpid` of a modify, `read_only`)."""
+        entry = {"time": self._clock(), "action": action, "request": request}
+        self.idsync.append({**entry, **extra, "status": status, "answer": answer})
+
     def lookup(self, known: dict[str, str]) -> tuple[User | None, dict[str, str]]:
         """The default strategy's look-up: identities in priority order (then the rest), the most
         recent holder first; a known user answers only to its own customer id."""
@@ -371,13 +385,17 @@ class Workspace:
         else:
             members.discard(user.mpid)
         verb = "now" if inside else "no longer"
+        criteria = audience["criteria"]
+        # The trigger, the criterion, then what the user's data said (the attribute's value,
+        # the event's count and last time) at this moment.
+        facts = "; ".join(dict.fromkeys(audiences.evidence(criteria, user, int(now * 1000))))
         change = {
             "audience_id": audience["id"],
             "audience_name": audience["name"],
             "mpid": str(user.mpid),
             "action": "add" if inside else "delete",
             "time": now,
-            "reason": f"{trigger}: {verb} {audiences.describe(audience['criteria'])}",
+            "reason": f"{trigger}: {verb} {audiences.describe(criteria)} [{facts}]",
         }
         self.membership_changes.append(change)
         self._publish(
@@ -412,6 +430,7 @@ class Workspace:
             "audiences": list(self.audiences.values()),
             "members": {str(k): sorted(v) for k, v in self.members.items()},
             "membership_changes": self.membership_changes,
+            "idsync": list(self.idsync),
             "next_audience_id": self.next_audience_id,
             # Who holds each identity, most recent last: look-ups depend on the order.
             "index": [[k, v, list(m)] for (k, v), m in self.index.items()],
@@ -424,6 +443,7 @@ class Workspace:
         for audience_id in self.audiences:
             self.members.setdefault(audience_id, set())
         self.membership_changes = list(doc.get("membership_changes", []))
+        self.idsync.extend(doc.get("idsync", []))
         self.next_audience_id = int(doc.get("next_audience_id", max([0, *self.audiences]) + 1))
         for row in doc.get("users", []):
             user = User(
@@ -447,4 +467,4 @@ class Workspace:
                     self._hold(key, value, user.mpid)
 
     def empty(self) -> bool:
-        return not (self.users or self.aliases or self.audiences)
+        return not (self.users or self.aliases or self.audiences or self.idsync)

@@ -67,11 +67,13 @@ class MParticleState:
         batches: list[RawBatch],
         historical: bool,
         window: float = 0,
+        receipt: dict[str, int] | None = None,
     ) -> list[Outcome]:
         """Store each batch, apply it to the user it resolves to, and tell the event outputs
         (the bridge's forwarding to CleverTap); historical batches too young are kept only.
         A batch whose `source_request_id` this input sent less than `window` seconds before
-        is kept as a duplicate and goes no further. Answers each batch's outcome."""
+        is kept as a duplicate and goes no further. `receipt` (the request's journal seq, once
+        journaled) is kept with each row. Answers each batch's outcome."""
         received = self.clock.now()
         received_ms = int(received * 1000)
         outcomes: list[Outcome] = []
@@ -81,24 +83,28 @@ class MParticleState:
             if first is not None:
                 reason = f"duplicate of source_request_id {request_id!r} accepted at {first}"
                 resolved = fragment({"skipped": reason, "duplicate_of": request_id})
-                self._keep(workspace_id, source, received, raw, historical, resolved, None)
+                self._keep(workspace_id, source, received, raw, historical, resolved, None, receipt)
                 outcomes.append({"outcome": "duplicate", "source_request_id": request_id})
                 continue
             skipped = historical_skip(batch, received_ms) if historical else None
             if skipped is not None:
                 # Accepted (202) but not processed, as mParticle's historical endpoint does.
                 resolved = fragment({"skipped": skipped})
-                self._keep(workspace_id, source, received, raw, True, resolved, request_id)
+                self._keep(workspace_id, source, received, raw, True, resolved, request_id, receipt)
                 outcomes.append({"outcome": "skipped", "reason": skipped})
                 continue
             if source.kind == "feed":
                 stamp_feed(batch, source.label, historical)
             resolved, mpid = self._apply(workspace_id, batch, received_ms)
-            self._keep(workspace_id, source, received, raw, historical, resolved, request_id)
+            number = self._keep(
+                workspace_id, source, received, raw, historical, resolved, request_id, receipt, mpid
+            )
             user = self.workspace(workspace_id).user(mpid)
             known = dict(user.identities) if user is not None else {}
             self.events.publish(
-                BatchAccepted(workspace_id, source, batch, mpid, received_ms, historical, known)
+                BatchAccepted(
+                    workspace_id, source, batch, mpid, received_ms, historical, known, number
+                )
             )
             link("mparticle-user", workspace_id, mpid)
             outcomes.append({"outcome": "accepted"})
@@ -144,9 +150,13 @@ class MParticleState:
         historical: bool,
         resolved: Fragment,
         request_id: str | None,
-    ) -> None:
-        """Store the batch's row; `request_id`: a `source_request_id` it is the first of."""
-        row = {
+        receipt: dict[str, int] | None,
+        mpid: int | None = None,
+    ) -> int:
+        """Store the batch's row and answer its number (1 the workspace's first); `request_id`:
+        a `source_request_id` it is the first of; `receipt`: the request's journal entry;
+        `mpid`: the user it was applied to."""
+        row: dict[str, Any] = {
             "received": received,
             "input": source.key,
             "historical": historical,
@@ -154,10 +164,15 @@ class MParticleState:
             "batch": Fragment(tight(raw)),
             "resolved": resolved,
         }
+        if receipt is not None:
+            row["journal"] = receipt  # {"seq": ...} once the request is journaled
+        if mpid is not None:
+            row["mpid"] = str(mpid)  # plain, so a user's batches are found without parsing
         if request_id is not None:
             row["source_request_id"] = request_id
             self._remember(workspace_id, source.key, request_id, received)
         self.batches.add(workspace_id, row)
+        return len(self.batches.rows(workspace_id))
 
     def _remember(self, workspace_id: str, key: str, request_id: str, received: float) -> None:
         self.source_requests.setdefault(workspace_id, {})[(key, request_id)] = received

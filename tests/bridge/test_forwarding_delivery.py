@@ -121,6 +121,26 @@ def test_retry_after_is_honoured_up_to_the_cap(
     assert [e["evtName"] for e in views.ct_events()] == ["Later"]
 
 
+def test_each_attempt_names_its_journal_entry_its_wait_and_a_retried_answer(
+    emulator: EmulatorHandle, views: ControlViews, bridge: BridgeDriver
+) -> None:
+    views.configure(delivery={"max_attempts": 5, "backoff_ms": 1, "max_backoff_ms": 5000})
+    emulator.client.add_fault(
+        platform="clevertap", path="/1/upload", status=429, retry_after=1, times=1
+    )
+    row = bridge.forward(batch(custom_event("Later")))
+    first, second = row["attempts"]
+    uploads = bridge.uploads()
+    assert [first["seq"], second["seq"]] == [e["seq"] for e in uploads]
+    assert [e["status"] for e in uploads] == [429, 200]
+    assert first["retry_in"] == 1.0  # the answer's Retry-After, under the cap
+    assert first["answer"] == uploads[0]["response"]  # the fault's own answer, kept
+    assert "retry_in" not in second and "answer" not in second  # its answer is `response`
+    # Which workspace batch it came from, and where each record came from in it.
+    assert row["batch"] == 1
+    assert row["mapped_from"] == [0]
+
+
 def test_backoff_doubles_and_exhausted_attempts_fail(
     emulator: EmulatorHandle, mp: MParticleDriver, views: ControlViews, bridge: BridgeDriver
 ) -> None:

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 ROOT = Path(__file__).resolve().parents[2]
 BROWSER_TESTS = sorted((ROOT / "tests" / "ui" / "browser").glob("*.test.mjs"))
-NPM_PACKAGES = {"playwright-core": "1.64.1", "clevertap": "1.3.0"}
+NPM_PACKAGES = {"playwright-core": "1.64.1", "clevertap": "1.3.0", "mparticle": "1.0.8"}
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 
 

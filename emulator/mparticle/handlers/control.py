@@ -14,10 +14,11 @@ from emulator.core.control import conflict, not_found
 from emulator.core.jsonresp import JSONResponse
 from emulator.core.operations import Param, control
 from emulator.core.views import TENANT, TEXT, page
+from emulator.mparticle import views
 from emulator.mparticle.handlers.access import Access
 from emulator.mparticle.models import Workspace
 from emulator.mparticle.state import MParticleState
-from emulator.mparticle.users import User, parse_mpid
+from emulator.mparticle.users import parse_mpid
 
 ERROR = "emulator/error"
 
@@ -57,13 +58,8 @@ class MParticleControl:
     def users(self, tenant: str, query: dict[str, Any]) -> list[dict[str, Any]]:
         workspace = self.state.workspace(tenant)
         workspace.refresh()
-        wanted_mpid = parse_mpid(query.get("mpid")) if "mpid" in query else None
-        return [
-            _user_view(workspace, user)
-            for user in workspace.users.values()
-            if ("mpid" not in query or user.mpid == wanted_mpid)
-            and ("identity" not in query or query["identity"] in user.identities.values())
-        ]
+        found = views.find_users(workspace, query.get("mpid"), query.get("identity"))
+        return [views.user_view(workspace, user) for user in found]
 
     @page(
         "/mparticle/{tenant}/audiences",
@@ -73,10 +69,7 @@ class MParticleControl:
     def audiences(self, tenant: str, query: dict[str, Any]) -> list[dict[str, Any]]:
         workspace = self.state.workspace(tenant)
         workspace.refresh()
-        return [
-            {**a, "members": [str(m) for m in sorted(workspace.members[a["id"]])]}
-            for a in workspace.audiences.values()
-        ]
+        return views.audience_views(workspace)
 
     @control(
         "POST",
@@ -148,12 +141,7 @@ class MParticleControl:
     def memberships(self, tenant: str, query: dict[str, Any]) -> list[dict[str, Any]]:
         workspace = self.state.workspace(tenant)
         workspace.refresh()
-        return [
-            c
-            for c in workspace.membership_changes
-            if query.get("audience_id") in (None, str(c["audience_id"]))
-            and query.get("mpid") in (None, c["mpid"])
-        ]
+        return views.membership_changes(workspace, query.get("audience_id"), query.get("mpid"))
 
     @page(
         "/mparticle/{tenant}/aliases",
@@ -177,8 +165,4 @@ class MParticleControl:
         if user is None:
             raise not_found("no user with that MPID")
         workspace.refresh()
-        return _user_view(workspace, user)
-
-
-def _user_view(workspace: Workspace, user: User) -> dict[str, Any]:
-    return {**user.view(), "audience_memberships": workspace.memberships(user)}
+        return views.user_view(workspace, user)

@@ -177,7 +177,9 @@ class EventsApi:
         self._throttle(source.workspace, len(batches))
         taken = [b for b in batches if b is not None]
         window = self.access.dedup_window(source.workspace)
-        accepted = self.state.accept(source.workspace, source.input, taken, historical, window)
+        accepted = self.state.accept(
+            source.workspace, source.input, taken, historical, window, call.journal_receipt()
+        )
         outcomes = iter(accepted)
         parts = {part["index"]: part for part in call.parts}
         for index, batch in enumerate(batches):

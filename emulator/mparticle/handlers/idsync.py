@@ -12,8 +12,16 @@ from emulator.core.call import Call
 from emulator.core.operations import Param, PlatformMethod, operation
 from emulator.mparticle import identity_keys
 from emulator.mparticle.handlers.access import IDSYNC, Access, cors
+from emulator.mparticle.models import Workspace
 from emulator.mparticle.state import MParticleState
-from emulator.mparticle.users import LOGIN_ID, IdentityError, Resolution, idsync_key, parse_mpid
+from emulator.mparticle.users import (
+    LOGIN_ID,
+    IdentityError,
+    Resolution,
+    User,
+    idsync_key,
+    parse_mpid,
+)
 
 ERROR = "mparticle/identity-error"
 ANSWERS: dict[int, str | None] = {
@@ -64,10 +72,25 @@ class IdSync:
     async def _identity(self, call: Call, action: str) -> dict[str, Any]:
         workspace_id = self.access.idsync_workspace(call)
         body = _checked(call)
+        workspace = self.state.workspace(workspace_id)
+        flags: dict[str, Any] = {"journal": call.journal_receipt()}
+        if read_only(call):
+            flags["read_only"] = True
+        try:
+            answer = self._resolve(call, action, body, workspace)
+        except IdentityError as error:
+            message = {"code": error.code, "message": error.message}
+            workspace.note_idsync(action, body, error.status, message, **flags)
+            raise
+        workspace.note_idsync(action, body, 200, answer, **flags)
+        return answer
+
+    def _resolve(
+        self, call: Call, action: str, body: dict[str, Any], workspace: Workspace
+    ) -> dict[str, Any]:
         known, spelled = _known_identities(body["known_identities"])
         if not known and action != "logout":
             raise IdentityError(400, "LOOKUP_ERROR", "knownIdentities is empty.")
-        workspace = self.state.workspace(workspace_id)
         previous = parse_mpid(body.get("previous_mpid"))
         if read_only(call):
             return _answer(workspace.peek(action, known, previous), known, spelled)
@@ -122,21 +145,37 @@ class IdSync:
             if name is not None:
                 changes.append((name, change.get("old_value"), change.get("new_value")))
         workspace = self.state.workspace(workspace_id)
-        if read_only(call):  # the user must exist; nothing changes
-            found = workspace.user(mpid)
-            if found is None:
-                raise IdentityError(404, "NOT_FOUND_ERROR", f"MPID {mpid} does not exist.")
-            user = found
-        else:
-            user = workspace.modify(mpid, changes)
-            workspace.settle("modify")
-            call.emulator.changes += 1
-        return {
+        flags: dict[str, Any] = {"mpid": str(mpid), "journal": call.journal_receipt()}
+        if read_only(call):
+            flags["read_only"] = True
+        try:
+            user = self._modify(call, workspace, mpid, changes)
+        except IdentityError as error:
+            message = {"code": error.code, "message": error.message}
+            workspace.note_idsync("modify", body, error.status, message, **flags)
+            raise
+        answer = {
             "change_results": [
                 {"identity_type": c["identity_type"], "modified_mpid": str(user.mpid)}
                 for c in body["identity_changes"]
             ]
         }
+        workspace.note_idsync("modify", body, 200, answer, **flags)
+        return answer
+
+    @staticmethod
+    def _modify(
+        call: Call, workspace: Workspace, mpid: int, changes: list[tuple[str, Any, Any]]
+    ) -> User:
+        if read_only(call):  # the user must exist; nothing changes
+            found = workspace.user(mpid)
+            if found is None:
+                raise IdentityError(404, "NOT_FOUND_ERROR", f"MPID {mpid} does not exist.")
+            return found
+        user = workspace.modify(mpid, changes)
+        workspace.settle("modify")
+        call.emulator.changes += 1
+        return user
 
 
 def _checked(call: Call) -> dict[str, Any]:

@@ -77,7 +77,9 @@ class WebSdk:
                 del batch["partner_identities"]
                 call.notes.append("partner_identities dropped: accepted only from a feed input")
         window = self.access.dedup_window(source.workspace)
-        self.state.accept(source.workspace, source.input, batches, False, window)
+        self.state.accept(
+            source.workspace, source.input, batches, False, window, call.journal_receipt()
+        )
         call.emulator.changes += 1
         return Response(status_code=202)
 
