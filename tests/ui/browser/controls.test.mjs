@@ -59,6 +59,32 @@ test('the clock freezes and a fault is added and listed', async () => {
   page.assertClean();
 });
 
+test('the clock is set from the form, and a downloaded state loads back', async (t) => {
+  const page = await ui.open('/controls');
+  await page.fill('#clock input[name=at]', '2024-03-01T12:00');
+  await Promise.all([page.waitForEvent('load'), page.click('#clock form[data-control=clock-set] button')]);
+  const clock = await controlOk('GET', '/clock');
+  const expected = await page.evaluate(() => new Date('2024-03-01T12:00:00').getTime() / 1000);
+  assert.ok(Math.abs(clock.now - expected) < 5, `clock ${clock.iso}`);
+
+  await controlOk('DELETE', '/faults'); // the previous test's rule would answer this upload 503
+  const uploaded = await clevertap().upload([{ type: 'profile', identity: 'state-1', ts: TS, profileData: { Name: 'Kept' } }]);
+  assert.equal(uploaded.status, 'success', JSON.stringify(uploaded));
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#state a.button')]);
+  const file = path.join(fs.mkdtempSync(path.join(process.env.TMPDIR || '/tmp', 'ctmp-state-')), 'state.json');
+  await download.saveAs(file);
+  t.after(() => fs.rmSync(path.dirname(file), { recursive: true, force: true }));
+  await controlOk('POST', '/reset');
+  assert.equal((await clevertap().profile({ identity: 'state-1' })).status, 'fail');
+
+  await page.setInputFiles('#state input[type=file]', file);
+  await Promise.all([page.waitForEvent('load'), page.click('#state button')]);
+  assert.match(await page.locator('.flash').innerText(), /State loaded/);
+  const profile = await clevertap().profile({ identity: 'state-1' });
+  assert.equal(profile.record.profileData.Name ?? profile.record.name, 'Kept', JSON.stringify(profile));
+  page.assertClean();
+});
+
 test('a scenario file runs apart and its verdict is shown', async () => {
   const page = await ui.open('/controls');
   await page.setInputFiles('#scenario input[type=file]', SCENARIO);
@@ -67,6 +93,7 @@ test('a scenario file runs apart and its verdict is shown', async () => {
   await verdict.locator('.badge').first().waitFor();
   assert.match(await verdict.innerText(), /passed/);
   assert.ok((await verdict.locator('tr').count()) >= 2);
+  await verdict.evaluate((el) => el.scrollIntoView({ block: 'end' }));
   await page.shot('controls');
   page.assertClean();
 });
