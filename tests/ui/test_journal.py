@@ -55,6 +55,7 @@ def test_filters_narrow_the_list(
     # An empty form field is no filter; a bad value is the page's 400, not a 500.
     assert len(inspector.journal(platform="", status="", origin="client").rows) == 3
     assert inspector.ui("/journal", status="often").status == 400
+    assert inspector.ui("/journal", offset="-1").status == 400
 
 
 def test_the_list_is_paged(
