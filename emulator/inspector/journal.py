@@ -184,7 +184,8 @@ class JournalPages:
                 matched = [e for e in fresh if flt.matches(e)]
                 if matched:
                     html = "".join(str(render(row(e), True)) for e in matched[:MAX_BATCH])
-                    data = html.replace("\n", " ")
+                    # One `data:` line: a line break would end the field (SSE framing).
+                    data = html.replace("\r", " ").replace("\n", " ")
                     message = {"rows": len(matched), "skipped": max(0, len(matched) - MAX_BATCH)}
                     yield f"event: meta\ndata: {dumps(message).decode()}\n\n"
                     yield f"id: {last}\nevent: rows\ndata: {data}\n\n"

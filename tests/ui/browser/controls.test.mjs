@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { Inspector, clevertap, controlOk } from './helper.mjs';
+import { Inspector, clevertap, controlOk, EMULATOR_URL } from './helper.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const SCENARIO = path.resolve(here, '../../../fixtures/scenarios/clevertap-upload-profile-and-event.yaml');
@@ -38,6 +38,18 @@ test('reset empties the journal view', async () => {
   assert.equal(await journal.locator('#journal-rows tr[data-seq]').count(), 0);
   assert.ok(await journal.locator('p.empty').isVisible());
   journal.assertClean();
+});
+
+test("a tenant's reset forgets only that tenant's requests", async () => {
+  await clevertap().upload([{ type: 'event', identity: 'c-2', ts: TS, evtName: 'Played', evtData: {} }]);
+  await fetch(`${EMULATOR_URL}/1/uplaod`, { method: 'POST', body: '{}' }); // no tenant: kept
+  const page = await ui.open('/controls');
+  await page.selectOption('#reset select[name=tenant]', 'EMU-TEST-0001');
+  await Promise.all([page.waitForEvent('load'), page.click('#reset button[type=submit]')]);
+  assert.match(await page.locator('.flash').innerText(), /Reset EMU-TEST-0001: 1 journal entries forgotten/);
+  const { requests } = await controlOk('GET', '/requests');
+  assert.deepEqual(requests.map((r) => r.path), ['/1/uplaod']);
+  page.assertClean();
 });
 
 test('the clock freezes and a fault is added and listed', async () => {
