@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from emulator.admin.journal import FILTER_PARAMS
-from emulator.core.control import not_found
+from emulator.core.control import invalid, not_found
 from emulator.core.journal import Entry, JournalFilter
 from emulator.core.jsonresp import JSONDecodeError, dumps, loads
 from emulator.core.params import QueryParser
@@ -114,7 +114,10 @@ class JournalPages:
     @ui_page("/journal", nav="Journal", order=10)
     async def journal_list(self, request: Request) -> View:
         flt, raw = parse_filters(request)
-        offset = max(0, int(request.query_params.get("offset", "0") or 0))
+        raw_offset = request.query_params.get("offset", "") or "0"
+        if not (raw_offset.isascii() and raw_offset.isdigit()):
+            raise invalid("offset is a number of entries: 0, 50, 100, ...")
+        offset = int(raw_offset)
         entries, total = self.journal.newest(flt, PAGE_SIZE, offset)
         query = urlencode(raw)
 
@@ -181,7 +184,8 @@ class JournalPages:
                 matched = [e for e in fresh if flt.matches(e)]
                 if matched:
                     html = "".join(str(render(row(e), True)) for e in matched[:MAX_BATCH])
-                    data = html.replace("\n", " ")
+                    # One `data:` line: a line break would end the field (SSE framing).
+                    data = html.replace("\r", " ").replace("\n", " ")
                     message = {"rows": len(matched), "skipped": max(0, len(matched) - MAX_BATCH)}
                     yield f"event: meta\ndata: {dumps(message).decode()}\n\n"
                     yield f"id: {last}\nevent: rows\ndata: {data}\n\n"

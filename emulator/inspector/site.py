@@ -107,7 +107,12 @@ class Inspector:
             if isinstance(answer, Response):
                 answer.headers.update(SECURITY_HEADERS)
                 return answer
-            return self.render(request, answer)
+            try:
+                return self.render(request, answer)
+            except Exception as exc:  # a template's bug: the error page, never a bare 500
+                log.exception("inspector page failed to render")
+                bug = ApiError(500, f"{type(exc).__name__}: {exc}")
+                return self.render(request, View("error.html", {"error": bug}, status=500))
 
         return endpoint
 

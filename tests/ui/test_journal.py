@@ -5,8 +5,10 @@ ones; new entries on the event stream as they arrive."""
 
 from __future__ import annotations
 
+import json
 import threading
 
+from emulator.testing.plugin import EmulatorHandle
 from tests.drivers import BridgeDriver, CleverTapDriver, ControlViews, MParticleDriver
 from tests.drivers.bridge import T0, batch
 from tests.drivers.inspector import UI, InspectorDriver, Page
@@ -53,6 +55,7 @@ def test_filters_narrow_the_list(
     # An empty form field is no filter; a bad value is the page's 400, not a 500.
     assert len(inspector.journal(platform="", status="", origin="client").rows) == 3
     assert inspector.ui("/journal", status="often").status == 400
+    assert inspector.ui("/journal", offset="-1").status == 400
 
 
 def test_the_list_is_paged(
@@ -151,3 +154,29 @@ def test_the_stream_sends_new_entries_that_match_its_filters(
     # Neither the batch (mParticle) nor its forwarded upload (a flow's) matches the filters.
     assert rows[0]["data"].count("data-seq=") == 1
     assert rows[0]["id"] == upload
+
+
+def test_an_injected_fault_is_marked(
+    inspector: InspectorDriver, ct: CleverTapDriver, views: ControlViews, emulator: EmulatorHandle
+) -> None:
+    rule = emulator.client.add_fault(path="/1/upload", status=503, times=1)
+    assert ct.send(EVENT).status_code == 503
+    (seq,) = seqs(views)
+    assert "fault" in inspector.journal().rows[0]["text"]
+    assert inspector.journal_entry(int(seq)).shows(f"injected: {rule['id']}")
+
+
+def test_a_burst_is_coalesced_and_nothing_is_lost_silently(
+    inspector: InspectorDriver, ct: CleverTapDriver
+) -> None:
+    sender = threading.Timer(0.3, lambda: ct.send_together([[EVENT]] * 30))
+    sender.start()
+    events = inspector.stream(2.0)
+    sender.join()
+    metas = [json.loads(e["data"]) for e in events if e.get("event") == "meta"]
+    rows = [e["data"].count("data-seq=") for e in events if e.get("event") == "rows"]
+    # Each message carries at most 20 rows and counts the rest: every request is accounted for.
+    assert sum(m["rows"] for m in metas) == 30
+    assert all(n <= 20 for n in rows)
+    assert sum(rows) + sum(m["skipped"] for m in metas) == 30
+    assert len(rows) < 30  # coalesced, not one message per request

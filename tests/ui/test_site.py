@@ -24,6 +24,8 @@ def test_the_overview_shows_the_emulator_and_its_navigation(inspector: Inspector
     assert page.title == "Overview · ctmp-emulator"
     assert page.shows("Overview", "Tenants", "Journal")
     assert UI in page.links
+    assert f"{UI}/journal" in page.links
+    assert f"{UI}/controls" in page.links
 
 
 def test_pages_send_a_strict_content_security_policy(inspector: InspectorDriver) -> None:
@@ -103,6 +105,14 @@ def test_the_token_starts_a_session_the_pages_and_the_control_api_accept(
     assert guarded.sign_out().status_code == 204
     assert guarded.ui().status == 302
     assert guarded.control("GET", "/requests").status_code == 401
+
+
+def test_the_journal_stream_takes_the_same_session(guarded: InspectorDriver) -> None:
+    assert guarded.ui("/journal/stream").status == 302  # to sign in, as every page
+    assert guarded.sign_in(TOKEN).status_code == 204
+    assert guarded.stream(0.5) == [{"retry": "2000"}]
+    refused = guarded.get(f"{UI}/journal/stream", headers={"Origin": "https://evil.example"})
+    assert refused.status == 403
 
 
 def test_a_login_next_outside_the_inspector_is_ignored(guarded: InspectorDriver) -> None:

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { Inspector, clevertap, controlOk } from './helper.mjs';
+import { Inspector, clevertap, controlOk, EMULATOR_URL } from './helper.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const SCENARIO = path.resolve(here, '../../../fixtures/scenarios/clevertap-upload-profile-and-event.yaml');
@@ -40,6 +40,18 @@ test('reset empties the journal view', async () => {
   journal.assertClean();
 });
 
+test("a tenant's reset forgets only that tenant's requests", async () => {
+  await clevertap().upload([{ type: 'event', identity: 'c-2', ts: TS, evtName: 'Played', evtData: {} }]);
+  await fetch(`${EMULATOR_URL}/1/uplaod`, { method: 'POST', body: '{}' }); // no tenant: kept
+  const page = await ui.open('/controls');
+  await page.selectOption('#reset select[name=tenant]', 'EMU-TEST-0001');
+  await Promise.all([page.waitForEvent('load'), page.click('#reset button[type=submit]')]);
+  assert.match(await page.locator('.flash').innerText(), /Reset EMU-TEST-0001: 1 journal entries forgotten/);
+  const { requests } = await controlOk('GET', '/requests');
+  assert.deepEqual(requests.map((r) => r.path), ['/1/uplaod']);
+  page.assertClean();
+});
+
 test('the clock freezes and a fault is added and listed', async () => {
   const page = await ui.open('/controls');
   await Promise.all([page.waitForEvent('load'), page.click('#clock button:has-text("Freeze now")')]);
@@ -59,6 +71,32 @@ test('the clock freezes and a fault is added and listed', async () => {
   page.assertClean();
 });
 
+test('the clock is set from the form, and a downloaded state loads back', async (t) => {
+  const page = await ui.open('/controls');
+  await page.fill('#clock input[name=at]', '2024-03-01T12:00');
+  await Promise.all([page.waitForEvent('load'), page.click('#clock form[data-control=clock-set] button')]);
+  const clock = await controlOk('GET', '/clock');
+  const expected = await page.evaluate(() => new Date('2024-03-01T12:00:00').getTime() / 1000);
+  assert.ok(Math.abs(clock.now - expected) < 5, `clock ${clock.iso}`);
+
+  await controlOk('DELETE', '/faults'); // the previous test's rule would answer this upload 503
+  const uploaded = await clevertap().upload([{ type: 'profile', identity: 'state-1', ts: TS, profileData: { Name: 'Kept' } }]);
+  assert.equal(uploaded.status, 'success', JSON.stringify(uploaded));
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#state a.button')]);
+  const file = path.join(fs.mkdtempSync(path.join(process.env.TMPDIR || '/tmp', 'ctmp-state-')), 'state.json');
+  await download.saveAs(file);
+  t.after(() => fs.rmSync(path.dirname(file), { recursive: true, force: true }));
+  await controlOk('POST', '/reset');
+  assert.equal((await clevertap().profile({ identity: 'state-1' })).status, 'fail');
+
+  await page.setInputFiles('#state input[type=file]', file);
+  await Promise.all([page.waitForEvent('load'), page.click('#state button')]);
+  assert.match(await page.locator('.flash').innerText(), /State loaded/);
+  const profile = await clevertap().profile({ identity: 'state-1' });
+  assert.equal(profile.record.profileData.Name ?? profile.record.name, 'Kept', JSON.stringify(profile));
+  page.assertClean();
+});
+
 test('a scenario file runs apart and its verdict is shown', async () => {
   const page = await ui.open('/controls');
   await page.setInputFiles('#scenario input[type=file]', SCENARIO);
@@ -67,6 +105,7 @@ test('a scenario file runs apart and its verdict is shown', async () => {
   await verdict.locator('.badge').first().waitFor();
   assert.match(await verdict.innerText(), /passed/);
   assert.ok((await verdict.locator('tr').count()) >= 2);
+  await verdict.evaluate((el) => el.scrollIntoView({ block: 'end' }));
   await page.shot('controls');
   page.assertClean();
 });

@@ -57,8 +57,13 @@ test('a refused record shows its error at its JSON path, reached from the list b
   all.assertClean();
 
   const page = await ui.open('/journal?valid=false');
-  // j selects the first row, Enter opens it.
+  // j/ArrowDown move down, k/ArrowUp up; Enter opens the selected row.
   await page.keyboard.press('j');
+  const first = await page.evaluate(() => document.activeElement.dataset.seq);
+  await page.keyboard.press('ArrowDown');
+  await page.keyboard.press('k');
+  assert.equal(await page.evaluate(() => document.activeElement.dataset.seq), first);
+  assert.equal(await page.locator('tr.selected').count(), 1);
   await Promise.all([page.waitForURL(/\/journal\/\d+$/), page.keyboard.press('Enter')]);
   const mark = page.locator('mark.j-error[data-error-path="$.d[1]"]');
   await mark.waitFor();
