@@ -24,7 +24,9 @@ HOUR_MS = 3600 * 1000
 DAY_MS = 24 * HOUR_MS
 
 
-def user(mp: MParticleDriver, views: ControlViews, customer: str, *events: Any, **attrs: Any) -> str:
+def user(
+    mp: MParticleDriver, views: ControlViews, customer: str, *events: Any, **attrs: Any
+) -> str:
     mp.send(
         {
             "environment": "development",
@@ -36,7 +38,7 @@ def user(mp: MParticleDriver, views: ControlViews, customer: str, *events: Any, 
     return views.mpid_of(customer)
 
 
-def window(start: int, end: int) -> dict[str, int]:
+def window(start: int, end: int) -> dict[str, Any]:
     return {"start_unixtime_ms": start, "end_unixtime_ms": end}
 
 
@@ -92,9 +94,12 @@ def test_aliased_events_count_for_audiences(mp: MParticleDriver, views: ControlV
         custom_event("Viewed", T0_MS - HOUR_MS + 1),
     )
     destination = user(mp, views, "known-2")
-    assert mp.alias(
-        source_mpid=source, destination_mpid=destination, **window(T0_MS - DAY_MS, T0_MS)
-    ).status_code == 202
+    assert (
+        mp.alias(
+            source_mpid=source, destination_mpid=destination, **window(T0_MS - DAY_MS, T0_MS)
+        ).status_code
+        == 202
+    )
     (row,) = views.audiences()
     assert row["id"] == audience["id"]
     assert sorted(row["members"]) == sorted([source, destination])
@@ -102,9 +107,7 @@ def test_aliased_events_count_for_audiences(mp: MParticleDriver, views: ControlV
     assert change["action"] == "add" and "alias" in change["reason"]
 
 
-def test_requests_wrong_in_themselves_are_refused(
-    mp: MParticleDriver, views: ControlViews
-) -> None:
+def test_requests_wrong_in_themselves_are_refused(mp: MParticleDriver, views: ControlViews) -> None:
     """Aliasing guide: source and destination must differ, the window must end after it starts
     and start within the 90 days of data kept; the alias body needs both MPIDs and the window.
     Each is a 400 in the Events API's envelope; nothing is recorded."""

@@ -83,9 +83,7 @@ def test_account_audiences_are_listed_with_the_documented_fields(
         assert row["status"] == "active" and row["is_calculated"] is True
         assert row["created_by"] == row["last_modified_by"] == "emulator"
         assert row["last_modified_on"] == "2024-01-01T10:00:00.000Z"
-    assert (rows[0]["name"], rows[0]["external_name"], rows[0]["size"]) == ("Parisians",) * 2 + (
-        2,
-    )
+    assert (rows[0]["name"], rows[0]["external_name"], rows[0]["size"]) == ("Parisians",) * 2 + (2,)
     assert (rows[1]["name"], rows[1]["size"]) == ("Buyers", 1)
     assert rows[0]["added_last_24_hours"] == 2 and rows[0]["dropped_last_24_hours"] == 0
 
