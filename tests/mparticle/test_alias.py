@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from emulator.testing.plugin import EmulatorHandle
 from tests.drivers import ControlViews, MParticleDriver
 from tests.drivers.defaults import S2S
 from tests.drivers.mparticle import custom_event, mp_errors
@@ -154,3 +155,22 @@ def test_dropped_requests_are_recorded_as_rejected(
     assert second["status"] == "rejected" and "already an alias destination" in second["reason"]
     assert third["status"] == "rejected" and "overlaps" in third["reason"]
     assert "Viewed" not in views.mp_user(c)["events"]
+
+
+def test_alias_records_survive_a_state_round_trip(
+    mp: MParticleDriver, views: ControlViews, emulator: EmulatorHandle
+) -> None:
+    """The state document carries the alias records and what they copied: after export, reset
+    and import, the record and the destination's copied events are still there."""
+    views.freeze(T0)
+    source = user(mp, views, "anon-3", custom_event("Viewed", T0_MS - HOUR_MS))
+    destination = user(mp, views, "known-3")
+    span = window(T0_MS - DAY_MS, T0_MS)
+    assert mp.alias(source_mpid=source, destination_mpid=destination, **span).status_code == 202
+    document = emulator.client.state()
+    emulator.client.reset()
+    assert views.mp_aliases() == []
+    emulator.client.load_state(document)
+    (record,) = views.mp_aliases()
+    assert record["status"] == "applied" and record["destination_mpid"] == destination
+    assert views.mp_user(destination)["events"]["Viewed"]["count"] == 1
