@@ -11,10 +11,12 @@ from starlette.requests import Request
 
 from emulator.clevertap.accounts import AccountStore
 from emulator.clevertap.cursors import Cursors
+from emulator.clevertap.custom_lists import CustomLists
 from emulator.clevertap.events import ExportRunFinished
 from emulator.clevertap.handlers.access import ENVELOPE, SECURITY_SCHEMES, Access
 from emulator.clevertap.handlers.campaigns import Campaigns
 from emulator.clevertap.handlers.control import AccountViews
+from emulator.clevertap.handlers.custom_lists import CustomListApi
 from emulator.clevertap.handlers.exports import ExportsControl
 from emulator.clevertap.handlers.management import Management
 from emulator.clevertap.handlers.partners import Partners
@@ -53,6 +55,7 @@ class CleverTapSurface(Surface):
         self.uploads_in_flight = InFlight()
         self.creates_in_flight = InFlight()
         self.pending = PendingReports(lambda: int(ids.hex(12), 16))
+        self.custom_lists = CustomLists(lambda: ids.token(32))
         self.scheduler = ExportScheduler(emulator, self.store, self.owns)
         # Moving the clock starts the export runs that have come due; the bridge reports each
         # run's deliveries back.
@@ -67,6 +70,7 @@ class CleverTapSurface(Surface):
             Partners(self.access),
             AccountViews(emulator, self.store, self.owns),
             ExportsControl(emulator, self.store, self.scheduler, self.owns),
+            CustomListApi(self.access, self.custom_lists),
         )
 
     def handlers(self) -> Sequence[object]:
@@ -119,3 +123,4 @@ class CleverTapSurface(Surface):
         self.cursors.forget(tenants)
         self.pending.forget(tenants)
         self.scheduler.forget(tenants)
+        self.custom_lists.forget(tenants)

@@ -357,6 +357,10 @@ class Workspace:
         )
         return audience
 
+    def touch(self, user: User) -> None:
+        """The user's data changed outside a batch (an alias): `settle` re-evaluates them."""
+        self._touched.add(user.mpid)
+
     def settle(self, trigger: str) -> None:
         """Re-evaluate every audience for the users whose data changed (the one a request was
         about, and anyone an identity was taken from)."""

@@ -11,9 +11,11 @@ from starlette.requests import Request
 from emulator.core.admission import Rate
 from emulator.core.surface import Surface
 from emulator.mparticle.handlers.access import EVENTS, Access
+from emulator.mparticle.handlers.alias_api import AliasApi
 from emulator.mparticle.handlers.control import MParticleControl
 from emulator.mparticle.handlers.events_api import EventsApi
 from emulator.mparticle.handlers.idsync import IdSync
+from emulator.mparticle.handlers.platform_api import PlatformApi
 from emulator.mparticle.handlers.profile_api import ProfileApi
 from emulator.mparticle.handlers.web_sdk import WebSdk
 from emulator.mparticle.settings import WorkspaceSettings
@@ -51,6 +53,8 @@ class MParticleSurface(Surface):
             IdSync(self.access, self.state),
             WebSdk(self.access, self.state),
             MParticleControl(self.access, self.state, self._changed),
+            PlatformApi(self.access, self.state),
+            AliasApi(self.access, self.state),
         )
 
     def _changed(self) -> None:

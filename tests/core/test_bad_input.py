@@ -19,7 +19,7 @@ from tests.drivers import ControlViews, MParticleDriver
 from tests.drivers.clevertap import ct_fail, ct_headers
 from tests.drivers.defaults import WEB_KEY
 from tests.drivers.mparticle import custom_event, mp_batch, mp_errors
-from tests.drivers.operations import CONTROL, Corpus, Op, depth, nest
+from tests.drivers.operations import CLEVERTAP_ROOT, CONTROL, Corpus, Op, depth, nest
 from tests.drivers.wire import abandon_mid_body
 
 TOO_DEEP = "nested deeper than"
@@ -222,7 +222,7 @@ def _envelope_405(op: Op, response: httpx.Response) -> bool:
     body = response.json()
     if op.control:
         return bool(body["error"]["code"] == "method_not_allowed")
-    if op.path.startswith("/1/"):
+    if op.path.startswith(("/1/", *CLEVERTAP_ROOT)):
         return bool(body["status"] == "fail" and body["code"] == 405)
     return bool(body["errors"][0]["code"] == "METHOD_NOT_ALLOWED")
 

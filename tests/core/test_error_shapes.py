@@ -271,6 +271,30 @@ ROWS = [
         {**JSON, **CORS, **MP_429},
         mp_fault("/v3/JS/*/events", 429, retry_after=7),
     ),
+    # -- Platform API audiences, S2S alias, CleverTap's Custom List upload ---------------------
+    Row(
+        "platform-401",
+        lambda ct, mp: mp.platform("GET", "/audiences", mp.token(), account=None),
+        401,
+        ev_errors("UNAUTHORIZED", "The accountId query parameter is required."),
+        JSON,
+    ),
+    Row(
+        "alias-400",
+        lambda ct, mp: mp.alias(
+            source_mpid="7", destination_mpid="7", start_unixtime_ms=0, end_unixtime_ms=0
+        ),
+        400,
+        ev_errors("BAD_REQUEST", "source_mpid and destination_mpid must be different MPIDs."),
+        JSON,
+    ),
+    Row(
+        "customlist-403",
+        lambda ct, mp: ct.put_custom_list("/custom_list_uploads/unknown", [("i", "a")]),
+        403,
+        {"status": "fail", "error": "The upload URL is not valid or has expired.", "code": 403},
+        JSON,
+    ),
 ]
 
 

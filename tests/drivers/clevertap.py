@@ -273,3 +273,40 @@ class CleverTapDriver:
         """The records of a whole download: create the cursor, then read every page."""
         cursor = self.create_cursor(kind, query, batch_size, form, **kw)
         return [r for p in self.pages(kind, cursor, method, **kw) for r in p.get("records", [])]
+
+    # -- the Custom List API -------------------------------------------------------------------
+    def custom_list_url(self) -> str:
+        """Step 1 (`POST /get_custom_list_segment_url`): the pre-signed URL, the answer's shape
+        checked."""
+        answer = ok(self.post("/get_custom_list_segment_url"))
+        assert set(answer) == {"status", "presignedS3URL"}, answer
+        url: str = answer["presignedS3URL"]
+        return url
+
+    def put_custom_list(self, url: str, rows: Sequence[tuple[str, str]]) -> httpx.Response:
+        """Step 2: PUT a `Type,Identity` CSV of `rows` to the pre-signed URL (no CleverTap
+        headers, as to S3); nothing checked."""
+        text = "Type,Identity\n" + "".join(f"{kind},{value}\n" for kind, value in rows)
+        return self.http.put(url, content=text.encode(), headers={"Content-Type": "text/csv"})
+
+    def complete_custom_list(self, name: str, url: str, **extra: Any) -> httpx.Response:
+        """Step 3 (`POST /upload_custom_list_segment_completed`); nothing checked."""
+        body = {
+            "name": name,
+            "email": "owner@example.com",
+            "filename": "list.csv",
+            "creator": "tests",
+            "url": url,
+            **extra,
+        }
+        return self.post("/upload_custom_list_segment_completed", body)
+
+    def custom_list(self, name: str, *rows: tuple[str, str], **extra: Any) -> int:
+        """All three steps; answers the new segment's id (`Segment ID`)."""
+        url = self.custom_list_url()
+        put = self.put_custom_list(url, rows)
+        assert put.status_code == 200, put.text
+        answer = ok(self.complete_custom_list(name, url, **extra))
+        assert set(answer) == {"status", "Segment ID"}, answer
+        segment_id: int = answer["Segment ID"]
+        return segment_id

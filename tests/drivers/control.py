@@ -118,6 +118,10 @@ class ControlViews:
         """The workspace's stored batches, oldest first: {input, batch, resolved, ...}."""
         return self.rows(f"/mparticle/{workspace}/batches", "batches", **params)
 
+    def mp_aliases(self, workspace: str = WORKSPACE) -> list[dict[str, Any]]:
+        """The workspace's alias requests (Web SDK and server-to-server), oldest first."""
+        return self.rows(f"/mparticle/{workspace}/aliases", "aliases")
+
     def audiences(self, workspace: str = WORKSPACE) -> list[dict[str, Any]]:
         audiences: list[dict[str, Any]] = self.get(f"/mparticle/{workspace}/audiences")["audiences"]
         return audiences

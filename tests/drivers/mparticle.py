@@ -17,6 +17,7 @@ from tests.drivers.defaults import ENVIRONMENT, S2S, WEB, WORKSPACE
 # A page the Web SDK runs on, and the org/account/workspace part of a Profile API path.
 WEB_ORIGIN = "https://shop.example"
 PROFILE_PLACE = f"10/100/{WORKSPACE}"
+PLATFORM_ACCOUNT = "100"  # the default workspace's account (README)
 IDSYNC_ANSWER_KEYS = {"context", "mpid", "matched_identities", "is_ephemeral", "is_logged_in"}
 OAUTH_CLIENT = {
     "client_id": "emu-client-id",
@@ -275,3 +276,30 @@ class MParticleDriver:
         assert isinstance(body["access_token"], str) and len(body["access_token"]) >= 16
         access: str = body["access_token"]
         return access
+
+    # -- the Platform API (audiences) ----------------------------------------------------------
+    def platform(
+        self,
+        method: str,
+        path: str,
+        access: str | None,
+        account: str | None = PLATFORM_ACCOUNT,
+    ) -> httpx.Response:
+        """`{method} /v1{path}?accountId={account}` with a bearer token (None: no header, no
+        accountId); nothing checked."""
+        headers = {} if access is None else {"Authorization": f"Bearer {access}"}
+        params = {} if account is None else {"accountId": account}
+        return self.http.request(method, f"/v1{path}", params=params, headers=headers)
+
+    def platform_ok(self, path: str, access: str) -> Any:
+        """`GET /v1{path}?accountId=100`: 200, its JSON."""
+        response = self.platform("GET", path, access)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    # -- the server-to-server alias -------------------------------------------------------------
+    def alias(self, auth: tuple[str, str] | None = None, **fields: Any) -> httpx.Response:
+        """`POST /v2/alias` with `request_type: alias`, `environment` and `fields`, Basic s2s
+        credentials (or `auth`); nothing checked."""
+        body = {"request_type": "alias", "environment": ENVIRONMENT, **fields}
+        return self.post(body, path="/v2/alias", auth=auth)

@@ -32,9 +32,17 @@ PATH_VALUES = {
     "audience_id": "1",
     "fault_id": "no-such-fault",
     "seq": "1",
+    "workspaceId": WORKSPACE,
+    "token": "x",
 }
 # A value for each query parameter a body operation requires.
 QUERY_VALUES = {"fields": "user_attributes"}
+# CleverTap's paths outside /1/ (the Custom List API).
+CLEVERTAP_ROOT = (
+    "/get_custom_list_segment_url",
+    "/upload_custom_list_segment_completed",
+    "/custom_list_uploads/",
+)
 TENANTS = {"clevertap": ACCOUNT, "mparticle": WORKSPACE, "bridge": CONNECTION}
 CONTROL = "/_emulator"
 
@@ -114,7 +122,7 @@ class Corpus:
     def headers(self, op: Op) -> dict[str, str]:
         """The credentials the operation's API takes, and its body's media type."""
         headers = {"Content-Type": op.media or "application/json"}
-        if op.path.startswith("/1/"):
+        if op.path.startswith(("/1/", *CLEVERTAP_ROOT)):
             headers.update(ct_headers())
         elif op.path.startswith("/userprofile/"):
             headers["Authorization"] = f"Bearer {self.token}"

@@ -110,6 +110,11 @@ class Access:
         """The calling account's data, once its id, region host and passcode are right."""
         return self.store.account(self._authenticate(call.request).id)
 
+    def enter_as(self, call: Call) -> tuple[str, Account]:
+        """The calling account's id and data (`enter`, for state kept outside the account)."""
+        account_id = self._authenticate(call.request).id
+        return account_id, self.store.account(account_id)
+
     def _authenticate(self, request: Request) -> AccountSettings:
         headers = request.headers
         settings = self._accounts.get(headers.get(ACCOUNT_HEADER, ""))

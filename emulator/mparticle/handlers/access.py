@@ -295,6 +295,9 @@ class Access:
             owner = self._inputs.get(mp_key)
             return owner.workspace if owner is not None else None
         parts = request.scope["path"].split("/")  # /userprofile/v1/[resolve/]{org}/{acct}/{ws}/..
+        if len(parts) > 2 and parts[1] == "v1" and parts[2] in ("audiences", "workspace"):
+            token = self._bearer(request)  # the Platform API: the token's own workspace
+            return token.workspace if token is not None else None
         if len(parts) > 3 and parts[1] == "userprofile":
             at = 6 if parts[3] == "resolve" else 5
             workspace = parts[at] if len(parts) > at else None  # a short path names none
@@ -377,3 +380,25 @@ class Access:
         if workspace.org_id not in (None, org) or workspace.account_id not in (None, account):
             raise ProfileError(404, "NOT_FOUND", "The org or account does not match.")
         return workspace.id
+
+    def platform_account(self, call: Call) -> tuple[WorkspaceSettings, list[WorkspaceSettings]]:
+        """The Platform API's caller (https://docs.mparticle.com/developers/apis/platform/): the
+        bearer token's workspace and the workspaces of the account `accountId` names, which must
+        be the token's (a workspace without an `account_id` is an account of its own)."""
+        found = self._bearer(call.request)
+        if found is None:
+            raise ProfileError(401, "UNAUTHORIZED", "A valid bearer token is needed.")
+        account = call.query("accountId")
+        if not account:
+            raise ProfileError(401, "UNAUTHORIZED", "The accountId query parameter is required.")
+        own = self.workspace(found.workspace)
+        if own is None:
+            raise ProfileError(401, "UNAUTHORIZED", "The token's workspace is gone.")
+        if account != (own.account_id or own.id):
+            raise ProfileError(403, "FORBIDDEN", f"The token cannot read account {account}.")
+        siblings = [
+            ws
+            for ws in self.tenants.settings_of(WorkspaceSettings)
+            if (ws.account_id or ws.id) == account
+        ]
+        return own, siblings

@@ -146,7 +146,7 @@ class MParticleControl:
     @page(
         "/mparticle/{tenant}/aliases",
         "aliases",
-        summary="Alias requests the Web SDK sent, oldest first (recorded; no data moves)",
+        summary="Alias requests, oldest first: Web SDK (recorded only) and S2S (with status)",
     )
     def aliases(self, tenant: str, query: dict[str, Any]) -> list[dict[str, Any]]:
         return list(self.state.workspace(tenant).aliases)
