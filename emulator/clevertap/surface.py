@@ -20,6 +20,7 @@ from emulator.clevertap.handlers.management import Management
 from emulator.clevertap.handlers.partners import Partners
 from emulator.clevertap.handlers.reads import Reads
 from emulator.clevertap.handlers.reports import Reports
+from emulator.clevertap.handlers.sends import Sends
 from emulator.clevertap.handlers.upload import Upload
 from emulator.clevertap.polling import PendingReports
 from emulator.clevertap.scheduler import ExportScheduler
@@ -67,6 +68,7 @@ class CleverTapSurface(Surface):
             Partners(self.access),
             AccountViews(emulator, self.store, self.owns),
             ExportsControl(emulator, self.store, self.scheduler, self.owns),
+            Sends(self.access),
         )
 
     def handlers(self) -> Sequence[object]:

@@ -80,6 +80,11 @@ class ControlViews:
         {campaign, name, objectId, identity, email, phone, event, ts, at (, reason)}."""
         return self.rows(f"/clevertap/{account}/campaigns/triggered", "triggered", **params)
 
+    def ct_sends(self, account: str = ACCOUNT, **params: Any) -> list[dict[str, Any]]:
+        """What sends to user ids captured, one row per named user (`channel=`, `identity=`,
+        `objectId=`, `reached=`): {send, channel, objectId, identity, reached, reason, content}."""
+        return self.rows(f"/clevertap/{account}/sends", "sends", **params)
+
     def ct_add_segment(self, name: str, account: str = ACCOUNT, **members: Any) -> dict[str, Any]:
         """Make a custom list segment (201) of `identities=[...]`/`objectIds=[...]`; answers it."""
         response = self.http.post(f"/clevertap/{account}/segments", json={"name": name, **members})
