@@ -16,6 +16,7 @@ from emulator.clevertap.handlers.access import ENVELOPE, SECURITY_SCHEMES, Acces
 from emulator.clevertap.handlers.campaigns import Campaigns
 from emulator.clevertap.handlers.control import AccountViews
 from emulator.clevertap.handlers.exports import ExportsControl
+from emulator.clevertap.handlers.journeys import JourneysControl
 from emulator.clevertap.handlers.management import Management
 from emulator.clevertap.handlers.partners import Partners
 from emulator.clevertap.handlers.reads import Reads
@@ -55,6 +56,7 @@ class CleverTapSurface(Surface):
         self.creates_in_flight = InFlight()
         self.pending = PendingReports(lambda: int(ids.hex(12), 16))
         self.scheduler = ExportScheduler(emulator, self.store, self.owns)
+        self.store.on_event = self.scheduler.on_event
         # Moving the clock starts the export runs that have come due; the bridge reports each
         # run's deliveries back.
         emulator.clock.on_change(self.scheduler.clock_moved)
@@ -69,6 +71,7 @@ class CleverTapSurface(Surface):
             AccountViews(emulator, self.store, self.owns),
             ExportsControl(emulator, self.store, self.scheduler, self.owns),
             Sends(self.access),
+            JourneysControl(emulator, self.store, self.scheduler, self.owns),
         )
 
     def handlers(self) -> Sequence[object]:
