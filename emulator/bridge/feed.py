@@ -32,12 +32,14 @@ class FeedFlow:
             "export": event.export.get("id"),
             "run": event.run.get("id"),
         }
-        targets = self._targets(event.account, origin)
+        targets = self._targets(event.account, origin, event.connection)
         finished = _Tally(self.events, event, 0)
         if not targets:
             reason = (
                 f"no connection carries CleverTap account {event.account!r}'s exports to a feed"
             )
+            if event.connection is not None:
+                reason = f"connection {event.connection!r} does not carry {event.account!r}'s feed"
             finished.skip(reason)
             return
         chunks = list(bulk_chunks(event.batches))
@@ -61,10 +63,12 @@ class FeedFlow:
                 )
 
     def _targets(
-        self, account: str, origin: dict[str, Any]
+        self, account: str, origin: dict[str, Any], only: str | None
     ) -> list[tuple[ConnectionSettings, Input]]:
         targets = []
         for connection in self.connections.carrying("account", account, "feed"):
+            if only is not None and connection.id != only:
+                continue
             feed = self.connections.feed_input(connection)
             if feed is None:
                 reason = f"workspace {connection.workspace!r} has no feed"

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from emulator.clevertap import live
-from emulator.clevertap.models import Account
+from emulator.clevertap.models import Account, LiveHook
 from emulator.core.reaper import dispose
 
 
@@ -15,11 +15,14 @@ class AccountStore:
         self._new_guid = new_guid
         self._clock = clock
         self.data: dict[str, Account] = {}
+        # Each account's hook for stored events (the surface sets the scheduler's, which adds
+        # journeys to live campaigns).
+        self.on_event: LiveHook = live.on_event
 
     def account(self, account_id: str) -> Account:
         found = self.data.get(account_id)
         if found is None:
-            found = self.data[account_id] = Account(self._new_guid, self._clock, live.on_event)
+            found = self.data[account_id] = Account(self._new_guid, self._clock, self.on_event)
         return found
 
     def keep_only(self, account_ids: Iterable[str]) -> None:

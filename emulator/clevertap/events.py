@@ -17,6 +17,9 @@ class ExportRunStarted(Event):
     export: dict[str, Any]  # the export's view
     run: dict[str, Any]  # the run's view
     batches: list[dict[str, Any]]
+    # Only this connection carries them (a journey's export step naming one); None: every
+    # connection carrying the account's feed.
+    connection: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

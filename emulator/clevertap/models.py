@@ -36,7 +36,8 @@ class Account:
     ) -> None:
         self._new_guid = new_guid
         self._clock = clock
-        # Called for each stored event while a live campaign runs (clevertap/live.py).
+        # Called for each stored event while a live campaign or a journey runs (clevertap/live.py,
+        # journeys.py).
         self._on_live_event = on_live_event
         self.next_pid = 1
         self.profiles: dict[int, Profile] = {}
@@ -58,6 +59,8 @@ class Account:
         self.campaigns: list[dict[str, Any]] = []
         self.live: list[dict[str, Any]] = []  # the campaigns waiting for a trigger event
         self.exports: list[dict[str, Any]] = []  # mParticle exports (clevertap/exports.py)
+        self.sends: list[dict[str, Any]] = []  # sends to user ids (clevertap/sends.py)
+        self.journeys: list[dict[str, Any]] = []  # journeys (clevertap/journeys.py)
 
     def empty(self) -> bool:
         """Nothing stored yet (a read made the account): left out of state exports."""
@@ -68,6 +71,8 @@ class Account:
             or self.segments
             or self.campaigns
             or self.exports
+            or self.sends
+            or self.journeys
         )
 
     def clock(self) -> float:
@@ -194,7 +199,7 @@ class Account:
             if ts > summary[2]:
                 summary[2] = ts
         self.events.append(profile.pid, name, ts, data)
-        if self.live and self._on_live_event is not None:
+        if (self.live or self.journeys) and self._on_live_event is not None:
             self._on_live_event(self, profile, name, ts, data)
 
     def _create(self, key: str, value: str, now: int) -> Profile:
@@ -428,6 +433,9 @@ class Account:
 
     # -- state -----------------------------------------------------------------------------
     def export(self) -> dict[str, Any]:
+        # Sends and journeys only when there are some: documents made before them stay as
+        # they were (fixtures/states/seed.json).
+        later = {k: v for k, v in (("sends", self.sends), ("journeys", self.journeys)) if v}
         return {
             "next_pid": self.next_pid,
             "profiles": [p.export() for p in self.profiles.values()],
@@ -440,6 +448,7 @@ class Account:
             "segments": self.segments,
             "campaigns": self.campaigns,
             "exports": self.exports,
+            **later,
         }
 
     def load(self, doc: dict[str, Any]) -> None:
@@ -476,3 +485,5 @@ class Account:
         self.campaigns = list(doc.get("campaigns", []))
         self.live = [c for c in self.campaigns if c.get("live") and not c["stopped"]]
         self.exports = list(doc.get("exports", []))
+        self.sends = list(doc.get("sends", []))
+        self.journeys = list(doc.get("journeys", []))

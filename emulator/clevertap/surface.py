@@ -18,10 +18,12 @@ from emulator.clevertap.handlers.campaigns import Campaigns
 from emulator.clevertap.handlers.control import AccountViews
 from emulator.clevertap.handlers.custom_lists import CustomListApi
 from emulator.clevertap.handlers.exports import ExportsControl
+from emulator.clevertap.handlers.journeys import JourneysControl
 from emulator.clevertap.handlers.management import Management
 from emulator.clevertap.handlers.partners import Partners
 from emulator.clevertap.handlers.reads import Reads
 from emulator.clevertap.handlers.reports import Reports
+from emulator.clevertap.handlers.sends import Sends
 from emulator.clevertap.handlers.upload import Upload
 from emulator.clevertap.polling import PendingReports
 from emulator.clevertap.scheduler import ExportScheduler
@@ -57,6 +59,7 @@ class CleverTapSurface(Surface):
         self.pending = PendingReports(lambda: int(ids.hex(12), 16))
         self.custom_lists = CustomLists(lambda: ids.token(32))
         self.scheduler = ExportScheduler(emulator, self.store, self.owns)
+        self.store.on_event = self.scheduler.on_event
         # Moving the clock starts the export runs that have come due; the bridge reports each
         # run's deliveries back.
         emulator.clock.on_change(self.scheduler.clock_moved)
@@ -71,6 +74,8 @@ class CleverTapSurface(Surface):
             AccountViews(emulator, self.store, self.owns),
             ExportsControl(emulator, self.store, self.scheduler, self.owns),
             CustomListApi(self.access, self.custom_lists),
+            Sends(self.access),
+            JourneysControl(emulator, self.store, self.scheduler, self.owns),
         )
 
     def handlers(self) -> Sequence[object]:

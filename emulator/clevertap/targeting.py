@@ -32,18 +32,33 @@ def in_segment(segment: dict[str, Any] | None, profile: Profile) -> bool:
     return segment is None or any(o in segment.get("members", ()) for o in profile.object_ids)
 
 
-def reachable(profile: Profile, mode: str) -> bool:
+def unreachable(profile: Profile, mode: str) -> str | None:
+    """Why a channel cannot reach the profile (None: it can). A `MSG-*` subscription flag set to
+    false opts the user out of that channel (https://developer.clevertap.com/docs/upload-user-profiles-api);
+    email needs an `Email`, sms a `Phone`, push a device token, webpush a browser token."""
     data = profile.data
     if mode == "push":
-        return bool(profile.tokens)
+        if data.get("MSG-push") is False:
+            return "unsubscribed: MSG-push is false"
+        return None if profile.tokens else "no push token"
     if mode == "webpush":
-        return any(t["type"] == "chrome" for t in profile.tokens.values())
+        if any(t["type"] == "chrome" for t in profile.tokens.values()):
+            return None
+        return "no web push (chrome) token"
     if mode == "email":
-        return "Email" in data and data.get("MSG-email") is not False
+        if "Email" not in data:
+            return "no Email"
+        return "unsubscribed: MSG-email is false" if data.get("MSG-email") is False else None
     if mode in ("sms", "whatsapp"):
         flag = "MSG-sms" if mode == "sms" else "MSG-whatsapp"
-        return "Phone" in data and data.get(flag) is not False
-    return True
+        if "Phone" not in data:
+            return "no Phone"
+        return f"unsubscribed: {flag} is false" if data.get(flag) is False else None
+    return None
+
+
+def reachable(profile: Profile, mode: str) -> bool:
+    return unreachable(profile, mode) is None
 
 
 def member(profile: Profile) -> dict[str, Any]:

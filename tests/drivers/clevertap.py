@@ -49,6 +49,14 @@ def profile_record(identity: str, **data: Any) -> dict[str, Any]:
     return {"type": "profile", "identity": identity, "profileData": data}
 
 
+def token_record(object_id: str, token: str, kind: str = "fcm") -> dict[str, Any]:
+    """An upload device-token record for a CleverTap ID (`chrome`: with the web push keys)."""
+    data: dict[str, Any] = {"id": token, "type": kind}
+    if kind == "chrome":
+        data["keys"] = {"p256dh": "p256dh-key", "auth": "auth-key"}
+    return {"type": "token", "objectId": object_id, "tokenData": data}
+
+
 def ok(response: httpx.Response) -> dict[str, Any]:
     """A 200 answer whose status is `success`."""
     assert response.status_code == 200, (response.status_code, response.text)
@@ -150,6 +158,17 @@ class CleverTapDriver:
     def campaign_result(self, campaign_id: int) -> dict[str, Any]:
         """`targets/result.json`'s HTTP 200 answer (success or fail)."""
         return self.post_ok("/1/targets/result.json", {"id": campaign_id})
+
+    # -- /1/send/*.json -------------------------------------------------------------------------
+    def send_to(self, channel: str, body: dict[str, Any]) -> httpx.Response:
+        """POST `body` to `/1/send/{channel}.json`; nothing checked."""
+        return self.post(f"/1/send/{channel}.json", body)
+
+    def send_ok(self, channel: str, body: dict[str, Any]) -> dict[str, Any]:
+        """A send to user ids CleverTap queues: HTTP 200 with its documented answer."""
+        answer = ok(self.send_to(channel, body))
+        assert answer == {"status": "success", "message": "Added to queue for processing"}
+        return answer
 
     # -- /1/partners/mparticle/audiences ---------------------------------------------------------
     def partner_sync(

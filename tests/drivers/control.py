@@ -80,6 +80,11 @@ class ControlViews:
         {campaign, name, objectId, identity, email, phone, event, ts, at (, reason)}."""
         return self.rows(f"/clevertap/{account}/campaigns/triggered", "triggered", **params)
 
+    def ct_sends(self, account: str = ACCOUNT, **params: Any) -> list[dict[str, Any]]:
+        """What sends to user ids captured, one row per named user (`channel=`, `identity=`,
+        `objectId=`, `reached=`): {send, channel, objectId, identity, reached, reason, content}."""
+        return self.rows(f"/clevertap/{account}/sends", "sends", **params)
+
     def ct_add_segment(self, name: str, account: str = ACCOUNT, **members: Any) -> dict[str, Any]:
         """Make a custom list segment (201) of `identities=[...]`/`objectIds=[...]`; answers it."""
         response = self.http.post(f"/clevertap/{account}/segments", json={"name": name, **members})
@@ -93,6 +98,22 @@ class ControlViews:
         assert response.status_code == 201, response.text
         export: dict[str, Any] = response.json()
         return export
+
+    def ct_add_journey(self, account: str = ACCOUNT, **body: Any) -> dict[str, Any]:
+        """Create a journey (201: entry, steps); answers its view."""
+        response = self.http.post(f"/clevertap/{account}/journeys", json=body)
+        assert response.status_code == 201, response.text
+        journey: dict[str, Any] = response.json()
+        return journey
+
+    def ct_journeys(self, account: str = ACCOUNT) -> list[dict[str, Any]]:
+        """Journeys with their `entered`, `exited` and `missed` counts."""
+        return self.rows(f"/clevertap/{account}/journeys", "journeys")
+
+    def ct_journey_entries(self, account: str = ACCOUNT, **params: Any) -> list[dict[str, Any]]:
+        """Who entered journeys (`journey=`, `identity=`, `state=`), oldest first: {journey,
+        objectId, identity, event, ts, entered, exited, outcome, reason, deliveries}."""
+        return self.rows(f"/clevertap/{account}/journeys/entries", "entries", **params)
 
     # -- mParticle -----------------------------------------------------------------------------
     def mp_page(self, view: str, workspace: str = WORKSPACE, **params: Any) -> dict[str, Any]:

@@ -1,13 +1,13 @@
 """The control API's views of an account under `/_emulator/clevertap/{tenant}/`: profiles with
 their identity graph, merges, events, segments (and making a custom list), campaigns and what
-live campaigns recorded."""
+live campaigns recorded, what sends to user ids would have delivered."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from emulator.clevertap import browse
+from emulator.clevertap import browse, sends
 from emulator.clevertap.accounts import AccountStore
 from emulator.clevertap.models import Account
 from emulator.clevertap.segments import add_custom_list
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 LOOKUPS = [Param(key, "query", TEXT) for key in ("identity", "email", "objectId")]
 ERR = "emulator/error"
 MISSED = "true: the triggers that would not have sent (outside the window, not reachable)"
+REACHED = "false: the users the send named and would not have reached (`reason` says why)"
 Rows = list[dict[str, Any]]
 
 
@@ -113,6 +114,20 @@ class AccountViews:
             for row in c[key]
             if query.get("identity") in (None, row["identity"])
         ]
+
+    @page(
+        "/clevertap/{tenant}/sends",
+        "sends",
+        summary="What each user a send to user ids named would have received, or why not",
+        params=[
+            Param("channel", "query", {"enum": list(sends.CHANNELS)}),
+            Param("identity", "query", TEXT),
+            Param("objectId", "query", TEXT),
+            Param("reached", "query", {"enum": ["true", "false"]}, description=REACHED),
+        ],
+    )
+    def send_rows(self, tenant: str, query: dict[str, Any]) -> Rows:
+        return sends.rows(self.store.account(tenant), query)
 
     @control(
         "GET",
