@@ -220,7 +220,7 @@ def _data_planning_access(case: schemathesis.Case) -> dict[str, str]:
     """A bearer token of the default workspace and a plan `p` (version 1) to read and change, so
     generated Data Planning requests get past authentication and reach the plans."""
     (surface,) = [s for s in EMULATOR.surfaces if s.name == "mparticle"]
-    state = surface.state  # type: ignore[attr-defined]
+    state = surface.state
     state.tokens["schemathesis-token"] = Token("1000", EMULATOR.clock.now() + 3600, "sch")
     plan = {"data_plan_id": "p", "data_plan_versions": [{"version": 1}, {"version": 2}]}
     state.plans.create("1000", plan, "sch")
