@@ -258,7 +258,7 @@ def _actual(value: Any) -> Any:
 
 def schema_errors(validator: Any, instance: Any) -> list[dict[str, Any]]:
     """The validation errors of `instance` (generateValidationError)."""
-    if validator is None:
+    if validator is None or validator.is_valid(instance):  # the fast check first
         return []
     found = []
     for error in validator.iter_errors(instance):
