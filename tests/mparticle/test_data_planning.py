@@ -454,3 +454,16 @@ def test_state_round_trip_keeps_plans(
     assert len(views.plan_violations()) == 1
     mp.send(tagged(custom_event("Surprise")))
     assert stored(views)["events"] == [] and len(views.plan_violations()) == 2
+
+
+def test_bulk_violations_name_their_batch(mp: MParticleDriver, views: ControlViews) -> None:
+    """In a bulk upload each batch is validated against the plan it names; the verdict's paths
+    name the batch (https://docs.mparticle.com/developers/apis/http/, bulk; guide, Step 3)."""
+    make_plan(mp, mp.token(), plan_version(PLANNED, ev=True))
+    mp.send(
+        [tagged(custom_event(EVENT, foo=1)), tagged(custom_event("Surprise"))],
+        path="/v2/bulkevents",
+    )
+    blocked = views.warnings("data_plan_blocked", path="/v2/bulkevents")
+    assert [path for path, _ in blocked] == ["$[1].events[0]"]
+    assert [row["batch"] for row in views.plan_violations()] == [2]
