@@ -285,7 +285,8 @@ class DataPlans:
 
     # -- state -------------------------------------------------------------------------------
     def export(self, tenants: set[str] | None) -> dict[str, list[dict[str, Any]]]:
-        return {
+        """The `plans` and `plan_violations` tables, each only when it has rows."""
+        tables = {
             "plans": [
                 {"tenant": tenant, **plan}
                 for tenant, plans in self.plans.items()
@@ -294,6 +295,7 @@ class DataPlans:
             ],
             "plan_violations": self.violations.export(tenants),
         }
+        return {name: rows for name, rows in tables.items() if rows}
 
     def load(self, tables: dict[str, list[dict[str, Any]]]) -> None:
         """Plans from a state document, each version's document checked as the API checks it."""
