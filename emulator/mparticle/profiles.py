@@ -42,6 +42,7 @@ DEVICE_TYPES = {
 class Token:
     workspace: str
     expires: float
+    client_id: str = ""  # who it was issued to (a data plan's `created_by`)
 
 
 class ProfileError(ApiError):

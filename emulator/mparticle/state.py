@@ -19,6 +19,8 @@ from emulator.core.rows import TenantRows
 from emulator.mparticle import profiles
 from emulator.mparticle.events import BatchAccepted
 from emulator.mparticle.models import Workspace
+from emulator.mparticle.planning import Report
+from emulator.mparticle.plans import DataPlans
 from emulator.mparticle.settings import Input
 from emulator.mparticle.users import parse_mpid
 
@@ -44,6 +46,8 @@ class MParticleState:
         self.workspaces: dict[str, Workspace] = {}
         # Profile API bearer tokens (transient: a reset forgets them, as a restart would).
         self.tokens: dict[str, profiles.Token] = {}
+        # Data plans and the violations batches had (the Data Planning API).
+        self.plans = DataPlans(clock)
         # Moving the clock can end (or start) windowed audience memberships.
         clock.on_change(lambda now: self.refresh_all("clock moved"))
 
@@ -95,10 +99,16 @@ class MParticleState:
                 continue
             if source.kind == "feed":
                 stamp_feed(batch, source.label, historical)
-            resolved, mpid = self._apply(workspace_id, batch, received_ms)
+            # A batch naming a data plan is validated, and loses what the plan blocks, before
+            # it reaches the user or the outputs; one naming none costs a look-up.
+            plan = self.plans.enforce(workspace_id, batch) if batch.get("context") else None
+            resolved, mpid = self._apply(workspace_id, batch, received_ms, plan)
             number = self._keep(
                 workspace_id, source, received, raw, historical, resolved, request_id, receipt, mpid
             )
+            if plan is not None and (plan.results or plan.blocked):
+                row = {"received": received, "batch": number, "mpid": str(mpid), **plan.as_dict()}
+                self.plans.record(workspace_id, {**row, "journal": receipt} if receipt else row)
             user = self.workspace(workspace_id).user(mpid)
             known = dict(user.identities) if user is not None else {}
             self.events.publish(
@@ -107,11 +117,15 @@ class MParticleState:
                 )
             )
             link("mparticle-user", workspace_id, mpid)
-            outcomes.append({"outcome": "accepted"})
+            outcomes.append(
+                {"outcome": "accepted"}
+                if plan is None
+                else {"outcome": "accepted", "data_plan": plan}
+            )
         return outcomes
 
     def _apply(
-        self, workspace_id: str, batch: dict[str, Any], received_ms: int
+        self, workspace_id: str, batch: dict[str, Any], received_ms: int, plan: Report | None
     ) -> tuple[Fragment, int]:
         """The stored row's `resolved` (serialised: one object, nothing for the collector to
         walk) for a batch applied to its user, and the user's MPID."""
@@ -130,6 +144,8 @@ class MParticleState:
             "timestamps_stamped": stamped,
             "batch": {**batch, "mpid": mpid},
         }
+        if plan is not None:
+            resolved["data_plan"] = plan.as_dict()
         return fragment(resolved), mpid
 
     def _first_sent(
@@ -180,6 +196,7 @@ class MParticleState:
     # -- state -----------------------------------------------------------------------------
     def export(self, tenants: set[str] | None) -> dict[str, list[dict[str, Any]]]:
         return {
+            **self.plans.export(tenants),
             "batches": self.batches.export(tenants),
             "users": [
                 {"tenant": tenant, **workspace.export()}
@@ -201,9 +218,11 @@ class MParticleState:
         dispose(old)
         for row in tables.get("users", []):
             self.workspace(row["tenant"]).load(row)
+        self.plans.load(tables)
 
     def reset(self, tenants: Iterable[str] | None) -> None:
         self.batches.reset(tenants)
+        self.plans.reset(tenants)
         if tenants is None:
             self.tokens.clear()
             self.source_requests = {}

@@ -13,6 +13,7 @@ from emulator.core.surface import Surface
 from emulator.mparticle.handlers.access import EVENTS, Access
 from emulator.mparticle.handlers.alias_api import AliasApi
 from emulator.mparticle.handlers.control import MParticleControl
+from emulator.mparticle.handlers.data_planning import DataPlanning
 from emulator.mparticle.handlers.events_api import EventsApi
 from emulator.mparticle.handlers.idsync import IdSync
 from emulator.mparticle.handlers.platform_api import PlatformApi
@@ -40,6 +41,7 @@ class MParticleSurface(Surface):
         "/JS/",
         "/webevents/",
         "/tags/",
+        "/platform/",
     )
 
     def __init__(self, emulator: Emulator) -> None:
@@ -55,6 +57,7 @@ class MParticleSurface(Surface):
             MParticleControl(self.access, self.state, self._changed),
             PlatformApi(self.access, self.state),
             AliasApi(self.access, self.state),
+            DataPlanning(self.access, self.state),
         )
 
     def _changed(self) -> None:

@@ -255,6 +255,21 @@ ROWS = [
         {**JSON, "retry-after": "7"},
         mp_fault("/oauth/token", 429, retry_after=7),
     ),
+    # -- Data Planning API ---------------------------------------------------------------------
+    Row(
+        "plans-401",
+        lambda ct, mp: mp.plans_request("GET", access=None),
+        401,
+        ev_errors("UNAUTHORIZED", "A valid bearer token is needed."),
+        JSON,
+    ),
+    Row(
+        "plans-404",
+        lambda ct, mp: mp.plans_request("GET", "/nope", access=mp.token()),
+        404,
+        ev_errors("NOT_FOUND", "The specified plan ID nope in workspace 1000 was not found."),
+        JSON,
+    ),
     # -- Web SDK -------------------------------------------------------------------------------
     Row(
         "websdk-401",

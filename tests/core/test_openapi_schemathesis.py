@@ -35,6 +35,7 @@ from emulator.admin.control import PREFIX, ControlAPI
 from emulator.app import create_app
 from emulator.config import Config
 from emulator.core.store import encode
+from emulator.mparticle.profiles import Token
 from emulator.testing.defaults import clevertap_headers, mparticle_headers
 
 # schemathesis calls the app as `testserver`, a name the control API answers only when allowed.
@@ -214,3 +215,26 @@ def test_a_journal_lookup_by_a_non_ascii_digit_is_a_documented_404() -> None:
         assert answer.status_code == 404, (seq, answer.text)
         assert answer.json()["error"]["code"] == "not_found"
     assert asyncio.run(get("/_emulator/requests/1")).status_code == 200
+
+
+def _data_planning_access(case: schemathesis.Case) -> dict[str, str]:
+    """A bearer token of the default workspace and a plan `p` (version 1) to read and change, so
+    generated Data Planning requests get past authentication and reach the plans."""
+    (surface,) = [s for s in EMULATOR.surfaces if s.name == "mparticle"]
+    state = surface.state
+    state.tokens["schemathesis-token"] = Token("1000", EMULATOR.clock.now() + 3600, "sch")
+    plan = {"data_plan_id": "p", "data_plan_versions": [{"version": 1}, {"version": 2}]}
+    state.plans.create("1000", plan, "sch")
+    if case.path_parameters is not None:
+        case.path_parameters["workspace"] = "1000"
+        if "plan_id" in case.path_parameters:
+            case.path_parameters["plan_id"] = "p"
+    return {"Authorization": "Bearer schemathesis-token"}
+
+
+@schema.include(path_regex="^/platform/").parametrize()
+@BOUNDED
+def test_data_planning_operations_with_a_bearer_token(case: schemathesis.Case) -> None:
+    _fresh_state()
+    headers = _data_planning_access(case)
+    case.call_and_validate(headers=headers, checks=PLATFORM_CHECKS)

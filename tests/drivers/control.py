@@ -272,3 +272,11 @@ class ControlViews:
         assert response.status_code == 201, response.text
         tenant: dict[str, Any] = response.json()
         return tenant
+
+    # -- data plans ------------------------------------------------------------------------------
+    def plan_violations(self, workspace: str = WORKSPACE, **params: Any) -> list[dict[str, Any]]:
+        """The workspace's data plan violations, one row per batch, oldest first."""
+        return self.rows(f"/mparticle/{workspace}/plan-violations", "violations", **params)
+
+    def plans(self, workspace: str = WORKSPACE) -> list[dict[str, Any]]:
+        return self.rows(f"/mparticle/{workspace}/plans", "plans")

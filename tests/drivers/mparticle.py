@@ -303,3 +303,56 @@ class MParticleDriver:
         credentials (or `auth`); nothing checked."""
         body = {"request_type": "alias", "environment": ENVIRONMENT, **fields}
         return self.post(body, path="/v2/alias", auth=auth)
+
+    # -- the Data Planning API -----------------------------------------------------------------
+    def plans_request(
+        self,
+        method: str,
+        tail: str = "",
+        body: Any = None,
+        *,
+        access: str | None,
+        workspace: str = WORKSPACE,
+    ) -> httpx.Response:
+        """`{method} /platform/v2/workspaces/{workspace}/plans{tail}` with a bearer token (none:
+        no header) and a JSON `body`; nothing checked
+        (https://docs.mparticle.com/developers/apis/dataplanning-api/)."""
+        headers = {} if access is None else {"Authorization": f"Bearer {access}"}
+        path = f"/platform/v2/workspaces/{workspace}/plans{tail}"
+        if body is None:
+            return self.http.request(method, path, headers=headers)
+        return self.http.request(method, path, json=body, headers=headers)
+
+    def plans_ok(
+        self, method: str, tail: str = "", body: Any = None, *, access: str, status: int = 200
+    ) -> Any:
+        """A Data Planning API call that must answer `status`: its JSON (None for a 204)."""
+        response = self.plans_request(method, tail, body, access=access)
+        assert response.status_code == status, (method, tail, response.status_code, response.text)
+        return None if status == 204 else response.json()
+
+
+def data_point(
+    kind: str, definition: dict[str, Any] | None = None, **criteria: Any
+) -> dict[str, Any]:
+    """A data point of match type `kind` with `criteria` and a JSON Schema `definition`."""
+    return {
+        "description": f"{kind} {criteria}",
+        "match": {"type": kind, "criteria": criteria},
+        "validator": {"type": "json_schema", "definition": definition or {}},
+    }
+
+
+def plan_version(
+    *points: dict[str, Any],
+    version: int = 1,
+    environment: str = "development",
+    **blok: bool,
+) -> dict[str, Any]:
+    """A plan version of `points`, active in `environment`, with block settings `blok`."""
+    return {
+        "version": version,
+        "activated_environment": environment,
+        "version_document": {"data_points": list(points)},
+        "blok": blok,
+    }

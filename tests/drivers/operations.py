@@ -34,6 +34,8 @@ PATH_VALUES = {
     "seq": "1",
     "workspaceId": WORKSPACE,
     "token": "x",
+    "plan_id": "p",
+    "plan_version": "1",
 }
 # A value for each query parameter a body operation requires.
 QUERY_VALUES = {"fields": "user_attributes"}
@@ -124,7 +126,7 @@ class Corpus:
         headers = {"Content-Type": op.media or "application/json"}
         if op.path.startswith(("/1/", *CLEVERTAP_ROOT)):
             headers.update(ct_headers())
-        elif op.path.startswith("/userprofile/"):
+        elif op.path.startswith(("/userprofile/", "/platform/")):
             headers["Authorization"] = f"Bearer {self.token}"
         elif op.path.startswith(("/v2/", "/s2s/")):
             headers.update(basic_auth(*S2S))

@@ -298,6 +298,10 @@ class Access:
         if len(parts) > 2 and parts[1] == "v1" and parts[2] in ("audiences", "workspace"):
             token = self._bearer(request)  # the Platform API: the token's own workspace
             return token.workspace if token is not None else None
+
+        if len(parts) > 4 and parts[1] == "platform":  # /platform/v2/workspaces/{ws}/...
+            token = self._bearer(request)
+            return parts[4] if token is not None and token.workspace == parts[4] else None
         if len(parts) > 3 and parts[1] == "userprofile":
             at = 6 if parts[3] == "resolve" else 5
             workspace = parts[at] if len(parts) > at else None  # a short path names none
@@ -402,3 +406,17 @@ class Access:
             if (ws.account_id or ws.id) == account
         ]
         return own, siblings
+
+    def platform_workspace(self, call: Call) -> tuple[str, Token]:
+        """The workspace a Platform API path (`/platform/v2/workspaces/{workspace}/...`) names,
+        once the bearer token may use it, and the token (the Data Planning API,
+        https://docs.mparticle.com/developers/apis/dataplanning-api/, Authentication)."""
+        found = self._bearer(call.request)
+        if found is None:
+            raise ProfileError(401, "UNAUTHORIZED", "A valid bearer token is needed.")
+        workspace_id = call.request.path_params["workspace"]
+        if self.workspace(workspace_id) is None:
+            raise ProfileError(404, "NOT_FOUND", f"No workspace {workspace_id}.")
+        if found.workspace != workspace_id:
+            raise ProfileError(403, "FORBIDDEN", "The token is for another workspace.")
+        return workspace_id, found

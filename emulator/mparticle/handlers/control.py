@@ -166,3 +166,25 @@ class MParticleControl:
             raise not_found("no user with that MPID")
         workspace.refresh()
         return views.user_view(workspace, user)
+
+    @page(
+        "/mparticle/{tenant}/plans",
+        "plans",
+        summary="Data plans with every version and its document and block settings",
+    )
+    def plans(self, tenant: str, query: dict[str, Any]) -> list[dict[str, Any]]:
+        return list(self.state.plans.plans.get(tenant, {}).values())
+
+    @page(
+        "/mparticle/{tenant}/plan-violations",
+        "violations",
+        summary="Batches a data plan found violations in or blocked data of, oldest first",
+        params=[Param("plan_id", "query", TEXT), Param("mpid", "query", TEXT)],
+    )
+    def plan_violations(self, tenant: str, query: dict[str, Any]) -> list[dict[str, Any]]:
+        return [
+            row
+            for row in self.state.plans.violations.rows(tenant)
+            if query.get("plan_id") in (None, row["plan_id"])
+            and query.get("mpid") in (None, row["mpid"])
+        ]

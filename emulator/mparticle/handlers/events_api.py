@@ -24,7 +24,7 @@ from emulator.mparticle import identity_keys, limits
 from emulator.mparticle.handlers.access import Access
 from emulator.mparticle.limits import OverLimit
 from emulator.mparticle.settings import Input
-from emulator.mparticle.state import MParticleState, RawBatch
+from emulator.mparticle.state import MParticleState, Outcome, RawBatch
 
 MAX_REQUEST_BYTES = 256 * 1024
 MAX_BATCH_BYTES = 128 * 1024
@@ -137,6 +137,16 @@ def checked_batches(
     return kept
 
 
+def plan_outcome(call: Call, outcome: Outcome, prefix: str) -> Outcome:
+    """The outcome without its data plan report, which goes in the request's verdict as
+    warnings (kind `data_plan`: violations and why a batch was not validated;
+    `data_plan_blocked`: what the plan's block settings removed)."""
+    report = outcome.pop("data_plan", None)
+    if report is not None and call.verdict is not None:
+        call.verdict.warnings += report.warnings(prefix)
+    return outcome
+
+
 def _repath(error: ContractError, prefix: str) -> ContractError:
     return ContractError(prefix + error.path[1:], error.message, error.kind)
 
@@ -184,7 +194,8 @@ class EventsApi:
         parts = {part["index"]: part for part in call.parts}
         for index, batch in enumerate(batches):
             if batch is not None:
-                parts[index] = {"index": index, **next(outcomes)}
+                outcome = plan_outcome(call, next(outcomes), f"$[{index}]" if bulk else "$")
+                parts[index] = {"index": index, **outcome}
         if bulk or any(p["outcome"] != "accepted" for p in parts.values()):
             call.parts = [parts[i] for i in sorted(parts)]
         call.emulator.changes += 1

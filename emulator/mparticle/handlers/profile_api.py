@@ -60,7 +60,7 @@ class ProfileApi:
         workspace_id = self.access.api_client(body["client_id"], body["client_secret"])
         token = self.state.ids.token(32)
         expires = self.state.clock.now() + profiles.TOKEN_SECONDS
-        self.state.tokens[token] = profiles.Token(workspace_id, expires)
+        self.state.tokens[token] = profiles.Token(workspace_id, expires, body["client_id"])
         call.tenant = workspace_id
         return {"access_token": token, "expires_in": profiles.TOKEN_SECONDS, "token_type": "Bearer"}
 

@@ -15,7 +15,7 @@ from emulator.core.call import Call
 from emulator.core.errors import ApiError
 from emulator.core.operations import NO_BODY, Param, PlatformMethod, operation
 from emulator.mparticle.handlers.access import ALIAS, Access, cors
-from emulator.mparticle.handlers.events_api import MAX_REQUEST_BYTES, checked_batches
+from emulator.mparticle.handlers.events_api import MAX_REQUEST_BYTES, checked_batches, plan_outcome
 from emulator.mparticle.handlers.idsync import MPID, idsync_paths
 from emulator.mparticle.state import MParticleState
 from emulator.mparticle.users import parse_mpid
@@ -77,9 +77,11 @@ class WebSdk:
                 del batch["partner_identities"]
                 call.notes.append("partner_identities dropped: accepted only from a feed input")
         window = self.access.dedup_window(source.workspace)
-        self.state.accept(
+        accepted = self.state.accept(
             source.workspace, source.input, batches, False, window, call.journal_receipt()
         )
+        for outcome in accepted:
+            plan_outcome(call, outcome, "$")
         call.emulator.changes += 1
         return Response(status_code=202)
 
