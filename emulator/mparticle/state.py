@@ -20,6 +20,7 @@ from emulator.mparticle import profiles
 from emulator.mparticle.events import BatchAccepted
 from emulator.mparticle.models import Workspace
 from emulator.mparticle.settings import Input
+from emulator.mparticle.subject_requests import SubjectRequests
 from emulator.mparticle.users import parse_mpid
 
 FEED_ATTRIBUTE = "mParticle Source Feed"
@@ -46,6 +47,9 @@ class MParticleState:
         self.tokens: dict[str, profiles.Token] = {}
         # Moving the clock can end (or start) windowed audience memberships.
         clock.on_change(lambda now: self.refresh_all("clock moved"))
+        # Data subject requests move on the clock too.
+        self.dsr = SubjectRequests(self)
+        clock.on_change(self.dsr.tick)
 
     def workspace(self, workspace_id: str) -> Workspace:
         found = self.workspaces.get(workspace_id)
@@ -186,6 +190,7 @@ class MParticleState:
                 for tenant, workspace in self.workspaces.items()
                 if (tenants is None or tenant in tenants) and not workspace.empty()
             ],
+            "dsr_requests": self.dsr.export(tenants),
         }
 
     def load(self, tables: dict[str, list[dict[str, Any]]]) -> None:
@@ -201,9 +206,11 @@ class MParticleState:
         dispose(old)
         for row in tables.get("users", []):
             self.workspace(row["tenant"]).load(row)
+        self.dsr.load(tables.get("dsr_requests", []))
 
     def reset(self, tenants: Iterable[str] | None) -> None:
         self.batches.reset(tenants)
+        self.dsr.reset(tenants)
         if tenants is None:
             self.tokens.clear()
             self.source_requests = {}

@@ -12,6 +12,7 @@ from emulator.core.admission import Rate
 from emulator.core.surface import Surface
 from emulator.mparticle.handlers.access import EVENTS, Access
 from emulator.mparticle.handlers.control import MParticleControl
+from emulator.mparticle.handlers.dsr import OpenDsr
 from emulator.mparticle.handlers.events_api import EventsApi
 from emulator.mparticle.handlers.idsync import IdSync
 from emulator.mparticle.handlers.profile_api import ProfileApi
@@ -38,6 +39,7 @@ class MParticleSurface(Surface):
         "/JS/",
         "/webevents/",
         "/tags/",
+        "/dsr/",
     )
 
     def __init__(self, emulator: Emulator) -> None:
@@ -50,6 +52,7 @@ class MParticleSurface(Surface):
             ProfileApi(self.access, self.state),
             IdSync(self.access, self.state),
             WebSdk(self.access, self.state),
+            OpenDsr(self.access, self.state),
             MParticleControl(self.access, self.state, self._changed),
         )
 
