@@ -65,10 +65,8 @@ class DsrFlow:
             ):
                 continue
             settings = mapping.Settings(user_id=connection.event_output.user_id)
-            identity = mapping.identity_of(
-                {}, event.user.mpid, settings, dict(event.user.identities)
-            )
-            source = {"subject_request_id": event.subject_request_id, "mpid": str(event.user.mpid)}
+            identity = mapping.identity_of({}, event.mpid, settings, event.identities)
+            source = {"subject_request_id": event.subject_request_id, "mpid": str(event.mpid)}
             row = self.deliverer.record(connection.id, "dsr_erasure", source=source)
             if identity is None:
                 row["status"] = "skipped"

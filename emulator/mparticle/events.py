@@ -87,8 +87,10 @@ class DsrStatusChanged(Event):
 
 @dataclass(frozen=True, slots=True)
 class UserErased(Event):
-    """An erasure request removed `user` (as they were) from the workspace."""
+    """An erasure request removed the user `mpid` from the workspace (after their audience
+    exits were told); `identities` are those they had."""
 
     workspace: str
     subject_request_id: str
-    user: User
+    mpid: int
+    identities: dict[str, str]

@@ -76,12 +76,14 @@ class SubjectRequests:
 
     def erase(self, workspace_id: str, user: User, request_id: str) -> None:
         workspace = self.state.workspace(workspace_id)
-        # Told before anything goes: the outputs need the user's identities.
-        self.state.events.publish(UserErased(workspace_id, request_id, user))
+        identities = dict(user.identities)
+        # The audience exits go first (forget tells them), the erasure after: an output that
+        # deletes the profile must not see a later exit bring it back.
         workspace.forget(user, f"erasure request {request_id}")
         mpid = str(user.mpid)
         self.state.batches.drop(workspace_id, lambda row: row.get("mpid") == mpid)
         workspace.settle("erasure")
+        self.state.events.publish(UserErased(workspace_id, request_id, user.mpid, identities))
 
     def held(self, workspace_id: str, user: User) -> dict[str, Any]:
         """What the workspace holds about a user: the profile, audiences and stored batches."""
