@@ -32,6 +32,8 @@ PATH_VALUES = {
     "audience_id": "1",
     "fault_id": "no-such-fault",
     "seq": "1",
+    "subject_request_id": "00000000-0000-4000-8000-000000000000",
+    "token": "x",
 }
 # A value for each query parameter a body operation requires.
 QUERY_VALUES = {"fields": "user_attributes"}
@@ -120,6 +122,10 @@ class Corpus:
             headers["Authorization"] = f"Bearer {self.token}"
         elif op.path.startswith(("/v2/", "/s2s/")):
             headers.update(basic_auth(*S2S))
+        elif op.path.startswith(
+            ("/v1/opengdpr_requests", "/v3/requests", "/v1/discovery", "/v3/discovery")
+        ):
+            headers.update(basic_auth(*S2S))  # OpenDSR
         elif not op.control:
             headers.update(WEB)  # IDSync; the Web SDK names its key in the path
         return headers

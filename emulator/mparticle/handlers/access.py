@@ -156,6 +156,10 @@ def _oauth_code(status: int) -> str:
     return "server_error" if status >= 500 else "invalid_request"
 
 
+# OpenDSR's `reason` for an answer without its own (a fault rule): documented choice.
+DSR_REASONS = {401: "Unauthorized", 404: "NotFoundException", 429: "TooManyRequests"}
+
+
 class DsrEnvelope(Envelope):
     """OpenDSR's `{"code": status, "message", "errors": [{"domain", "reason", "message"}]}`
     (https://docs.mparticle.com/developers/apis/dsr-api/v3/, "Errors")."""
@@ -168,7 +172,9 @@ class DsrEnvelope(Envelope):
         domain = {401: "Authentication", 404: "NotFound", 409: "Conflict", 429: "RateLimit"}.get(
             error.status, "Validation" if error.status < 500 else "Server"
         )
-        reason = error.code or ("InvalidOperationException" if error.status < 500 else "Error")
+        reason = error.code or DSR_REASONS.get(
+            error.status, "InvalidOperationException" if error.status < 500 else "ServerError"
+        )
         return {
             "code": error.status,
             "message": error.message,
