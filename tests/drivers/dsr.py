@@ -115,9 +115,10 @@ class DsrDriver:
 
 
 class CallbackReceiver:
-    """A loopback HTTP server that answers 202 and keeps each POST (path, headers, raw body)."""
+    """A loopback HTTP server that keeps each POST (path, headers, raw body, the status it
+    answered): 503 to the first `failures`, then 202."""
 
-    def __init__(self) -> None:
+    def __init__(self, failures: int = 0) -> None:
         received: list[dict[str, Any]] = []
         self.received = received
 
@@ -125,10 +126,16 @@ class CallbackReceiver:
             def do_POST(self) -> None:
                 length = int(self.headers.get("content-length", "0"))
                 body = self.rfile.read(length)
+                status = 503 if len(received) < failures else 202
                 received.append(
-                    {"path": self.path, "headers": dict(self.headers.items()), "body": body}
+                    {
+                        "path": self.path,
+                        "headers": dict(self.headers.items()),
+                        "body": body,
+                        "status": status,
+                    }
                 )
-                self.send_response(202)
+                self.send_response(status)
                 self.send_header("content-length", "0")
                 self.end_headers()
 

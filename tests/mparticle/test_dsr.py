@@ -94,6 +94,19 @@ def test_erasure_end_to_end_with_signed_callbacks(
     assert views.audiences()[0]["members"] == []
 
 
+def test_callback_retried_after_5xx(dsr: DsrDriver, views: ControlViews) -> None:
+    """A callback the receiver answers 503 is sent again, unchanged, until it is taken; the
+    delivery keeps every attempt (the bridge's retry policy)."""
+    with CallbackReceiver(failures=2) as receiver:
+        dsr.submitted(3, dsr_request(3, status_callback_urls=[receiver.url]))
+        views.settle()
+    assert [c["status"] for c in receiver.received] == [503, 503, 202]
+    assert len({c["body"] for c in receiver.received}) == 1
+    (row,) = views.dsr_callbacks()
+    assert row["status"] == "delivered"
+    assert [a["status"] for a in row["attempts"]] == [503, 503, 202]
+
+
 def test_skip_waiting_period(dsr: DsrDriver, views: ControlViews) -> None:
     """`skip_waiting_period` (v3 extension) starts the erasure without the waiting period."""
     views.freeze(T0)
