@@ -87,6 +87,9 @@ def test_erasure_end_to_end_with_signed_callbacks(
     assert not verify(certificate, receiver.received[0]["body"] + b" ", "AAAA")
     rows = views.dsr_callbacks()
     assert [r["status"] for r in rows] == ["delivered"] * 3
+    (stored,) = views.rows("/mparticle/1000/dsr-requests", "requests")
+    assert stored["erased"] == [mpid]
+    assert [h["status"] for h in stored["history"]] == ["pending", "in_progress", "completed"]
     assert views.mp_users(identity="jane@example.com") == []
     assert views.mp_users(mpid=mpid) == []
     assert [b for b in views.mp_batches() if b.get("mpid") == mpid] == []
