@@ -183,15 +183,18 @@ class MParticleState:
 
     # -- state -----------------------------------------------------------------------------
     def export(self, tenants: set[str] | None) -> dict[str, list[dict[str, Any]]]:
-        return {
+        tables = {
             "batches": self.batches.export(tenants),
             "users": [
                 {"tenant": tenant, **workspace.export()}
                 for tenant, workspace in self.workspaces.items()
                 if (tenants is None or tenant in tenants) and not workspace.empty()
             ],
-            "dsr_requests": self.dsr.export(tenants),
         }
+        requests = self.dsr.export(tenants)
+        if requests:  # no table until there is a request: documents made before stay the same
+            tables["dsr_requests"] = requests
+        return tables
 
     def load(self, tables: dict[str, list[dict[str, Any]]]) -> None:
         self.batches.load(tables.get("batches", []))
