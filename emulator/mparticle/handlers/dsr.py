@@ -23,6 +23,7 @@ TAGS = ["mParticle OpenDSR"]
 BASIC = ["mparticleBasic"]
 ERROR = "mparticle/dsr-error"
 CERTIFICATE_PATH = "/dsr/opendsr_cert.pem"
+PEM = "application/x-pem-file"
 RESULTS_PATH = "/dsr/results/{token}"
 ID = Param("subject_request_id", "path", {"type": "string"}, required=True)
 GROUP = Param("group_id", "query", {"type": "string"}, description="the group's requests only")
@@ -231,11 +232,12 @@ class OpenDsr:
         CERTIFICATE_PATH,
         summary="The processor's signing certificate (self-signed X.509, PEM)",
         responses={200: None},
+        response_media=(PEM,),
         tags=TAGS,
         envelope=DSR,
     )
     async def certificate(self, call: Call) -> Response:
-        return Response(signer().certificate_pem, media_type="application/x-pem-file")
+        return Response(signer().certificate_pem, media_type=PEM)
 
     @operation(
         "GET",
