@@ -67,7 +67,8 @@ def iso(instant: float) -> str:
 def identities_of(version: int, body: dict[str, Any]) -> list[tuple[str, str]]:
     """The request's identities as (OpenDSR type, value), the extension's included."""
     found: list[tuple[str, str]] = []
-    extension = (body.get("extensions") or {}).get(EXTENSION) or {}
+    # v1 (OpenGDPR) has no mParticle extension identities: its `extensions` is not read.
+    extension = ((body.get("extensions") or {}).get(EXTENSION) or {}) if version > 1 else {}
     if version == 3:
         for kind, item in (body.get("subject_identities") or {}).items():
             found.append((kind, item["value"]))

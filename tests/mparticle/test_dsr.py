@@ -283,3 +283,24 @@ def test_state_round_trip_keeps_requests(
     assert dsr.request_status(3, body["subject_request_id"]) == "pending"
     views.advance(QUEUE + PROCESSING)
     assert dsr.request_status(3, body["subject_request_id"]) == "completed"
+
+
+def test_v2_erasure_by_mpid_extension(
+    dsr: DsrDriver, mp: MParticleDriver, views: ControlViews
+) -> None:
+    """v2's mParticle extension names users by MPID (`mpids`), alone; the erasure removes that
+    user and no other."""
+    views.freeze(T0)
+    mp.send(jane_batch())
+    mp.send(mp_batch(custom_event("x"), customer_id="joe-1"))
+    mpid = views.mpid_of("jane-1")
+    body = dsr_request(
+        2,
+        subject_identities=[],
+        extensions={"opendsr.mparticle.com": {"mpids": [mpid], "skip_waiting_period": True}},
+    )
+    dsr.submitted(2, body)
+    views.advance(QUEUE + PROCESSING)
+    assert dsr.request_status(2, body["subject_request_id"]) == "completed"
+    assert views.mp_users(mpid=mpid) == []
+    assert len(views.mp_users(identity="joe-1")) == 1
