@@ -3,7 +3,9 @@
 - events: each batch the workspace accepts → `/1/upload` records on the account (forwarding.py);
 - audiences: audiences defined/removed and membership changes → Firehose audience messages to
   the account's `/1/partners/mparticle/audiences` (audiences.py);
-- feed: each CleverTap export run → Events API batches to the workspace's feed input (feed.py).
+- feed: each CleverTap export run → Events API batches to the workspace's feed input (feed.py);
+- data subject requests: OpenDSR status callbacks, and erasures forwarded as CleverTap profile
+  deletes where the connection says so (dsr.py).
 
 The platforms publish what happened (`BatchAccepted`, `AudienceChanged`, `AudienceConnected`,
 `MembershipChanged`, `ExportRunStarted`); the flows turn it into deliveries (delivery.py),
