@@ -25,6 +25,7 @@ from hypothesis import settings
 from emulator.testing.client import EmulatorClient
 from emulator.testing.plugin import EmulatorHandle
 from tests.drivers import BridgeDriver, CleverTapDriver, ControlViews, MParticleDriver
+from tests.drivers.dsr import DsrDriver
 from tests.drivers.inspector import InspectorDriver
 from tests.drivers.operations import Corpus
 
@@ -312,6 +313,12 @@ def mp(emulator: EmulatorHandle, http: httpx.Client) -> MParticleDriver:
     """mParticle's API with the handle's workspace keys, on a freshly reset emulator."""
     web = {"x-mp-key": emulator.mparticle["web_key"]}
     return MParticleDriver(http, emulator.mparticle_auth, web)
+
+
+@pytest.fixture
+def dsr(emulator: EmulatorHandle, http: httpx.Client) -> DsrDriver:
+    """mParticle's OpenDSR API with the handle's workspace keys, on a freshly reset emulator."""
+    return DsrDriver(http, emulator.mparticle_auth)
 
 
 @pytest.fixture

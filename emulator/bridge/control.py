@@ -24,7 +24,7 @@ class BridgeControl:
         summary="A connection's deliveries, oldest first: what each flow sent, every attempt "
         "and answer, and what was skipped and why",
         params=[
-            Param("flow", "query", {"enum": ["events", "audiences", "feed"]}),
+            Param("flow", "query", {"enum": ["events", "audiences", "feed", "dsr_erasure"]}),
             Param("status", "query", TEXT),
         ],
     )

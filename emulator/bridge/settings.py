@@ -84,6 +84,8 @@ class ConnectionSettings(TenantSettings):
     audience_output: AudienceOutput
     feed: FeedSettings
     delivery: DeliveryPolicy
+    # Erasure requests are forwarded to the account as profile deletes (bridge/dsr.py).
+    dsr_forward_erasure: bool = False
 
     @classmethod
     def parse(cls, document: dict[str, Any]) -> Self:
@@ -96,6 +98,7 @@ class ConnectionSettings(TenantSettings):
             audience_output=AudienceOutput(**document["audience_output"]),
             feed=FeedSettings(**document["feed"]),
             delivery=DeliveryPolicy(**document["delivery"]),
+            dsr_forward_erasure=document.get("dsr_forward_erasure", False),
         )
 
     def carries(self, flow: str) -> bool:

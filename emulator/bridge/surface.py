@@ -3,7 +3,9 @@
 - events: each batch the workspace accepts → `/1/upload` records on the account (forwarding.py);
 - audiences: audiences defined/removed and membership changes → Firehose audience messages to
   the account's `/1/partners/mparticle/audiences` (audiences.py);
-- feed: each CleverTap export run → Events API batches to the workspace's feed input (feed.py).
+- feed: each CleverTap export run → Events API batches to the workspace's feed input (feed.py);
+- data subject requests: OpenDSR status callbacks, and erasures forwarded as CleverTap profile
+  deletes where the connection says so (dsr.py).
 
 The platforms publish what happened (`BatchAccepted`, `AudienceChanged`, `AudienceConnected`,
 `MembershipChanged`, `ExportRunStarted`); the flows turn it into deliveries (delivery.py),
@@ -19,6 +21,7 @@ from emulator.bridge.audiences import AudiencesFlow
 from emulator.bridge.connections import Connections
 from emulator.bridge.control import BridgeControl
 from emulator.bridge.delivery import Deliverer
+from emulator.bridge.dsr import DsrCallbacksControl, DsrFlow
 from emulator.bridge.feed import FeedFlow
 from emulator.bridge.forwarding import EventsFlow
 from emulator.bridge.settings import ConnectionSettings
@@ -30,7 +33,9 @@ from emulator.mparticle.events import (
     AudienceChanged,
     AudienceConnected,
     BatchAccepted,
+    DsrStatusChanged,
     MembershipChanged,
+    UserErased,
 )
 from emulator.mparticle.settings import WorkspaceSettings
 
@@ -56,10 +61,14 @@ class BridgeSurface(Surface):
         events.subscribe(MembershipChanged, self.audiences.on_membership)
         events.subscribe(AudienceConnected, self.audiences.on_connected)
         events.subscribe(ExportRunStarted, FeedFlow(self.connections, events).on_export_run)
+        dsr = DsrFlow(self.connections)
+        events.subscribe(DsrStatusChanged, dsr.on_status)
+        events.subscribe(UserErased, dsr.on_erased)
         self._control = BridgeControl(self.deliverer, self.owns)
+        self._dsr_control = DsrCallbacksControl(self.connections)
 
     def handlers(self) -> Sequence[object]:
-        return (self._control,)
+        return (self._control, self._dsr_control)
 
     def check_tenant(self, doc: dict[str, Any]) -> list[str]:
         tenants = self.emulator.tenants

@@ -112,6 +112,7 @@ def operation(
     envelope: Envelope | None = None,
     finish: Finish | None = None,
     max_body: int | None = None,
+    response_media: Sequence[str] = ("application/json",),
 ) -> Callable[[PlatformMethod], PlatformMethod]:
     """Declare a platform operation at each of `paths` on the decorated method."""
     spec: dict[str, Any] = {
@@ -126,6 +127,7 @@ def operation(
         "envelope": envelope,
         "finish": finish,
         "max_body": max_body,
+        "response_media": tuple(response_media),
     }
 
     def declare(function: PlatformMethod) -> PlatformMethod:

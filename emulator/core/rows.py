@@ -5,7 +5,7 @@ Plain lists in memory: appending is O(1), unlike a tinydb insert (which rewrites
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from emulator.core.reaper import dispose
@@ -22,6 +22,13 @@ class TenantRows:
 
     def add(self, tenant: str, row: Row) -> None:
         self._rows.setdefault(tenant, []).append(row)
+
+    def drop(self, tenant: str, doomed: Callable[[Row], bool]) -> int:
+        """Remove the tenant's rows `doomed` picks; answers how many went."""
+        rows = self._rows.get(tenant, [])
+        kept = [row for row in rows if not doomed(row)]
+        self._rows[tenant] = kept
+        return len(rows) - len(kept)
 
     def reset(self, tenants: Iterable[str] | None) -> None:
         if tenants is None:

@@ -69,3 +69,28 @@ class AudienceConnected(Event):
     user_id: str
     one_time: bool
     members: tuple[User, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DsrStatusChanged(Event):
+    """A data subject request changed status (created too): its status object goes to each
+    callback URL, signed (`headers`: X-OpenDSR-Processor-Domain and X-OpenDSR-Signature over
+    the JSON of `body` as `emulator.core.jsonresp.dumps` writes it)."""
+
+    workspace: str
+    subject_request_id: str
+    status: str
+    urls: tuple[str, ...]
+    body: dict[str, Any]
+    headers: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class UserErased(Event):
+    """An erasure request removed the user `mpid` from the workspace (after their audience
+    exits were told); `identities` are those they had."""
+
+    workspace: str
+    subject_request_id: str
+    mpid: int
+    identities: dict[str, str]

@@ -415,6 +415,32 @@ class Workspace:
             )
         )
 
+    def forget(self, user: User, reason: str) -> None:
+        """Erase a user (a data subject request): the audiences they were in are told of their
+        exit first (the outputs remove them), then their identities, history and user go."""
+        for audience_id, members in self.members.items():
+            if user.mpid in members:
+                members.discard(user.mpid)
+                audience = self.audiences[audience_id]
+                self._publish(
+                    MembershipChanged(
+                        workspace=self.id,
+                        audience_id=audience_id,
+                        audience_name=audience["name"],
+                        action="delete",
+                        reason=reason,
+                        one_time=audience.get("export") == "one_time",
+                        user=user,
+                        connections=dict(audience.get("connections") or {}),
+                    )
+                )
+        for key in list(user.identities):
+            self.remove_identity(user, key, reason)
+        mpid = str(user.mpid)
+        self.membership_changes = [c for c in self.membership_changes if c["mpid"] != mpid]
+        self.users.pop(user.mpid, None)
+        self._touched.discard(user.mpid)
+
     def memberships(self, user: User) -> list[dict[str, Any]]:
         return [
             {

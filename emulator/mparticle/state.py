@@ -22,6 +22,7 @@ from emulator.mparticle.models import Workspace
 from emulator.mparticle.planning import Report
 from emulator.mparticle.plans import DataPlans
 from emulator.mparticle.settings import Input
+from emulator.mparticle.subject_requests import SubjectRequests
 from emulator.mparticle.users import parse_mpid
 
 FEED_ATTRIBUTE = "mParticle Source Feed"
@@ -50,6 +51,9 @@ class MParticleState:
         self.plans = DataPlans(clock)
         # Moving the clock can end (or start) windowed audience memberships.
         clock.on_change(lambda now: self.refresh_all("clock moved"))
+        # Data subject requests move on the clock too.
+        self.dsr = SubjectRequests(self)
+        clock.on_change(self.dsr.tick)
 
     def workspace(self, workspace_id: str) -> Workspace:
         found = self.workspaces.get(workspace_id)
@@ -195,7 +199,7 @@ class MParticleState:
 
     # -- state -----------------------------------------------------------------------------
     def export(self, tenants: set[str] | None) -> dict[str, list[dict[str, Any]]]:
-        return {
+        tables = {
             **self.plans.export(tenants),
             "batches": self.batches.export(tenants),
             "users": [
@@ -204,6 +208,10 @@ class MParticleState:
                 if (tenants is None or tenant in tenants) and not workspace.empty()
             ],
         }
+        requests = self.dsr.export(tenants)
+        if requests:  # no table until there is a request: documents made before stay the same
+            tables["dsr_requests"] = requests
+        return tables
 
     def load(self, tables: dict[str, list[dict[str, Any]]]) -> None:
         self.batches.load(tables.get("batches", []))
@@ -219,10 +227,12 @@ class MParticleState:
         for row in tables.get("users", []):
             self.workspace(row["tenant"]).load(row)
         self.plans.load(tables)
+        self.dsr.load(tables.get("dsr_requests", []))
 
     def reset(self, tenants: Iterable[str] | None) -> None:
         self.batches.reset(tenants)
         self.plans.reset(tenants)
+        self.dsr.reset(tenants)
         if tenants is None:
             self.tokens.clear()
             self.source_requests = {}

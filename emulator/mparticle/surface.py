@@ -14,6 +14,7 @@ from emulator.mparticle.handlers.access import EVENTS, Access
 from emulator.mparticle.handlers.alias_api import AliasApi
 from emulator.mparticle.handlers.control import MParticleControl
 from emulator.mparticle.handlers.data_planning import DataPlanning
+from emulator.mparticle.handlers.dsr import OpenDsr
 from emulator.mparticle.handlers.events_api import EventsApi
 from emulator.mparticle.handlers.idsync import IdSync
 from emulator.mparticle.handlers.platform_api import PlatformApi
@@ -42,6 +43,7 @@ class MParticleSurface(Surface):
         "/webevents/",
         "/tags/",
         "/platform/",
+        "/dsr/",
     )
 
     def __init__(self, emulator: Emulator) -> None:
@@ -54,6 +56,7 @@ class MParticleSurface(Surface):
             ProfileApi(self.access, self.state),
             IdSync(self.access, self.state),
             WebSdk(self.access, self.state),
+            OpenDsr(self.access, self.state),
             MParticleControl(self.access, self.state, self._changed),
             PlatformApi(self.access, self.state),
             AliasApi(self.access, self.state),

@@ -15,6 +15,7 @@ import pytest
 from emulator.testing.plugin import EmulatorHandle
 from tests.drivers import CleverTapDriver, MParticleDriver
 from tests.drivers.clevertap import ct_fail, ct_headers, event_record
+from tests.drivers.dsr import DsrDriver, dsr_request
 from tests.drivers.mparticle import WEB_ORIGIN, tiny_batch
 
 TABLE = Path(__file__).resolve().parents[2] / "docs" / "error-shapes.md"
@@ -81,6 +82,12 @@ MP_429: Headers = {"retry-after": "7", "x-mp-rate-limit-exceeded": "app"}
 
 def ct_fault(status: int, **extra: Any) -> dict[str, Any]:
     return {"platform": "clevertap", "path": "/1/upload", "status": status, **extra}
+
+
+def dsr_errors(status: int, domain: str, reason: str, message: str) -> dict[str, Any]:
+    """OpenDSR's error body (https://docs.mparticle.com/developers/apis/dsr-api/v3/)."""
+    error = {"domain": domain, "reason": reason, "message": message}
+    return {"code": status, "message": message, "errors": [error]}
 
 
 def mp_fault(path: str, status: int, **extra: Any) -> dict[str, Any]:
@@ -231,6 +238,21 @@ ROWS = [
         ev_errors("TOO_MANY_REQUESTS", "Too Many Requests"),
         {**JSON, "retry-after": "7"},
         mp_fault("/userprofile/*", 429, retry_after=7),
+    ),
+    Row(
+        "dsr-401",
+        lambda ct, mp: DsrDriver(mp.http).submit(3, dsr_request(3), auth=("nobody", "x")),
+        401,
+        dsr_errors(401, "Authentication", "Unauthorized", "The API key and secret are not valid."),
+        JSON,
+    ),
+    Row(
+        "dsr-fault-429",
+        lambda ct, mp: DsrDriver(mp.http).submit(3, dsr_request(3)),
+        429,
+        dsr_errors(429, "RateLimit", "TooManyRequests", "Too Many Requests"),
+        {**JSON, "retry-after": "7"},
+        mp_fault("/v3/requests", 429, retry_after=7),
     ),
     Row(
         "oauth-401",

@@ -192,6 +192,10 @@ class ControlViews:
         """A connection's deliveries (filters: flow, status), oldest first."""
         return self.client.deliveries(connection, **filters)
 
+    def dsr_callbacks(self, workspace: str = WORKSPACE, **filters: Any) -> list[dict[str, Any]]:
+        """A workspace's OpenDSR status callback deliveries (filters: status), oldest first."""
+        return self.rows(f"/bridge/{workspace}/dsr-callbacks", "deliveries", **filters)
+
     def connection(self, connection: str = CONNECTION) -> dict[str, Any]:
         """A copy of the connection's tenant document."""
         found = [t for t in self.client.tenants() if t["id"] == connection]

@@ -36,6 +36,7 @@ PATH_VALUES = {
     "token": "x",
     "plan_id": "p",
     "plan_version": "1",
+    "subject_request_id": "00000000-0000-4000-8000-000000000000",
 }
 # A value for each query parameter a body operation requires.
 QUERY_VALUES = {"fields": "user_attributes"}
@@ -130,6 +131,10 @@ class Corpus:
             headers["Authorization"] = f"Bearer {self.token}"
         elif op.path.startswith(("/v2/", "/s2s/")):
             headers.update(basic_auth(*S2S))
+        elif op.path.startswith(
+            ("/v1/opengdpr_requests", "/v3/requests", "/v1/discovery", "/v3/discovery")
+        ):
+            headers.update(basic_auth(*S2S))  # OpenDSR
         elif not op.control:
             headers.update(WEB)  # IDSync; the Web SDK names its key in the path
         return headers

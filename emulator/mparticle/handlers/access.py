@@ -156,7 +156,34 @@ def _oauth_code(status: int) -> str:
     return "server_error" if status >= 500 else "invalid_request"
 
 
+# OpenDSR's `reason` for an answer without its own (a fault rule): documented choice.
+DSR_REASONS = {401: "Unauthorized", 404: "NotFoundException", 429: "TooManyRequests"}
+
+
+class DsrEnvelope(Envelope):
+    """OpenDSR's `{"code": status, "message", "errors": [{"domain", "reason", "message"}]}`
+    (https://docs.mparticle.com/developers/apis/dsr-api/v3/, "Errors")."""
+
+    malformed = "The body is not valid JSON."
+    malformed_code = "ValidationException"
+    invalid_code = "ValidationException"
+
+    def content(self, error: ApiError, call: Call | None) -> Any:
+        domain = {401: "Authentication", 404: "NotFound", 409: "Conflict", 429: "RateLimit"}.get(
+            error.status, "Validation" if error.status < 500 else "Server"
+        )
+        reason = error.code or DSR_REASONS.get(
+            error.status, "InvalidOperationException" if error.status < 500 else "ServerError"
+        )
+        return {
+            "code": error.status,
+            "message": error.message,
+            "errors": [{"domain": domain, "reason": reason, "message": m} for m in error.messages],
+        }
+
+
 EVENTS = EventsEnvelope()
+DSR = DsrEnvelope()
 ALIAS = AliasEnvelope()
 IDSYNC = IdSyncEnvelope()
 PROFILE = ProfileEnvelope()
@@ -329,6 +356,20 @@ class Access:
         ):
             raise ApiError(403, "The API key and secret are not valid.")
         return owner
+
+    def dsr_workspace(self, call: Call) -> str:
+        """The workspace an OpenDSR request is for: Basic with a server input's key and secret,
+        as the Events API takes them; anything else is OpenDSR's 401."""
+        creds = basic_credentials(call.request)
+        owner = self._inputs.get(creds[0]) if creds is not None else None
+        if (
+            creds is None
+            or owner is None
+            or owner.input.kind == "web"
+            or not _secret_matches(creds[1], owner.input.secret)
+        ):
+            raise ApiError(401, "The API key and secret are not valid.", code="Unauthorized")
+        return owner.workspace
 
     def idsync_workspace(self, call: Call) -> str:
         """The workspace an IDSync request belongs to: Basic needs a server input's secret;

@@ -144,6 +144,16 @@ class MParticleControl:
         return views.membership_changes(workspace, query.get("audience_id"), query.get("mpid"))
 
     @page(
+        "/mparticle/{tenant}/dsr-requests",
+        "requests",
+        summary="Data subject requests (OpenDSR), oldest first: identities, status history, "
+        "the users an erasure removed, an access request's result",
+    )
+    def dsr_requests(self, tenant: str, query: dict[str, Any]) -> list[dict[str, Any]]:
+        self.state.dsr.tick(self.state.clock.now())
+        return self.state.dsr.of(tenant).export()
+
+    @page(
         "/mparticle/{tenant}/aliases",
         "aliases",
         summary="Alias requests, oldest first: Web SDK (recorded only) and S2S (with status)",
