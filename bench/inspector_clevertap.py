@@ -11,10 +11,9 @@ time of each (server time plus one local HTTP round trip, as a browser sees it).
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import httpx
+from pages import timed  # sibling module
 
 from emulator.config import Config
 from emulator.server import ThreadedServer
@@ -32,16 +31,6 @@ def upload(http: httpx.Client, records: list[dict[str, object]]) -> None:
     for start in range(0, len(records), 1000):  # CleverTap's 1000 records per request
         answer = http.post("/1/upload", json={"d": records[start : start + 1000]}, headers=HEADERS)
         assert answer.status_code == 200 and answer.json()["status"] == "success", answer.text
-
-
-def timed(http: httpx.Client, path: str, repeat: int) -> tuple[float, float]:
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        answer = http.get(path)
-        times.append(time.perf_counter() - started)
-        assert answer.status_code == 200, (path, answer.status_code)
-    return statistics.median(times) * 1000, max(times) * 1000
 
 
 def main() -> None:

@@ -13,10 +13,10 @@ their default 10,000 rows, so the flows pages read full tables.
 from __future__ import annotations
 
 import argparse
-import statistics
 import time
 
 import httpx
+from pages import timed  # sibling module
 
 from emulator.config import Config
 from emulator.server import ThreadedServer
@@ -41,16 +41,6 @@ def batch(user: int, k: int) -> dict[str, object]:
             {"event_type": "session_start", "data": {}},
         ],
     }
-
-
-def timed(http: httpx.Client, path: str, repeat: int) -> tuple[float, float]:
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        answer = http.get(path)
-        times.append(time.perf_counter() - started)
-        assert answer.status_code == 200, (path, answer.status_code)
-    return statistics.median(times) * 1000, max(times) * 1000
 
 
 def main() -> None:
