@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from emulator.core.jsonresp import dumps
+from emulator.core.jsonresp import Fragment, dumps
 from emulator.core.reaper import dispose
 
 Entry = dict[str, Any]
@@ -48,6 +48,8 @@ class JournalFilter:
     since: int | None = None
     # `client` or `flow` (the emulator's own deliveries); older saved entries have none: client.
     origin: str | None = None
+    # Text the path, the query or the request body contains (the inspector's search).
+    text: str | None = None
 
     def matches(self, entry: Entry) -> bool:
         if self.since is not None and entry["seq"] <= self.since:
@@ -64,11 +66,29 @@ class JournalFilter:
             return False
         if self.origin is not None and entry.get("origin", "client") != self.origin:
             return False
+        if self.text is not None and not _mentions(entry, self.text):
+            return False
         if self.path is not None:
             if any(ch in self.path for ch in "*?["):
                 return fnmatch.fnmatchcase(entry["path"], self.path)
             return bool(entry["path"] == self.path)
         return True
+
+
+def _mentions(entry: Entry, text: str) -> bool:
+    """Whether the entry's path, query or request body holds `text` (bodies are kept as JSON
+    bytes or text)."""
+    if text in entry["path"]:
+        return True
+    needle = text.encode()
+    for key in ("query", "body"):
+        value = entry.get(key)
+        raw = dumps(value) if isinstance(value, Fragment) else value  # its bytes, verbatim
+        if isinstance(raw, str):
+            raw = raw.encode()
+        if isinstance(raw, bytes | bytearray | memoryview) and needle in bytes(raw):
+            return True
+    return False
 
 
 class _Waiter:

@@ -25,6 +25,7 @@ from emulator.admin.journal import FILTER_PARAMS
 from emulator.core.control import invalid, not_found
 from emulator.core.journal import Entry, JournalFilter
 from emulator.core.jsonresp import JSONDecodeError, dumps, loads
+from emulator.core.operations import Param
 from emulator.core.params import QueryParser
 from emulator.inspector.jsonview import render_json
 from emulator.inspector.nearmiss import near_misses
@@ -42,7 +43,9 @@ MAX_BATCH = 20
 FLUSHES_PER_SECOND = 4
 KEEPALIVE_SECONDS = 15.0
 FILTERS = ("platform", "tenant", "path", "status", "valid", "origin")
-_PARSER = QueryParser([p for p in FILTER_PARAMS if p.name in (*FILTERS, "since")])
+# `q`: text the request mentions (its path, query or body), e.g. a profile's identity.
+_TEXT = Param("q", "query", {"type": "string", "minLength": 1, "maxLength": 200})
+_PARSER = QueryParser([p for p in FILTER_PARAMS if p.name in (*FILTERS, "since")] + [_TEXT])
 # Header and query names whose values are secrets even when a client sends them unusually.
 SECRET_WORDS = ("passcode", "secret", "token", "password", "apikey", "api_key")
 
@@ -50,9 +53,10 @@ SECRET_WORDS = ("passcode", "secret", "token", "password", "apikey", "api_key")
 def parse_filters(request: Request) -> tuple[JournalFilter, dict[str, str]]:
     """The filter the query asks for (empty fields ignored: an untouched form field), and the
     raw values to show in the form. A bad value is the page's 400."""
-    raw = {k: v for k in (*FILTERS, "since") if (v := request.query_params.get(k, "").strip())}
+    names = (*FILTERS, "since", "q")
+    raw = {k: v for k in names if (v := request.query_params.get(k, "").strip())}
     values = _PARSER.parse(raw)
-    flt = JournalFilter(**{k: values.get(k) for k in (*FILTERS, "since")})
+    flt = JournalFilter(**{k: values.get(k) for k in (*FILTERS, "since")}, text=values.get("q"))
     return flt, raw
 
 

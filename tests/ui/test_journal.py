@@ -58,6 +58,20 @@ def test_filters_narrow_the_list(
     assert inspector.ui("/journal", offset="-1").status == 400
 
 
+def test_the_text_filter_finds_the_requests_that_mention_an_identity(
+    inspector: InspectorDriver, ct: CleverTapDriver, views: ControlViews
+) -> None:
+    """`q` is what a CleverTap profile page links with: its identity in the body, or text in
+    the path or query."""
+    ct.upload_ok({**EVENT, "identity": "ann-77"})
+    ct.upload_ok({**EVENT, "identity": "bob-88"})
+    ann, bob = seqs(views)
+    assert shown(inspector.journal(q="ann-77")) == [ann]
+    assert shown(inspector.journal(q="bob-88", platform="clevertap")) == [bob]
+    assert shown(inspector.journal(q="/1/upload", origin="client")) == [bob, ann]
+    assert inspector.journal(q="nobody-here").shows("0 requests")
+
+
 def test_the_list_is_paged(
     inspector: InspectorDriver, ct: CleverTapDriver, views: ControlViews
 ) -> None:
