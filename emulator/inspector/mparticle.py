@@ -13,6 +13,7 @@ from starlette.requests import Request
 
 from emulator.bridge.settings import ConnectionSettings
 from emulator.inspector import mpkit
+from emulator.inspector.mp_platform import MParticlePlatformPages
 from emulator.inspector.pages import View, ui_page
 from emulator.mparticle import audiences, views
 from emulator.mparticle.models import Workspace
@@ -24,8 +25,9 @@ if TYPE_CHECKING:
 
 
 class MParticlePages:
-    def __init__(self, emulator: Emulator) -> None:
+    def __init__(self, emulator: Emulator, platform: MParticlePlatformPages) -> None:
         self.emulator = emulator
+        self.platform = platform  # what the platform APIs hold about a user or a batch
 
     def _workspace(self, request: Request) -> tuple[WorkspaceSettings, Workspace]:
         workspace_id = request.path_params["workspace"]
@@ -123,6 +125,7 @@ class MParticlePages:
             changes=list(reversed(views.membership_changes(workspace, mpid=mpid))),
             batches=batches,
             idsync=idsync,
+            platform=self.platform.of_user(settings.id, user),
         )
 
     @ui_page("/mparticle/{workspace}/audiences/{audience_id}")
@@ -164,6 +167,7 @@ class MParticlePages:
             batch=_batch_row(n, row, self._caused(settings.id).get(n, [])),
             received=mpkit.pretty(row["batch"]),
             resolved=mpkit.pretty(row["resolved"]),
+            violations=self.platform.of_batch(settings.id, n),
         )
 
 

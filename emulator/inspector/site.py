@@ -24,6 +24,7 @@ from emulator.inspector.controls import ControlsPage
 from emulator.inspector.flows import FlowsPages
 from emulator.inspector.home import Home
 from emulator.inspector.journal import JournalPages
+from emulator.inspector.mp_platform import MParticlePlatformPages
 from emulator.inspector.mparticle import MParticlePages
 from emulator.inspector.pages import UI_PREFIX, UiPage, View, collect_pages
 
@@ -56,12 +57,14 @@ class Inspector:
             undefined=jinja2.StrictUndefined,
         )
         self.templates.globals["ui"] = UI_PREFIX
+        mp_platform = MParticlePlatformPages(emulator)
         self.pages = collect_pages(
             Home(emulator),
             JournalPages(emulator, self.templates),
             ControlsPage(emulator),
             CleverTapPages(emulator),
-            MParticlePages(emulator),
+            MParticlePages(emulator, mp_platform),
+            mp_platform,
             FlowsPages(emulator),
         )
         self.nav = sorted((p for p in self.pages if p.nav), key=lambda p: p.order)

@@ -1,7 +1,7 @@
 """The inspector's mParticle and flows pages (`/_emulator/ui/mparticle/...`,
 `/_emulator/ui/flows/...`) as tests read them, on the shared `InspectorDriver`: each page by its
 place in the URL scheme, answered 200 with HTML (`missing` for the 404 page of an unknown
-workspace, user, audience, batch, connection or delivery)."""
+workspace, user, audience, batch, data subject request, connection or delivery)."""
 
 from __future__ import annotations
 
@@ -32,6 +32,24 @@ class MParticlePagesDriver:
 
     def batch(self, number: int, workspace: str = WORKSPACE) -> Page:
         return self.inspector.ok(f"/mparticle/{quote(workspace, safe='')}/batches/{number}")
+
+    # -- mParticle's platform APIs -------------------------------------------------------------
+    def dsr_requests(self, workspace: str = WORKSPACE, **filters: Any) -> Page:
+        """A workspace's data subject requests (`status`, `type`, `identity`, `offset`)."""
+        return self.inspector.ok(f"/mparticle/{quote(workspace, safe='')}/dsr", **filters)
+
+    def dsr_request(self, request_id: str, workspace: str = WORKSPACE) -> Page:
+        return self.inspector.ok(
+            f"/mparticle/{quote(workspace, safe='')}/dsr/{quote(request_id, safe='')}"
+        )
+
+    def plans(self, workspace: str = WORKSPACE, **filters: Any) -> Page:
+        """Data plans and the batches that violated them (`plan_id`, `mpid`, `violations`)."""
+        return self.inspector.ok(f"/mparticle/{quote(workspace, safe='')}/plans", **filters)
+
+    def aliases(self, workspace: str = WORKSPACE, **filters: Any) -> Page:
+        """Alias requests (`status`, `mpid`, `offset`)."""
+        return self.inspector.ok(f"/mparticle/{quote(workspace, safe='')}/aliases", **filters)
 
     # -- flows ---------------------------------------------------------------------------------
     def connections(self) -> Page:
