@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 
 from emulator.bridge.settings import ConnectionSettings
-from emulator.clevertap import browse, exports
+from emulator.clevertap import browse, exports, journeys, sends
 from emulator.clevertap.models import Account
 from emulator.clevertap.partners import SEGMENT_TYPE
 from emulator.clevertap.profile import Profile
@@ -92,7 +92,7 @@ class CleverTapPages:
         assert isinstance(surface, CleverTapSurface)
         return surface
 
-    def _account(self, request: Request) -> tuple[str, Account]:
+    def open_account(self, request: Request) -> tuple[str, Account]:
         tenant: str = request.path_params["account"]
         surface = self.surface
         if not surface.owns(tenant):
@@ -102,7 +102,7 @@ class CleverTapPages:
         surface.scheduler.run_due(tenant, account, self.emulator.clock.now())
         return tenant, account
 
-    def _base(self, tenant: str) -> dict[str, Any]:
+    def base(self, tenant: str) -> dict[str, Any]:
         return {
             "account_id": tenant,
             "account_url": f"{UI_PREFIX}{BASE}/{tenant}",
@@ -110,7 +110,7 @@ class CleverTapPages:
             "partner_type": SEGMENT_TYPE,
         }
 
-    def _connections(self, tenant: str) -> list[ConnectionSettings]:
+    def connections(self, tenant: str) -> list[ConnectionSettings]:
         return [
             c for c in self.emulator.tenants.settings_of(ConnectionSettings) if c.account == tenant
         ]
@@ -138,7 +138,7 @@ class CleverTapPages:
 
     @ui_page(BASE + "/{account}")
     async def account(self, request: Request) -> View:
-        tenant, account = self._account(request)
+        tenant, account = self.open_account(request)
         query = request.query_params
         text = query.get("q", "").strip()
         by = query.get("by", "any")
@@ -147,7 +147,7 @@ class CleverTapPages:
         found = browse.search(account, text, by) if text else list(account.profiles.values())
         now = self.emulator.clock.now()
         context = {
-            **self._base(tenant),
+            **self.base(tenant),
             "q": text,
             "by": by,
             "search_keys": SEARCH_KEYS,
@@ -155,15 +155,17 @@ class CleverTapPages:
             "segments": browse.segments(account, {}),
             "campaigns": browse.campaigns(account, {}, now),
             "exports": [exports.view(e) for e in account.exports],
+            "sends": len(account.sends),
+            "journeys": len(account.journeys),
             "merges": len(account.merges),
             "events": len(account.events),
-            "connections": self._connections(tenant),
+            "connections": self.connections(tenant),
         }
         return View("clevertap/account.html", context, title=f"CleverTap {tenant}")
 
     @ui_page(BASE + "/{account}/profiles/{object_id}")
     async def profile(self, request: Request) -> View:
-        tenant, account = self._account(request)
+        tenant, account = self.open_account(request)
         object_id = request.path_params["object_id"]
         profile = account.find("objectId", object_id)
         if profile is None:
@@ -175,7 +177,7 @@ class CleverTapPages:
         events.reverse()  # newest first
         now = self.emulator.clock.now()
         context = {
-            **self._base(tenant),
+            **self.base(tenant),
             "profile": profile,
             "view": profile.view(),
             "platforms": profile.platform_info(),
@@ -186,13 +188,14 @@ class CleverTapPages:
             "event_name": event_name,
             "events": Pager(request, events),
             "journal_url": self._journal_url(tenant, profile),
+            "platform": platform_of(account, profile),
             "mparticle": self._mparticle_links(tenant, profile),
         }
         return View("clevertap/profile.html", context, title=f"Profile {profile.guid}")
 
     @ui_page(BASE + "/{account}/segments/{segment_id}")
     async def segment(self, request: Request) -> View:
-        tenant, account = self._account(request)
+        tenant, account = self.open_account(request)
         segment = browse.find_segment(account, _int(request.path_params["segment_id"], -1))
         if segment is None:
             raise not_found(f"no segment {request.path_params['segment_id']!r} in {tenant!r}")
@@ -206,7 +209,7 @@ class CleverTapPages:
         members = Pager(request, segment["members"])
         members.rows = browse.members(account, members.rows)  # only this page's looked up
         context = {
-            **self._base(tenant),
+            **self.base(tenant),
             "segment": segment,
             "members": members,
             "history_of": by_profile,
@@ -221,7 +224,7 @@ class CleverTapPages:
 
     @ui_page(BASE + "/{account}/campaigns/{campaign_id}")
     async def campaign(self, request: Request) -> View:
-        tenant, account = self._account(request)
+        tenant, account = self.open_account(request)
         wanted = _int(request.path_params["campaign_id"], -1)
         now = self.emulator.clock.now()
         campaign = next((c for c in browse.campaigns(account, {}, now) if c["id"] == wanted), None)
@@ -236,23 +239,24 @@ class CleverTapPages:
         found = browse.members(account, [m["objectId"] for m in targets.rows])
         targets.rows = list(zip(targets.rows, found, strict=True))
         context = {
-            **self._base(tenant),
+            **self.base(tenant),
             "campaign": campaign,
             "segment": segment,
             "targets": targets,
             "request_json": json.dumps(campaign["request"], indent=2, ensure_ascii=False),
+            "live": triggers(request, campaign),
         }
         return View("clevertap/campaign.html", context, title=f"Campaign {campaign['name']}")
 
     @ui_page(BASE + "/{account}/exports/{export_id}")
     async def export(self, request: Request) -> View:
-        tenant, account = self._account(request)
+        tenant, account = self.open_account(request)
         found = exports.find(account, request.path_params["export_id"])
         if found is None:
             raise not_found(f"no export {request.path_params['export_id']!r} in {tenant!r}")
-        feeds = [c.id for c in self._connections(tenant) if c.carries("feed")]
+        feeds = [c.id for c in self.connections(tenant) if c.carries("feed")]
         context = {
-            **self._base(tenant),
+            **self.base(tenant),
             "export": exports.view(found),
             # A run's deliveries are the feed connection's (one, when the account has one).
             "feed_connection": feeds[0] if len(feeds) == 1 else None,
@@ -276,7 +280,7 @@ class CleverTapPages:
             return []
         identity = profile.identities[0]
         links = []
-        for connection in self._connections(tenant):
+        for connection in self.connections(tenant):
             workspace = f"{UI_PREFIX}/mparticle/{connection.workspace}"
             if connection.event_output.user_id == "mpid" and identity.lstrip("-").isdigit():
                 href = f"{workspace}/users/{identity}"
@@ -286,3 +290,23 @@ class CleverTapPages:
                 {"workspace": connection.workspace, "connection": connection.id, "href": href}
             )
         return links
+
+
+def platform_of(account: Account, profile: Profile) -> dict[str, Any]:
+    """The sends that named the profile (the newest 20 of them) and the journeys it entered."""
+    mine = set(profile.object_ids)
+    named = [row for row in reversed(sends.rows(account, {})) if row["objectId"] in mine]
+    entered = [row for row in reversed(journeys.entry_rows(account, {})) if row["objectId"] in mine]
+    return {"sends": named[:20], "sends_total": len(named), "journeys": entered}
+
+
+def triggers(request: Request, campaign: dict[str, Any]) -> dict[str, Any] | None:
+    """A live campaign's triggered and missed rows (newest first, paged); None for a campaign
+    that is not live."""
+    if not campaign.get("live"):
+        return None
+    return {
+        "trigger": campaign["trigger"],
+        "triggered": Pager(request, list(reversed(campaign["triggered"])), prefix="triggered_"),
+        "missed": Pager(request, list(reversed(campaign["missed"])), prefix="missed_"),
+    }

@@ -21,6 +21,7 @@ from emulator.core.jsonresp import JSONDecodeError, loads
 from emulator.core.session import end_session, has_session, start_session
 from emulator.inspector.clevertap import CleverTapPages
 from emulator.inspector.controls import ControlsPage
+from emulator.inspector.ct_platform import CleverTapPlatformPages
 from emulator.inspector.flows import FlowsPages
 from emulator.inspector.home import Home
 from emulator.inspector.journal import JournalPages
@@ -57,12 +58,14 @@ class Inspector:
             undefined=jinja2.StrictUndefined,
         )
         self.templates.globals["ui"] = UI_PREFIX
+        clevertap = CleverTapPages(emulator)
         mp_platform = MParticlePlatformPages(emulator)
         self.pages = collect_pages(
             Home(emulator),
             JournalPages(emulator, self.templates),
             ControlsPage(emulator),
-            CleverTapPages(emulator),
+            clevertap,
+            CleverTapPlatformPages(emulator, clevertap),
             MParticlePages(emulator, mp_platform),
             mp_platform,
             FlowsPages(emulator),
