@@ -350,7 +350,7 @@ def _violation(row: dict[str, Any]) -> dict[str, Any]:
                 }
             )
     blocked = [
-        f"blocked unplanned {b.get('kind')} {b.get('name')!r}" for b in row.get("blocked") or []
+        f"unplanned {b.get('kind')} {b.get('name')!r} removed" for b in row.get("blocked") or []
     ]
     return {
         "received": row.get("received"),

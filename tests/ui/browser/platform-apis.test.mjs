@@ -144,3 +144,76 @@ test('a send shows who was reached and why not; a journey its entry and delivery
   assert.match(await page.locator('h1').textContent(), /delivery-\d+/);
   page.assertClean();
 });
+
+test('a data plan with its block settings, the batch that violated it, a rejected alias', async () => {
+  const oauth = await post('/oauth/token', {
+    client_id: 'emu-client-id',
+    client_secret: 'emu-client-secret',
+    audience: 'https://api.mparticle.com',
+    grant_type: 'client_credentials',
+  });
+  const bearer = { Authorization: `Bearer ${JSON.parse(oauth.body).access_token}` };
+  const plan = {
+    data_plan_id: 'shop_plan',
+    data_plan_name: 'Shop plan',
+    data_plan_versions: [
+      {
+        version: 1,
+        activated_environment: 'development',
+        blok: { ev: true },
+        version_document: {
+          data_points: [
+            {
+              description: 'Bought',
+              match: { type: 'custom_event', criteria: { event_name: 'Bought', custom_event_type: 'other' } },
+              validator: { type: 'json_schema', definition: {} },
+            },
+          ],
+        },
+      },
+    ],
+  };
+  const made = await post(`/platform/v2/workspaces/${WORKSPACE}/plans`, plan, bearer);
+  assert.equal(made.status, 200, made.body);
+  const tagged = {
+    environment: 'development',
+    user_identities: { customerid: 'plan-1' },
+    context: { data_plan: { plan_id: 'shop_plan', plan_version: 1 } },
+    events: [
+      { event_type: 'custom_event', data: { event_name: 'Bought', custom_event_type: 'other' } },
+      { event_type: 'custom_event', data: { event_name: 'Surprise', custom_event_type: 'other' } },
+    ],
+  };
+  assert.equal((await post('/v2/events', tagged, { Authorization: S2S })).status, 202);
+
+  const page = await ui.open(`/mparticle/${WORKSPACE}`);
+  await page.click('nav.mp-tabs a:has-text("Data plans")');
+  assert.match(await page.locator('#plan-shop_plan').textContent(), /v1[\s\S]*development[\s\S]*unplanned events/);
+  const violation = page.locator('#violations tbody tr').first();
+  assert.match(await violation.textContent(), /shop_plan v1[\s\S]*unplanned[\s\S]*Surprise[\s\S]*blocked unplanned event 'Surprise'/);
+  await page.shot('mparticle-plans');
+  await violation.locator('a:has-text("#")').first().click();
+  assert.match(await page.locator('#violations').textContent(), /blocked unplanned event 'Surprise'/);
+
+  // Aliases: b -> c is dropped, since b was already an alias destination.
+  const users = {};
+  for (const customer of ['al-a', 'al-b', 'al-c']) {
+    const one = { environment: 'development', user_identities: { customerid: customer }, events: [] };
+    assert.equal((await post('/v2/events', one, { Authorization: S2S })).status, 202);
+    const answer = await controlOk('GET', `/mparticle/${WORKSPACE}/users?identity=${customer}`);
+    users[customer] = answer.users[0].mpid;
+  }
+  const span = { start_unixtime_ms: NOW * 1000 - 3600_000, end_unixtime_ms: NOW * 1000 };
+  for (const [source, destination] of [['al-a', 'al-b'], ['al-b', 'al-c']]) {
+    const body = { request_type: 'alias', environment: 'development', source_mpid: users[source], destination_mpid: users[destination], ...span };
+    assert.equal((await post('/v2/alias', body, { Authorization: S2S })).status, 202);
+  }
+  await page.click('.crumbs a:has-text("Workspace")');
+  await page.click('nav.mp-tabs a:has-text("Aliases")');
+  await page.selectOption('select[name="status"]', 'rejected');
+  await Promise.all([page.waitForURL(/status=rejected/), page.click('#aliases form button')]);
+  const rows = page.locator('#aliases tbody tr');
+  assert.equal(await rows.count(), 1);
+  assert.match(await rows.first().textContent(), /rejected[\s\S]*the source MPID was already an alias destination/);
+  page.assertClean();
+});
