@@ -295,7 +295,9 @@ class CleverTapPages:
 def platform_of(account: Account, profile: Profile) -> dict[str, Any]:
     """The sends that named the profile (the newest 20 of them) and the journeys it entered."""
     mine = set(profile.object_ids)
-    named = [row for row in reversed(sends.rows(account, {})) if row["objectId"] in mine]
+    # One look-up per CleverTap ID: `sends.rows` makes a row only for the users it selects.
+    named = [row for oid in mine for row in sends.rows(account, {"objectId": oid})]
+    named.sort(key=lambda row: row["send"], reverse=True)
     entered = [row for row in reversed(journeys.entry_rows(account, {})) if row["objectId"] in mine]
     return {"sends": named[:20], "sends_total": len(named), "journeys": entered}
 

@@ -41,16 +41,25 @@ class CleverTapPlatformPages:
             channel = None
         identity = (query.get("identity") or "").strip()
         reached = REACHED.get(query.get("reached") or "")
+        # The CleverTap IDs the text names now: a send's users are matched by them first.
+        known = {
+            oid
+            for key in ("identity", "email", "objectId")
+            for p in (account.find_all(key, identity) if identity else [])
+            for oid in p.object_ids
+        }
         found = [
-            _send_row(s)
+            s
             for s in reversed(account.sends)  # newest first
             if channel in (None, s["channel"])
-            and (not identity or any(_names(r, identity) for r in s["recipients"]))
+            and (not identity or _named(s, identity, known))
             and (reached is None or any(r["reached"] is reached for r in s["recipients"]))
         ]
+        page = Pager(request, found)
+        page.rows = [_send_row(s) for s in page.rows]  # only this page's counted
         context = {
             **self.pages.base(tenant),
-            "sends": Pager(request, found),
+            "sends": page,
             "channel": channel,
             "channels": sends.CHANNELS,
             "identity": identity,
@@ -125,8 +134,16 @@ class CleverTapPlatformPages:
         return feeds[0] if len(feeds) == 1 else None
 
 
-def _names(row: dict[str, Any], text: str) -> bool:
-    return text == row["objectId"] or text in row["identities"] or text == row.get("email")
+def _named(sent: dict[str, Any], text: str, known: set[str]) -> bool:
+    """Whether a send named the user `text` names: by the CleverTap IDs of the profile it
+    names now, else (no such profile now: deleted) by what the send recorded of its users."""
+    recipients = sent["recipients"]
+    if known:
+        return any(r["objectId"] in known for r in recipients)
+    return any(
+        text == r["objectId"] or text in r["identities"] or text == r.get("email")
+        for r in recipients
+    )
 
 
 def _send_row(sent: dict[str, Any]) -> dict[str, Any]:

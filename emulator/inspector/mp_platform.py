@@ -20,7 +20,6 @@ from emulator.core.jsonresp import JSONDecodeError, loads
 from emulator.inspector import mpkit
 from emulator.inspector.pages import View, ui_page
 from emulator.mparticle.dsr import EXTENSION_KEYS, IDENTITY_KEYS, REQUEST_TYPES
-from emulator.mparticle.models import Workspace
 from emulator.mparticle.settings import WorkspaceSettings
 from emulator.mparticle.users import User
 
@@ -112,7 +111,7 @@ class MParticlePlatformPages:
             )
         row = mpkit.plain(found)
         callbacks = [_callback(c) for c in self._callbacks(settings.id).get(request_id, [])]
-        workspace = mpkit.mparticle(self.emulator).state.workspace(settings.id)
+        state = mpkit.mparticle(self.emulator).state
         return self._view(
             request,
             "dsr.html",
@@ -121,7 +120,8 @@ class MParticlePlatformPages:
             r=_dsr_row(row, []),
             callbacks=callbacks,
             forwarded=self._forwarded(settings.id, request_id),
-            subjects=[str(u.mpid) for u in _subjects(workspace, row["identities"])],
+            # Who holds the identities now, found as the request itself finds them.
+            subjects=[str(u.mpid) for u in state.dsr.subjects(settings.id, row["identities"])],
             received_json=_decoded(row.get("encoded_request")),
             result_json=mpkit.pretty(row["result"]) if row.get("result") is not None else None,
         )
@@ -177,17 +177,19 @@ class MParticlePlatformPages:
         mpid = (params.get("mpid") or "").strip() or None
         workspace = mpkit.mparticle(self.emulator).state.workspace(settings.id)
         rows = [
-            a
-            for a in (_alias(r) for r in reversed(workspace.aliases))
-            if status in (None, a["status"])
-            and mpid in (None, a["source_mpid"], a["destination_mpid"])
+            r
+            for r in reversed(workspace.aliases)
+            if status in (None, r.get("status") or "recorded")
+            and mpid in (None, str(r.get("source_mpid")), str(r.get("destination_mpid")))
         ]
+        page = mpkit.page_of(rows, request)
+        page["rows"] = [_alias(r) for r in page["rows"]]  # only this page's shaped
         return self._view(
             request,
             "aliases.html",
             f"Aliases of {settings.id}",
             settings=settings,
-            aliases=mpkit.page_of(rows, request),
+            aliases=page,
             status=status,
             mpid=mpid or "",
             statuses=ALIAS_STATUSES,
@@ -206,9 +208,9 @@ class MParticlePlatformPages:
         ]
         workspace = mpkit.mparticle(self.emulator).state.workspace(workspace_id)
         aliases = [
-            a
-            for a in (_alias(r) for r in reversed(workspace.aliases))
-            if mpid in (a["source_mpid"], a["destination_mpid"])
+            _alias(r)
+            for r in reversed(workspace.aliases)
+            if mpid in (str(r.get("source_mpid")), str(r.get("destination_mpid")))
         ]
         violations = sum(
             1
@@ -239,16 +241,6 @@ def _names(kind: str, value: str, mpid: str, held: set[tuple[str, Any]]) -> bool
     if key == "mpid":
         return value == mpid
     return key is not None and (key, value) in held
-
-
-def _subjects(workspace: Workspace, identities: list[list[str]]) -> list[User]:
-    """The workspace's users the request names now (an erasure's are gone once completed)."""
-    found: dict[int, User] = {}
-    for user in workspace.users.values():
-        held = {(key, value) for key, value in user.identities.items()}
-        if any(_names(kind, value, str(user.mpid), held) for kind, value in identities):
-            found[user.mpid] = user
-    return [found[m] for m in sorted(found)]
 
 
 def _dsr_row(request: dict[str, Any], callbacks: list[dict[str, Any]]) -> dict[str, Any]:
