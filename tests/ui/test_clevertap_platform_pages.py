@@ -86,6 +86,17 @@ def test_sends_are_filtered_and_linked_from_the_profile(
     assert account.links_to(f"{HOME}/sends") and account.links_to(f"{HOME}/journeys")
 
 
+def test_a_deleted_users_sends_are_still_found(
+    users: None, ct: CleverTapDriver, inspector: InspectorDriver
+) -> None:
+    push(ct, "ann", "bob")
+    bob = ct.object_id("bob")
+    ct.post_ok("/1/delete/profiles.json", {"identity": ["bob"]})
+    found = inspector.ok(f"{HOME}/sends", identity="bob")
+    assert hrefs(found, "/sends/") == [f"/_emulator/ui{HOME}/sends/1"]
+    assert inspector.ok(f"{HOME}/sends/1").shows(f"{bob} (deleted)", "no push token")
+
+
 def test_sends_are_paged(users: None, ct: CleverTapDriver, inspector: InspectorDriver) -> None:
     for _ in range(52):
         push(ct, "ann")
