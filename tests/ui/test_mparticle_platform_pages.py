@@ -205,7 +205,7 @@ def test_aliases_show_a_rejected_one_with_its_reason(
     for customer in ("a", "b", "c"):
         mp.send(mp_batch(custom_event("Viewed"), customer_id=customer))
     a, b, c = (views.mpid_of(x) for x in "abc")
-    span = {"start_unixtime_ms": now_ms - 3600_000, "end_unixtime_ms": now_ms}
+    span: dict[str, Any] = {"start_unixtime_ms": now_ms - 3600_000, "end_unixtime_ms": now_ms}
     assert mp.alias(source_mpid=a, destination_mpid=b, **span).status_code == 202
     assert mp.alias(source_mpid=b, destination_mpid=c, **span).status_code == 202
     page = pages.aliases()
