@@ -112,7 +112,10 @@ class MParticleState:
             )
             if plan is not None and (plan.results or plan.blocked):
                 row = {"received": received, "batch": number, "mpid": str(mpid), **plan.as_dict()}
-                self.plans.record(workspace_id, {**row, "journal": receipt} if receipt else row)
+                # `receipt` is filled with the journal seq after this returns: keep the same dict.
+                self.plans.record(
+                    workspace_id, {**row, "journal": receipt} if receipt is not None else row
+                )
             user = self.workspace(workspace_id).user(mpid)
             known = dict(user.identities) if user is not None else {}
             self.events.publish(

@@ -299,6 +299,9 @@ def test_violations_are_recorded_per_batch(mp: MParticleDriver, views: ControlVi
     (result,) = row["results"]
     assert result["data"]["validation_errors"][0]["key"] == "Surprise"
     assert row["blocked"] == []
+    # The row names the request's journal entry, so a view can link to it.
+    (entry,) = views.client.requests(path="/v2/events")
+    assert row["journal"] == {"seq": entry["seq"]}
     warnings = views.warnings("data_plan", path="/v2/events")
     assert [path for path, _ in warnings] == ["$.events[1]"]
     assert "unplanned Surprise" in warnings[0][1]
