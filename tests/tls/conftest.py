@@ -13,8 +13,8 @@ import httpx
 import pytest
 
 from emulator.config import Config
-from emulator.testing.client import EmulatorClient
 from emulator.server import ThreadedServer
+from emulator.testing.client import EmulatorClient
 from tests.drivers.tls import TlsEmulator
 
 
