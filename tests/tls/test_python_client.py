@@ -5,8 +5,6 @@ and, through the default connection, CleverTap."""
 
 from __future__ import annotations
 
-import socket
-import ssl
 import warnings
 
 import pytest
@@ -71,37 +69,3 @@ def test_without_the_ca_the_client_refuses_the_certificate(
         api.upload_events(batch("cust-py", "Opened"))
     assert "CERTIFICATE_VERIFY_FAILED" in str(refused.value), refused.value
     assert emulator.client.requests(platform="mparticle") == []
-
-
-def test_python_ssl_with_only_the_ca_verifies_every_platform_name(tls: TlsEmulator) -> None:
-    """The certificate names every host the platforms' clients use (one label under a
-    wildcard, the pods under their own)."""
-    context = ssl.create_default_context(cafile=str(tls.ca_file))
-    names = [
-        "api.clevertap.com",
-        *(f"{r}.api.clevertap.com" for r in ("eu1", "in1", "sg1", "us1", "aps3", "mec1")),
-        "s2s.mparticle.com",
-        *(f"s2s.{pod}.mparticle.com" for pod in ("us1", "us2", "eu1", "au1")),
-        "inbound.mparticle.com",
-        "identity.mparticle.com",
-        "jssdks.mparticle.com",
-        "jssdks.us1.mparticle.com",
-        "jssdkcdns.mparticle.com",
-        "nativesdks.mparticle.com",
-        "api.mparticle.com",
-        "sso.auth.mparticle.com",
-        "opendsr.mparticle.com",
-        "opengdpr.mparticle.com",
-        "localhost",
-    ]
-    for name in names:
-        with (
-            socket.create_connection(("127.0.0.1", tls.tls_port), timeout=5) as raw,
-            context.wrap_socket(raw, server_hostname=name) as wrapped,
-        ):
-            assert wrapped.version() in ("TLSv1.2", "TLSv1.3"), name
-    with (
-        socket.create_connection(("127.0.0.1", tls.tls_port), timeout=5) as raw,
-        pytest.raises(ssl.SSLCertVerificationError),
-    ):
-        context.wrap_socket(raw, server_hostname="example.com")
