@@ -60,9 +60,8 @@ class PlatformHosts:
         return None
 
     def of_header(self, raw: bytes) -> Surface | None:
-        found = self._seen.get(raw, self)
-        if found is not self:
-            return found  # type: ignore[return-value]
+        if raw in self._seen:
+            return self._seen[raw]
         owner = self.owner(_name(raw))
         if len(self._seen) >= _CACHE_LIMIT:
             self._seen.clear()  # headers are client-chosen: the cache stays bounded

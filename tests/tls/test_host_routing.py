@@ -123,3 +123,24 @@ def test_another_platforms_path_is_the_hosts_own_404(
     assert views.mp_batches() == []
     journal = {(e["path"], e["platform"], e["status"]) for e in emulator.client.requests()}
     assert {("/1/upload", "mparticle", 404), ("/v2/events", "clevertap", 404)} <= journal
+
+
+def test_host_lookup_is_exact_about_names_and_bounded() -> None:
+    """`.api.clevertap.com` names the domain and every subdomain, nothing that merely ends
+    alike; the cache of raw Host values stays bounded whatever clients send."""
+    from emulator.core import hosts as core_hosts
+
+    class Stub:
+        def __init__(self, *names: str) -> None:
+            self.hosts = names
+
+    ct, mp = Stub(".api.clevertap.com"), Stub(".mparticle.com")
+    table = core_hosts.PlatformHosts([ct, mp])  # type: ignore[list-item]
+    assert table.of_header(b"api.clevertap.com") is ct
+    assert table.of_header(b"EU1.API.CLEVERTAP.COM:443") is ct
+    assert table.of_header(b"s2s.eu1.mparticle.com.") is mp
+    for other in (b"evilapi.clevertap.com", b"clevertap.com", b"mparticle.com.evil.test", b"[::1]"):
+        assert table.of_header(other) is None, other
+    for n in range(3 * core_hosts._CACHE_LIMIT):
+        table.of_header(b"h%d.example" % n)
+    assert len(table._seen) <= core_hosts._CACHE_LIMIT
