@@ -5,7 +5,7 @@ Chromium's `--ignore-certificate-errors-spki-list` takes). `redirect_https(port)
 no-root recipe of docs/https.md for Python clients: their platform host names on port 443 go
 to 127.0.0.1 on the emulator's `--tls-port` (the name, and so the certificate check and the
 Host header, stay the platform's). Node clients get the same from
-`tests/clients/node/redirect-https.mjs`, Chromium from `--host-resolver-rules`.
+`tests/clients/node/redirect-https.cjs`, Chromium from `--host-resolver-rules`.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from emulator.mparticle.surface import MParticleSurface
 from emulator.server import ThreadedServer
 
 ROOT = Path(__file__).resolve().parents[2]
-NODE_REDIRECT = ROOT / "tests" / "clients" / "node" / "redirect-https.mjs"
+NODE_REDIRECT = ROOT / "tests" / "clients" / "node" / "redirect-https.cjs"
 PLATFORM_HOSTS = CleverTapSurface.hosts + MParticleSurface.hosts
 
 
@@ -58,7 +58,7 @@ class TlsEmulator:
         (`NODE_EXTRA_CA_CERTS`) and the no-root port redirect preloaded."""
         return {
             "NODE_EXTRA_CA_CERTS": str(self.ca_file),
-            "NODE_OPTIONS": f"--import={NODE_REDIRECT.as_uri()}",
+            "NODE_OPTIONS": f'--require="{NODE_REDIRECT}"',
             "CTMP_HTTPS_REDIRECT": f"127.0.0.1:{self.tls_port}",
         }
 

@@ -1,6 +1,6 @@
 // The npm client `clevertap@1.3.0` unmodified: its own base URL `https://{region}.api.clevertap.com/1`,
 // only the emulator's CA trusted (NODE_EXTRA_CA_CERTS) and the host names sent to the emulator's
-// --tls-port by the no-root preload redirect-https.mjs (docs/https.md). Run by
+// --tls-port by the no-root preload redirect-https.cjs (docs/https.md). Run by
 // tests/tls/test_node_client.py; the control API is reached on EMULATOR_URL (plain HTTP).
 
 import { test } from 'node:test';
