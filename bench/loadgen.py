@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import ssl
 import sys
 import time
 from collections import Counter
@@ -44,9 +45,11 @@ async def _worker(
     latencies: list[float],
     statuses: Counter[int],
     errors: Counter[str],
+    tls: ssl.SSLContext | None,
+    server_name: str,
 ) -> None:
     try:
-        conn = await AsyncConnection.open(host, port)
+        conn = await AsyncConnection.open(host, port, tls, server_name)
     except OSError as exc:
         errors[f"connect: {exc}"] += 1
         return
@@ -73,7 +76,10 @@ async def run(
     connections: int,
     duration: float,
     max_requests: int,
+    tls: ssl.SSLContext | None = None,
+    server_name: str = "",
 ) -> dict[str, Any]:
+    """`tls`: over TLS (each connection handshakes once, as `server_name`, then keeps alive)."""
     latencies: list[float] = []
     statuses: Counter[int] = Counter()
     errors: Counter[str] = Counter()
@@ -82,7 +88,9 @@ async def run(
     deadline = started + duration
     await asyncio.gather(
         *(
-            _worker(host, port, raw, deadline, budget, latencies, statuses, errors)
+            _worker(
+                host, port, raw, deadline, budget, latencies, statuses, errors, tls, server_name
+            )
             for _ in range(connections)
         )
     )

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
 
 class HTTPError(Exception):
@@ -132,9 +133,13 @@ class AsyncConnection:
         self._protocol = protocol
 
     @classmethod
-    async def open(cls, host: str, port: int) -> AsyncConnection:
+    async def open(
+        cls, host: str, port: int, tls: ssl.SSLContext | None = None, server_name: str = ""
+    ) -> AsyncConnection:
+        """Connected (and with `tls`, handshaken as `server_name`) to `host`:`port`."""
         loop = asyncio.get_running_loop()
-        _, protocol = await loop.create_connection(_Protocol, host, port)
+        extra: dict[str, Any] = {} if tls is None else {"ssl": tls, "server_hostname": server_name}
+        _, protocol = await loop.create_connection(_Protocol, host, port, **extra)
         return cls(protocol)
 
     async def request(self, raw: bytes) -> Reply:

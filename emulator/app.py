@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -15,7 +16,14 @@ from emulator.admin.openapi import build_openapi
 from emulator.bridge import BridgeSurface
 from emulator.clevertap import CleverTapSurface
 from emulator.config import Config
-from emulator.core.control import CONTROL, PREFIX, ControlGuard, ControlRouter, method_not_allowed
+from emulator.core.control import (
+    CONTROL,
+    PREFIX,
+    ControlGuard,
+    ControlRouter,
+    PlatformHostGate,
+    method_not_allowed,
+)
 from emulator.core.errors import ApiError, Envelope
 from emulator.core.jsonresp import dumps
 from emulator.core.operations import ControlOperation, Operation
@@ -97,7 +105,8 @@ def create_app(config: Config, surfaces: Sequence[type[Surface]] = SURFACES) -> 
             if durable is not None:
                 durable.close()
 
-    app = Starlette(lifespan=lifespan)
+    gate = Middleware(PlatformHostGate, guard=router.guard, emulator=emulator)
+    app = Starlette(lifespan=lifespan, middleware=[gate])
     app.router = StaticFirstRouter(routes, lifespan=lifespan)
     app.state.emulator = emulator
     emulator.asgi_app = app

@@ -1,6 +1,7 @@
 """`ctmp-emulator serve` (start the emulator with working defaults), `ctmp-emulator replay`
-(run scenario files, or `--update` their expectations) and `ctmp-emulator record` (write a
-scenario from a running emulator's traffic).
+(run scenario files, or `--update` their expectations), `ctmp-emulator record` (write a
+scenario from a running emulator's traffic) and `ctmp-emulator ca` (the local CA of
+`serve --tls`, to trust).
 
 Every `serve` flag can also come from the environment (`--data-file` from `CTMP_DATA_FILE`),
 which suits containers; a flag given on the command line wins over its variable."""
@@ -119,6 +120,16 @@ def _parser() -> argparse.ArgumentParser:
         type=int,
         help="refuse request bodies nested deeper than this (default 64, at most 128)",
     )
+    serve.add_argument(
+        "--tls",
+        action="store_true",
+        help="also serve HTTPS on --tls-port with a certificate for the platforms' host names, "
+        "from a local CA (docs/https.md)",
+    )
+    serve.add_argument(
+        "--tls-port", type=_port, help="HTTPS port with --tls (default 8443; 0 picks a free one)"
+    )
+    _ca_dir_flag(serve)
     serve.add_argument("--quiet", action="store_true", help="no log line per request")
     serve.add_argument("--log-level", choices=LEVELS, default="info", help="default info")
     serve.add_argument(
@@ -150,7 +161,30 @@ def _parser() -> argparse.ArgumentParser:
         "--tenant", action="append", help="record only this tenant's requests (repeatable)"
     )
     rec.add_argument("--admin-token", help="the emulator's control token, if it has one")
+    ca = commands.add_parser(
+        "ca",
+        help="print the local CA certificate of serve --tls (made if missing), to trust it",
+        env_prefix=ENV_PREFIX,
+    )
+    _ca_dir_flag(ca)
+    ca.add_argument("--data-file", type=Path, help="the data file of serve (its directory)")
+    ca.add_argument("--out", type=Path, help="write the PEM certificate to this file")
+    ca.add_argument(
+        "--spki",
+        action="store_true",
+        help="print the base64 SHA-256 of its public key instead "
+        "(Chromium's --ignore-certificate-errors-spki-list)",
+    )
     return parser
+
+
+def _ca_dir_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--ca-dir",
+        type=Path,
+        help="where the local CA is kept (default: --data-file's directory, else "
+        "~/.local/share/ctmp-emulator)",
+    )
 
 
 def _names(value: str) -> list[str]:
@@ -170,11 +204,45 @@ def _config(args: argparse.Namespace) -> Config:
         "admin_token": args.admin_token,
         "allowed_hosts": args.allowed_hosts,
         "max_json_depth": args.max_json_depth,
+        "tls": True if args.tls else None,
+        "tls_port": args.tls_port,
+        "ca_dir": args.ca_dir,
         "log_requests": False if args.quiet else None,
     }
     if args.config is not None:
         return load_config(args.config, **overrides)
     return Config.defaults(**{k: v for k, v in overrides.items() if v is not None})
+
+
+def _ready(server: Any, url: str) -> None:
+    """The ready line (its last word is the URL), then with --tls the HTTPS line."""
+    print(f"ctmp-emulator ready on {url}", flush=True)
+    if server.tls is not None:
+        print(
+            f"ctmp-emulator https on {server.tls_url} for the platforms' host names; "
+            f"trust the CA {server.tls.authority.cert_path} (ctmp-emulator ca)",
+            flush=True,
+        )
+
+
+def _ca(args: argparse.Namespace) -> int:
+    """`ctmp-emulator ca`: the CA's PEM on stdout, or in `--out`, or its SPKI hash."""
+    from emulator.tls.authority import AuthorityError
+    from emulator.tls.listener import authority_for
+
+    try:
+        authority = authority_for(args.ca_dir, args.data_file)
+        if args.spki:
+            print(authority.spki_sha256)
+        elif args.out is not None:
+            args.out.write_bytes(authority.pem)
+            print(f"ctmp-emulator: wrote the CA certificate to {args.out}", file=sys.stderr)
+        else:
+            sys.stdout.write(authority.pem.decode())
+    except (AuthorityError, OSError) as exc:
+        print(f"ctmp-emulator: {exc}", file=sys.stderr)
+        return 2
+    return 0
 
 
 class _Stop(Exception):
@@ -197,16 +265,22 @@ def main(argv: list[str] | None = None) -> int:
         return record(
             args.url, args.out, args.name, args.description, args.tenant, args.admin_token
         )
+    if args.command == "ca":
+        return _ca(args)
     from emulator.server import EmulatorServer  # imported late: `--help` stays instant
+    from emulator.tls.authority import AuthorityError
 
+    tls_sock = None
     try:
         config = _config(args)
         # Bound here, not by uvicorn, so that a port in use or a bad host is one clear line.
         sock = listen(config.host, config.port)
+        if config.tls:
+            tls_sock = listen(config.host, config.tls_port, flag="--tls-port")
         server = EmulatorServer(
-            config, on_ready=lambda url: print(f"ctmp-emulator ready on {url}", flush=True)
+            config, on_ready=lambda url: _ready(server, url), tls_socket=tls_sock
         )
-    except (ConfigError, StateError, TenantError, BindError) as exc:
+    except (ConfigError, StateError, TenantError, BindError, AuthorityError) as exc:
         print(f"ctmp-emulator: {exc}", file=sys.stderr)
         return 2
     configure(args.log_level, args.log_format)  # after uvicorn's own logging set-up
@@ -224,6 +298,8 @@ def main(argv: list[str] | None = None) -> int:
         pass
     finally:
         sock.close()
+        if tls_sock is not None:
+            tls_sock.close()
     if not server.started:
         return 1
     saved = getattr(server.app.state, "saved_to", None)

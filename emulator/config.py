@@ -126,6 +126,12 @@ class Config:
     # Request bodies nested deeper than this are refused with the platform's 400 (control
     # bodies get a fixed headroom for the state document's own levels): emulator.core.nesting.
     max_json_depth: int = DEFAULT_DEPTH
+    # HTTPS with the platforms' host names (emulator/tls/, docs/https.md): a second listener on
+    # `tls_port` with a certificate for them from a local CA kept in `ca_dir` (None: the data
+    # file's directory, else the user's data directory).
+    tls: bool = False
+    tls_port: int = 8443
+    ca_dir: Path | None = None
     tenants: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -139,6 +145,8 @@ class Config:
             raise ConfigError("max_connections must be at least 1")
         if not 1 <= self.max_json_depth <= MAX_DEPTH:
             raise ConfigError(f"max_json_depth must be 1 to {MAX_DEPTH}")
+        if not 0 <= self.tls_port <= 65535:
+            raise ConfigError("tls_port must be 0 to 65535")
         if self.durability not in DURABILITY:
             raise ConfigError(f"durability must be one of {DURABILITY}, not {self.durability!r}")
         if self.durability == "always" and self.data_file is None:
@@ -225,6 +233,8 @@ def load_config(path: Path, **overrides: Any) -> Config:
     if "data_file" in settings:
         # Relative to the file that names it, not to wherever the emulator was started from.
         settings["data_file"] = path.parent / settings["data_file"]
+    if "ca_dir" in settings:
+        settings["ca_dir"] = path.parent / settings["ca_dir"]
     settings.update({k: v for k, v in overrides.items() if v is not None})
     tenants: list[dict[str, Any]] = []
     for account in raw.get("clevertap", {}).get("accounts", []):

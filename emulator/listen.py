@@ -12,7 +12,7 @@ class BindError(OSError):
     pass
 
 
-def listen(host: str, port: int) -> socket.socket:
+def listen(host: str, port: int, flag: str = "--port") -> socket.socket:
     """A socket bound to `host` (its first address, when a name has several) and `port`."""
     try:
         family, kind, proto, _, address = socket.getaddrinfo(
@@ -33,7 +33,10 @@ def listen(host: str, port: int) -> socket.socket:
         if exc.errno == errno.EADDRINUSE:
             raise BindError(
                 f"port {port} on {host} is in use (another emulator?): stop it, "
-                "or pass --port 0 to take a free port"
+                f"or pass {flag} 0 to take a free port"
             ) from None
-        raise BindError(f"cannot bind to {host} port {port}: {exc.strerror}") from None
+        hint = ""
+        if exc.errno == errno.EACCES and port < 1024:
+            hint = f" (a port below 1024 needs privileges: pass a higher {flag}, see docs/https.md)"
+        raise BindError(f"cannot bind to {host} port {port}: {exc.strerror}{hint}") from None
     return sock

@@ -14,6 +14,7 @@ from emulator.core.contracts import ContractError, ContractRegistry
 from emulator.core.errors import ApiError
 from emulator.core.events import EventBus
 from emulator.core.faults import FaultRegistry
+from emulator.core.hosts import PlatformHosts
 from emulator.core.ids import IdGenerator
 from emulator.core.journal import Journal
 from emulator.core.jsonresp import loads
@@ -54,6 +55,8 @@ class Emulator:
         # their requests are journaled and fault-injectable like any client's.
         self.asgi_app: Any = None
         self.surfaces: list[Surface] = [cls(self) for cls in surfaces]
+        # Which platform a request's Host names (HTTPS with the platforms' host names).
+        self.hosts = PlatformHosts(self.surfaces)
         self._by_kind = {s.settings.kind: s for s in self.surfaces if s.settings is not None}
         for surface in self.surfaces:
             if surface.settings is not None:

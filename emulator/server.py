@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import socket
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -10,14 +12,31 @@ import uvicorn
 
 from emulator.app import create_app
 from emulator.config import Config
+from emulator.listen import listen
 from emulator.protocol import ConnectionLimits, connection_cap, guarded_protocol
+from emulator.tls.listener import TlsSetup, prepare
 
 
 class EmulatorServer(uvicorn.Server):
-    """A uvicorn server that knows its URL once its socket is bound (port 0 works)."""
+    """A uvicorn server that knows its URL once its socket is bound (port 0 works).
 
-    def __init__(self, config: Config, on_ready: Callable[[str], None] | None = None) -> None:
+    With `config.tls`, the same server (one app, one event loop, one state) also listens on
+    `tls_port` with a certificate for the platforms' host names (emulator/tls/): `tls_socket`
+    when the caller bound it (the CLI, for a one-line error), else bound at start-up."""
+
+    def __init__(
+        self,
+        config: Config,
+        on_ready: Callable[[str], None] | None = None,
+        tls_socket: socket.socket | None = None,
+    ) -> None:
         self.app = create_app(config)
+        emulator = self.app.state.emulator
+        self.tls: TlsSetup | None = None
+        if config.tls:
+            self.tls = prepare(config.ca_dir, config.data_file, emulator.hosts.entries)
+        self._tls_socket = tls_socket
+        self.tls_url = ""
         super().__init__(
             uvicorn.Config(
                 self.app,
@@ -48,11 +67,44 @@ class EmulatorServer(uvicorn.Server):
     async def startup(self, sockets: Any = None) -> None:
         await super().startup(sockets)
         if self.started:
-            host, port = self.servers[0].sockets[0].getsockname()[:2]
-            shown = f"[{host}]" if ":" in host else host
-            self.url = f"http://{shown}:{port}"
+            self.url = "http://" + _address(self.servers[0])
+            if self.tls is not None:
+                await self._start_tls()
             if self._on_ready is not None:
                 self._on_ready(self.url)
+
+    async def _start_tls(self) -> None:
+        """The TLS listener: uvicorn's protocol (and its bounds) over the TLS context, served
+        by this server, so shutdown closes it and waits for its connections like the other."""
+        assert self.tls is not None
+        config = self.config
+        settings = self.app.state.emulator.config
+        sock = self._tls_socket or listen(settings.host, settings.tls_port, flag="--tls-port")
+
+        def protocol() -> asyncio.Protocol:
+            return config.http_protocol_class(  # type: ignore[call-arg]
+                config=config,
+                server_state=self.server_state,
+                app_state=self.lifespan.state,
+            )
+
+        server = await asyncio.get_running_loop().create_server(
+            protocol,
+            sock=sock,
+            ssl=self.tls.context,
+            backlog=config.backlog,
+            # A client that never completes the handshake holds a socket no longer than one
+            # that never completes its headers.
+            ssl_handshake_timeout=settings.header_timeout,
+        )
+        self.servers.append(server)
+        self.tls_url = "https://" + _address(server)
+
+
+def _address(server: asyncio.base_events.Server) -> str:
+    host, port = server.sockets[0].getsockname()[:2]
+    shown = f"[{host}]" if ":" in host else host
+    return f"{shown}:{port}"
 
 
 class ThreadedServer:
@@ -75,6 +127,10 @@ class ThreadedServer:
     @property
     def url(self) -> str:
         return self.server.url
+
+    @property
+    def tls_url(self) -> str:
+        return self.server.tls_url
 
     def start(self, timeout: float = 10.0) -> ThreadedServer:
         self._thread.start()

@@ -72,6 +72,10 @@ class EmulatorProcess:
     def stderr(self) -> str:
         return self.stderr_path.read_text(encoding="utf-8", errors="replace")
 
+    def next_line(self) -> str:
+        """The next line the process prints (after the ready line: `serve --tls`'s https line)."""
+        return _read_line(self.proc, STARTUP_TIMEOUT)
+
 
 def _read_line(proc: subprocess.Popen[bytes], timeout: float) -> str:
     """One line of the process's stdout, read byte by byte so nothing after it is consumed."""

@@ -47,6 +47,10 @@ class CleverTapSurface(Surface):
     settings = AccountSettings
     path_prefixes = ("/1/",)
     envelope = ENVELOPE
+    # The region table of https://developer.clevertap.com/docs/common-api-components:
+    # `api.clevertap.com` (Europe) and `{region}.api.clevertap.com` (eu1, in1, sg1, us1, aps3,
+    # mec1, ...).
+    hosts = (".api.clevertap.com",)
 
     def __init__(self, emulator: Emulator) -> None:
         super().__init__(emulator)

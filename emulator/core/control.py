@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from emulator.core.call import Call, ControlCall
 from emulator.core.contracts import Verdict
@@ -89,11 +90,33 @@ class ControlGuard:
 
     def __init__(self, emulator: Emulator) -> None:
         config = emulator.config
-        self.policy = HostPolicy(config.host, config.allowed_hosts)
+        self.policy = HostPolicy(config.host, config.allowed_hosts, emulator.hosts.is_platform)
 
     def refusal(self, request: Request) -> Response | None:
         refused = control_refusal(request, self.policy)
         return None if refused is None else CONTROL.render(refused)
+
+
+class PlatformHostGate:
+    """ASGI middleware: `/` and everything under `/_emulator` (the control API, the inspector
+    and its files) refuse a request whose Host is a platform's name (core/hosts.py) with the
+    guard's 421, before any route: such names reach platform operations only. Other paths pass
+    untouched, without a look at the headers."""
+
+    def __init__(self, app: ASGIApp, guard: ControlGuard, emulator: Emulator) -> None:
+        self.app = app
+        self.guard = guard
+        self.hosts = emulator.hosts
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            path: str = scope["path"]
+            if (path == "/" or path.startswith(PREFIX)) and self.hosts.of_scope(scope):
+                refused = self.guard.refusal(Request(scope))
+                if refused is not None:
+                    await refused(scope, receive, send)
+                    return
+        await self.app(scope, receive, send)
 
 
 class ControlRouter:

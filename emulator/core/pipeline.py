@@ -172,6 +172,11 @@ class Pipeline:
     async def handle(
         self, surface: Surface, operations: dict[str, PlatformOperation], request: Request
     ) -> Response:
+        owner = self.emulator.hosts.of_scope(request.scope)
+        if owner is not None and owner is not surface:
+            # A platform's host name reaches that platform only (core/hosts.py): another
+            # platform's path, or one nobody serves, is that platform's own 404.
+            surface, operations = owner, {}
         # Admitted before the body is read: a rate limit counts a request from its first byte
         # to its answer (emulator/core/admission.py).
         slot = surface.admit(request, operations.get(request.method))

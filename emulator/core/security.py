@@ -14,7 +14,7 @@ restricted: the Web SDK legitimately calls them from pages on other origins.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from urllib.parse import urlsplit
 
 from starlette.requests import Request
@@ -67,17 +67,27 @@ class HostPolicy:
     Bound to another address (a container), by default also single-label names (`emulator`,
     a docker compose service) and IP literals: neither can be a DNS rebinding, which needs a
     name with a dot that the attacker's DNS answers. `allowed_hosts`, when given, replaces that
-    default.
+    default. A platform's host name (`s2s.mparticle.com`, reached through a DNS override,
+    `is_platform`) is never answered, whatever `allowed_hosts` says: such names reach platform
+    operations only (core/hosts.py).
     """
 
-    def __init__(self, bind_host: str, allowed_hosts: list[str] | None) -> None:
+    def __init__(
+        self,
+        bind_host: str,
+        allowed_hosts: list[str] | None,
+        is_platform: Callable[[str], bool] | None = None,
+    ) -> None:
         self.loopback_bound = is_loopback(host_name(bind_host))
         self.allowed_hosts = allowed_hosts
+        self.is_platform = is_platform or (lambda name: False)
 
     def allows(self, host: str) -> bool:
         name = host_name(host)
         if is_loopback(name):
             return True
+        if self.is_platform(name):
+            return False
         if self.allowed_hosts is not None:
             return _listed(name, self.allowed_hosts)
         if self.loopback_bound:
@@ -93,9 +103,11 @@ def allowed_origin(origin: str, host: str, policy: HostPolicy) -> bool:
     parts = urlsplit(origin.strip())
     if parts.scheme not in ("http", "https") or not parts.netloc:
         return False
+    name = host_name(parts.netloc)
+    if policy.is_platform(name):
+        return False  # a page served as a platform host is no UI of the emulator's
     if parts.netloc.lower() == host.strip().lower():
         return True
-    name = host_name(parts.netloc)
     named = [entry for entry in policy.allowed_hosts or () if entry.strip() != "*"]
     return is_loopback(name) or _listed(name, named)
 
@@ -115,10 +127,16 @@ def control_refusal(request: Request, policy: HostPolicy) -> ApiError | None:
     headers = request.headers
     host = headers.get("host")
     if host is not None and not policy.allows(host):
+        name = host_name(host)
+        advice = (
+            "a platform's host name reaches platform operations only"
+            if policy.is_platform(name)
+            else "add the name to --allowed-hosts"
+        )
         return ApiError(
             421,
-            f"the control API does not answer for host {host_name(host)!r}: call it as "
-            "localhost or add the name to --allowed-hosts",
+            f"the control API does not answer for host {name!r}: call it as localhost or "
+            f"127.0.0.1 ({advice})",
             code="host_not_allowed",
         )
     origin = headers.get("origin")

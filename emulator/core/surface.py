@@ -38,6 +38,11 @@ class Surface:
     path_prefixes: ClassVar[tuple[str, ...]] = ()
     # How the platform answers errors (faults, 404, 405, and operations without their own).
     envelope: ClassVar[Envelope | None] = None
+    # The host names the platform answers on (its clients' defaults): exact names, or
+    # `.domain` for a domain and its subdomains. A request whose Host is one of them reaches
+    # this surface's operations only, and `serve --tls` puts them in its certificate
+    # (core/hosts.py, emulator/tls/).
+    hosts: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, emulator: Emulator) -> None:
         self.emulator = emulator

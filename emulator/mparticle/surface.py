@@ -45,6 +45,10 @@ class MParticleSurface(Surface):
         "/platform/",
         "/dsr/",
     )
+    # Every mParticle API is on a subdomain of mparticle.com: s2s (and its pods s2s.us1, us2,
+    # eu1, au1), inbound, identity, jssdks, jssdkcdns, nativesdks, api, sso.auth, opendsr,
+    # opengdpr (https://docs.mparticle.com/developers/apis/http/, .../idsync/, .../dsr-api/).
+    hosts = (".mparticle.com",)
 
     def __init__(self, emulator: Emulator) -> None:
         super().__init__(emulator)

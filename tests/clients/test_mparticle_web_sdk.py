@@ -99,7 +99,7 @@ class Browser:
         if not ready.get("ready"):
             raise StepFailed(f"the browser driver did not start: {ready.get('error')}")
         self.page_url: str = ready["page"]
-        self.tls_port: int = ready["tls_port"]
+        self.tls_port: int | None = ready["tls_port"]  # the TLS front's, when it has one
 
     def _pump(self) -> None:
         assert self.proc.stdout is not None
@@ -165,10 +165,10 @@ class Browser:
             self.proc.wait(10)
 
 
-@pytest.fixture
-def browser(
-    emulator: EmulatorHandle, tls_pair: tuple[Path, Path], tmp_path: Path
-) -> Iterator[Browser]:
+def launch_browser(emulator_url: str, tmp_path: Path, env: dict[str, str]) -> Browser:
+    """Start `driver.mjs` for the emulator at `emulator_url` with `env` added (the TLS front's
+    pair, or tests/drivers/tls.py's `chromium_env()`): fails, never skips, when node, the npm
+    packages or Chromium are missing."""
     node = shutil.which("node")
     if node is None:
         pytest.fail("node is not on PATH: install Node.js, then run `npm ci`", pytrace=False)
@@ -185,20 +185,13 @@ def browser(
             f"no Chromium at {CHROMIUM}: apt-get install chromium (or set CHROMIUM_PATH)",
             pytrace=False,
         )
-    cert, key = tls_pair
     stderr_path = tmp_path / "driver-stderr.txt"
-    env = {
-        **os.environ,
-        "EMULATOR_URL": emulator.url,
-        "TLS_CERT": str(cert),
-        "TLS_KEY": str(key),
-        "CHROMIUM_PATH": CHROMIUM,
-    }
+    full_env = {**os.environ, "EMULATOR_URL": emulator_url, "CHROMIUM_PATH": CHROMIUM, **env}
     with stderr_path.open("w") as stderr:
         proc = subprocess.Popen(
             [node, str(DRIVER)],
             cwd=ROOT,
-            env=env,
+            env=full_env,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=stderr,
@@ -206,12 +199,20 @@ def browser(
             start_new_session=True,
         )
     try:
-        driver = Browser(proc, stderr_path)
+        return Browser(proc, stderr_path)
     except BaseException:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(10)
         raise
+
+
+@pytest.fixture
+def browser(
+    emulator: EmulatorHandle, tls_pair: tuple[Path, Path], tmp_path: Path
+) -> Iterator[Browser]:
+    cert, key = tls_pair
+    driver = launch_browser(emulator.url, tmp_path, {"TLS_CERT": str(cert), "TLS_KEY": str(key)})
     try:
         yield driver
     finally:

@@ -314,3 +314,14 @@ def test_the_openapi_document_declares_the_guard_answers(ctl: httpx.Client) -> N
                 assert "415" in op["responses"], (method, path)
     upload = paths["/1/upload"]["post"]["responses"]
     assert "421" not in upload  # the platform APIs are not behind the control guard
+
+
+def test_a_platform_host_name_is_never_allowed(serve: Serve) -> None:
+    """`--allowed-hosts '*'` opens the control API to any name but the platforms' own: those
+    reach platform operations only (HTTPS with the platforms' host names, docs/https.md)."""
+    client = serve(host="0.0.0.0", allowed_hosts=["*"])
+    assert client.http.get("/health", headers={"Host": "any.example"}).status_code == 200
+    for host in ("s2s.mparticle.com", "us1.api.clevertap.com", "api.clevertap.com:443"):
+        _refused(client.http.get("/health", headers={"Host": host}), 421, "host_not_allowed")
+        origin = {"Host": "localhost", "Origin": f"https://{host}"}
+        _refused(client.http.get("/health", headers=origin), 403, "origin_not_allowed")

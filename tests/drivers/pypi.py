@@ -32,3 +32,16 @@ def events_api(url: str, key: str = S2S[0], secret: str = S2S[1]) -> mparticle.E
     config.api_secret = secret
     config.host = url + "/v2"  # before EventsApi(config): it copies the host
     return mparticle.EventsApi(config)
+
+
+def default_host_events_api(
+    ca_file: str | None, key: str = S2S[0], secret: str = S2S[1]
+) -> mparticle.EventsApi:
+    """An `EventsApi` left on the client's own default host (`https://s2s.mparticle.com/v2`),
+    trusting only `ca_file` (`Configuration.ssl_ca_cert`; None: the client's certifi bundle):
+    HTTPS with the platforms' host names (docs/https.md, `tests.drivers.tls.redirect_https`)."""
+    config = mparticle.Configuration()
+    config.api_key = key
+    config.api_secret = secret
+    config.ssl_ca_cert = ca_file
+    return mparticle.EventsApi(config)

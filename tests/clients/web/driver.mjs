@@ -9,6 +9,11 @@
 //     and for everything when `forceHttps` is left on;
 //   - Chromium (CHROMIUM_PATH, default /usr/bin/chromium, Debian's package) through playwright-core.
 //
+// HTTPS with the platforms' host names (tests/tls/test_web_sdk.py, docs/https.md): with
+// HOST_RESOLVER_RULES (Chromium's --host-resolver-rules, e.g. "MAP *.mparticle.com 127.0.0.1:8443")
+// and TRUST_SPKI (the emulator CA's SPKI hash for --ignore-certificate-errors-spki-list), the page
+// trusts that CA only (no ignoreHTTPSErrors) and no TLS front is started (TLS_CERT unset).
+//
 // Protocol: one JSON line out when ready, {"ready": true, "page": url, "tls_port": n}; then one
 // JSON line in per step and one JSON line out per step:
 //   {"eval": "<expression>"}            evaluate in the page (promises are awaited)
@@ -83,14 +88,25 @@ function tlsFront(upstream, cert, key) {
 
 async function main() {
   const emulator = new URL(process.env.EMULATOR_URL || '');
-  const cert = fs.readFileSync(process.env.TLS_CERT);
-  const key = fs.readFileSync(process.env.TLS_KEY);
   if (!fs.existsSync(SDK_BUILD)) throw new Error(`no SDK build at ${SDK_BUILD}: run npm ci`);
 
   const pages = pageServer();
-  const front = tlsFront(emulator, cert, key);
   const pagePort = await listen(pages);
-  const tlsPort = await listen(front);
+  let front = null;
+  let tlsPort = null;
+  if (process.env.TLS_CERT) {
+    const cert = fs.readFileSync(process.env.TLS_CERT);
+    const key = fs.readFileSync(process.env.TLS_KEY);
+    front = tlsFront(emulator, cert, key);
+    tlsPort = await listen(front);
+  }
+  const extra = [];
+  if (process.env.HOST_RESOLVER_RULES) {
+    extra.push(`--host-resolver-rules=${process.env.HOST_RESOLVER_RULES}`);
+  }
+  if (process.env.TRUST_SPKI) {
+    extra.push(`--ignore-certificate-errors-spki-list=${process.env.TRUST_SPKI}`);
+  }
 
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
@@ -106,9 +122,11 @@ async function main() {
       '--disable-component-update',
       '--disable-sync',
       '--disable-dev-shm-usage',
+      ...extra,
     ],
   });
-  const context = await browser.newContext({ ignoreHTTPSErrors: true });
+  // The TLS front's throwaway certificate is accepted as is; the emulator's own CA, by its key.
+  const context = await browser.newContext({ ignoreHTTPSErrors: Boolean(process.env.TLS_CERT) });
   const page = await context.newPage();
   page.setDefaultTimeout(20000);
   page.on('console', (m) => log.push(`console.${m.type()}: ${m.text()}`));
@@ -139,7 +157,7 @@ async function main() {
     for (const s of sockets) s.destroy();
     pages.closeAllConnections?.();
     pages.close();
-    front.close();
+    if (front) front.close();
   }
 
   out({ ready: true, page: pageUrl, tls_port: tlsPort });
