@@ -68,11 +68,11 @@ def test_new_requests_a_day_count_only_accepted_submissions(
     dsr.submitted(1, dsr_request(1, identities={"email": "third@example.com"}))
 
 
-def test_limits_of_0_turn_them_off_and_a_reset_forgets_the_count(
+def test_a_limit_set_low_applies_and_0_turns_the_limits_off(
     emulator: EmulatorHandle, dsr: DsrDriver
 ) -> None:
-    """`dsr_requests_per_minute = 0` and `dsr_new_requests_per_day = 0`: no limit; a reset
-    starts the count again (the limits are per workspace and per emulator run)."""
+    """`dsr_requests_per_minute = 3` refuses the fourth call of the minute;
+    `dsr_requests_per_minute = 0` and `dsr_new_requests_per_day = 0`: no limit."""
     workspace(emulator, dsr_requests_per_minute=3, dsr_new_requests_per_day=0)
     emulator.client.freeze_clock(T0)
     for _ in range(3):
