@@ -40,7 +40,7 @@ def create(account: Account, body: Any, now: float) -> dict[str, Any]:
     items: list[dict[str, Any]] = body if isinstance(body, list) else body["segments"]
     names: set[str] = set()
     ids: set[str] = set()
-    taken = {s.get("customer_segment_id") for s in account.segments if s["type"] == API_SEGMENT}
+    taken = {s.get("customer_segment_id") for s in account.segments if s.get("type") == API_SEGMENT}
     for item in items:
         name, customer_id = item["segment_name"], item["customer_segment_id"]
         if name in names:
@@ -147,20 +147,21 @@ def _segment(account: Account, ref: dict[str, Any]) -> dict[str, Any] | Why:
     404 no such segment, 400 not an API segment or no reference given."""
     if "ct_segment_id" in ref:
         key = ref["ct_segment_id"]
-        wanted = str(key)
+        # A number (1, or 1.0, which the contract takes as an integer) or a numeric string.
+        wanted = str(int(key)) if isinstance(key, float) else str(key)
         found = next((s for s in account.segments if str(s["id"]) == wanted), None)
         if found is None:
             return 404, f"no segment with ct_segment_id {key!r}"
-        if found["type"] != API_SEGMENT:
+        if found.get("type") != API_SEGMENT:
             return 400, (
-                f"segment {found['id']} is a {found['type']} segment: "
+                f"segment {found['id']} is a {found.get('type')} segment: "
                 "the Update Segment API changes API segments only"
             )
         return found
     if "customer_segment_id" in ref:
         key = ref["customer_segment_id"]
         for segment in account.segments:
-            if segment["type"] == API_SEGMENT and segment.get("customer_segment_id") == key:
+            if segment.get("type") == API_SEGMENT and segment.get("customer_segment_id") == key:
                 return segment
         return 404, f"no API segment with customer_segment_id {key!r}"
     return 400, "neither ct_segment_id nor customer_segment_id is given"
