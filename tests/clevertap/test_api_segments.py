@@ -145,8 +145,9 @@ def test_update_removes_users(ct: CleverTapDriver, views: ControlViews) -> None:
     no error."""
     people(ct)
     seg = ct.create_segment("Weekly", "W-1")
+    # ct_segment_id as a numeric string names the segment too.
     ct.update_segments_answer(
-        bulk_entry([{"identity": "a"}, {"identity": "b"}], add(ct_segment_id=seg))
+        bulk_entry([{"identity": "a"}, {"identity": "b"}], add(ct_segment_id=str(seg)))
     )
     answer = ct.update_segments_answer(
         bulk_entry([{"identity": "a"}, {"identity": "c"}], remove(customer_segment_id="W-1"))
