@@ -1,10 +1,28 @@
-"""Custom list segments made through the control API (campaigns target them by id or name)."""
+"""The account's segments (one model for all kinds: custom lists, API segments, partner
+segments): making one, and custom list segments made through the control API (campaigns target
+them by id or name)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from emulator.clevertap.models import Account
+
+
+def new_segment(
+    account: Account, name: str, kind: str, now: float, members: list[str], **extra: Any
+) -> dict[str, Any]:
+    """A segment added to the account with the next free id (`extra`: its kind's own fields)."""
+    segment = {
+        "id": account.next_segment_id(),
+        "name": name,
+        "type": kind,
+        "created": now,
+        "members": members,
+        **extra,
+    }
+    account.segments.append(segment)
+    return segment
 
 
 def add_custom_list(
@@ -24,12 +42,5 @@ def add_custom_list(
                 unknown.append(value)
             elif found.guid not in members:
                 members.append(found.guid)
-    segment = {
-        "id": account.next_segment_id(),
-        "name": body["name"],
-        "type": body.get("type", "Custom List"),
-        "created": now,
-        "members": members,
-    }
-    account.segments.append(segment)
+    segment = new_segment(account, body["name"], body.get("type", "Custom List"), now, members)
     return segment, unknown

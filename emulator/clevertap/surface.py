@@ -14,6 +14,7 @@ from emulator.clevertap.cursors import Cursors
 from emulator.clevertap.custom_lists import CustomLists
 from emulator.clevertap.events import ExportRunFinished
 from emulator.clevertap.handlers.access import ENVELOPE, SECURITY_SCHEMES, Access
+from emulator.clevertap.handlers.api_segments import ApiSegments
 from emulator.clevertap.handlers.campaigns import Campaigns
 from emulator.clevertap.handlers.control import AccountViews
 from emulator.clevertap.handlers.custom_lists import CustomListApi
@@ -78,6 +79,7 @@ class CleverTapSurface(Surface):
             AccountViews(emulator, self.store, self.owns),
             ExportsControl(emulator, self.store, self.scheduler, self.owns),
             CustomListApi(self.access, self.custom_lists),
+            ApiSegments(self.access),
             Sends(self.access),
             JourneysControl(emulator, self.store, self.scheduler, self.owns),
         )

@@ -85,3 +85,42 @@ class Rate:
             self._buckets.clear()
         for key in keys or ():
             self._buckets.pop(key, None)
+
+
+class Window:
+    """At most `limit` units per key in each `span` seconds of a given clock: fixed windows, the
+    first unit after one ends opens the next (a clock moved back opens one too).
+
+    Unlike `Rate`, the clock is passed in: a per-minute or per-day quota is about the calendar
+    the platform keeps, so it runs on the emulator's clock and a test moves the clock instead of
+    waiting a day.
+    """
+
+    def __init__(self, span: float) -> None:
+        self.span = span
+        self._windows: dict[str, tuple[float, int]] = {}  # key -> (window start, units used)
+
+    def wait(self, key: str, limit: int, now: float) -> int:
+        """0 while `key` has a unit left in its window at `now`, else the whole seconds until the
+        window ends (a `Retry-After`)."""
+        start, used = self._current(key, now)
+        if used < limit:
+            return 0
+        return max(1, math.ceil(start + self.span - now))
+
+    def take(self, key: str, now: float) -> None:
+        """Count one unit for `key` at `now`."""
+        start, used = self._current(key, now)
+        self._windows[key] = (start, used + 1)
+
+    def _current(self, key: str, now: float) -> tuple[float, int]:
+        start, used = self._windows.get(key, (now, 0))
+        if not start <= now < start + self.span:
+            return now, 0
+        return start, used
+
+    def forget(self, keys: Iterable[str] | None) -> None:
+        if keys is None:
+            self._windows.clear()
+        for key in keys or ():
+            self._windows.pop(key, None)

@@ -39,6 +39,13 @@ ACTIVE_IN_PROD = (
     "Unable to delete plan version - this version is active in prod and cannot be deleted."
 )
 INVALID_DOCUMENT = "Invalid data plan document."
+# The largest version number (a 32-bit integer, as the API's OpenAPI types it and the contract
+# bounds it); a version numbered automatically past it is refused, not answered out of range.
+MAX_VERSION = 2_147_483_647
+NO_NEXT_VERSION = (
+    "Version {version} of plan ID {plan} is the largest version number: give the new version "
+    "a `version` that is free."
+)
 # Violations kept per workspace, newest last (the oldest fall off).
 MAX_VIOLATIONS = 10_000
 
@@ -157,7 +164,11 @@ class DataPlans:
     # -- versions ----------------------------------------------------------------------------
     def _new_version(self, plan: dict[str, Any], body: dict[str, Any], who: str) -> dict[str, Any]:
         taken = [v["version"] for v in plan["data_plan_versions"]]
-        number = body.get("version") or max(taken, default=0) + 1
+        # A given number is kept as an integer (the contract takes 3.0 for 3).
+        number = int(body.get("version") or max(taken, default=0) + 1)
+        if number > MAX_VERSION:
+            last = max(taken)
+            raise PlanError(400, NO_NEXT_VERSION.format(version=last, plan=plan["data_plan_id"]))
         document = body.get("version_document") or {"data_points": []}
         check_document(document)
         version: dict[str, Any] = {

@@ -56,6 +56,10 @@ class WorkspaceSettings(TenantSettings):
     source_request_id_window: int = 0
     # Events API batches a second before 429 (0: no limit); default in the contract.
     events_batches_per_second: int = 0
+    # OpenDSR calls a minute and new requests a day before 429 (0: no limit); defaults in the
+    # contract.
+    dsr_requests_per_minute: int = 0
+    dsr_new_requests_per_day: int = 0
 
     @classmethod
     def parse(cls, document: dict[str, Any]) -> Self:
@@ -68,6 +72,8 @@ class WorkspaceSettings(TenantSettings):
             account_id=document.get("account_id"),
             source_request_id_window=document["source_request_id_window"],
             events_batches_per_second=document["events_batches_per_second"],
+            dsr_requests_per_minute=document["dsr_requests_per_minute"],
+            dsr_new_requests_per_day=document["dsr_new_requests_per_day"],
         )
 
     def feeds(self) -> list[Input]:

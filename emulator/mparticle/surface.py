@@ -10,6 +10,7 @@ from starlette.requests import Request
 
 from emulator.core.admission import Rate
 from emulator.core.surface import Surface
+from emulator.mparticle.dsr_limits import DsrLimits
 from emulator.mparticle.handlers.access import EVENTS, Access
 from emulator.mparticle.handlers.alias_api import AliasApi
 from emulator.mparticle.handlers.control import MParticleControl
@@ -55,12 +56,13 @@ class MParticleSurface(Surface):
         self.state = MParticleState(emulator.clock, emulator.ids, emulator.events)
         self.access = Access(emulator.tenants, self.state)
         self.events_rate = Rate()
+        self.dsr_limits = DsrLimits()
         self._handlers = (
             EventsApi(self.access, self.state, self.events_rate),
             ProfileApi(self.access, self.state),
             IdSync(self.access, self.state),
             WebSdk(self.access, self.state),
-            OpenDsr(self.access, self.state),
+            OpenDsr(self.access, self.state, self.dsr_limits),
             MParticleControl(self.access, self.state, self._changed),
             PlatformApi(self.access, self.state),
             AliasApi(self.access, self.state),
@@ -99,3 +101,4 @@ class MParticleSurface(Surface):
     def reset(self, tenants: Iterable[str] | None) -> None:
         self.state.reset(tenants)
         self.events_rate.forget(None if tenants is None else list(tenants))
+        self.dsr_limits.forget(None if tenants is None else list(tenants))

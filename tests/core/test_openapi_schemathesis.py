@@ -166,7 +166,15 @@ def test_platform_operations_with_generated_credentials(case: schemathesis.Case)
 @BOUNDED
 def test_platform_operations_with_valid_credentials(case: schemathesis.Case) -> None:
     _fresh_state()
-    clevertap = case.path.startswith(("/1/", "/get_custom_list", "/upload_custom_list"))
+    clevertap = case.path.startswith(
+        (
+            "/1/",
+            "/get_custom_list",
+            "/upload_custom_list",
+            "/api/createSegment",
+            "/api/updateSegment",
+        )
+    )
     headers = clevertap_headers() if clevertap else mparticle_headers()
     case.call_and_validate(headers=headers, checks=ACCEPTED_CHECKS)
 

@@ -329,3 +329,39 @@ class CleverTapDriver:
         assert set(answer) == {"status", "Segment ID"}, answer
         segment_id: int = answer["Segment ID"]
         return segment_id
+
+    # -- API Segments (/api/createSegment, /api/updateSegment) --------------------------------
+    def create_segments(self, body: Any) -> httpx.Response:
+        """POST `body` to `/api/createSegment`; nothing checked."""
+        return self.post("/api/createSegment", body)
+
+    def create_segment(self, name: str, customer_segment_id: str) -> int:
+        """One API segment made (top-level array body, as the page's sample); answers its
+        `ct_segment_id`, the answer's shape checked."""
+        answer = ok(
+            self.create_segments(
+                [{"segment_name": name, "customer_segment_id": customer_segment_id}]
+            )
+        )
+        assert set(answer) == {"status", "segments"}, answer
+        (made,) = answer["segments"]
+        assert made["segment_name"] == name and made["customer_segment_id"] == customer_segment_id
+        segment_id: int = made["ct_segment_id"]
+        return segment_id
+
+    def update_segments(self, *entries: dict[str, Any]) -> httpx.Response:
+        """POST `{"bulk_profiles": entries}` to `/api/updateSegment`; nothing checked."""
+        return self.post("/api/updateSegment", {"bulk_profiles": list(entries)})
+
+    def update_segments_answer(self, *entries: dict[str, Any]) -> dict[str, Any]:
+        """Update Segment's HTTP 200 answer (upload-answer shape, whatever was skipped)."""
+        response = self.update_segments(*entries)
+        assert response.status_code == 200, (response.status_code, response.text)
+        answer: dict[str, Any] = response.json()
+        assert set(answer) == UPLOAD_ANSWER_KEYS, answer
+        return answer
+
+
+def bulk_entry(users: Sequence[dict[str, str]], *segments: dict[str, Any]) -> dict[str, Any]:
+    """One `bulk_profiles` entry of the Update Segment API."""
+    return {"user_profiles": list(users), "segments": list(segments)}

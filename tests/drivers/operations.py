@@ -40,11 +40,13 @@ PATH_VALUES = {
 }
 # A value for each query parameter a body operation requires.
 QUERY_VALUES = {"fields": "user_attributes"}
-# CleverTap's paths outside /1/ (the Custom List API).
+# CleverTap's paths outside /1/ (the Custom List API, API Segments).
 CLEVERTAP_ROOT = (
     "/get_custom_list_segment_url",
     "/upload_custom_list_segment_completed",
     "/custom_list_uploads/",
+    "/api/createSegment",
+    "/api/updateSegment",
 )
 TENANTS = {"clevertap": ACCOUNT, "mparticle": WORKSPACE, "bridge": CONNECTION}
 CONTROL = "/_emulator"

@@ -161,6 +161,30 @@ def test_versions(mp: MParticleDriver) -> None:
     assert duplicate.status_code == 400
 
 
+def test_no_version_is_numbered_past_the_largest(mp: MParticleDriver) -> None:
+    """Version numbers are 32-bit integers (the Data Planning API's OpenAPI, DataPlanVersion
+    `version`, https://docs.mparticle.com/downloads/mparticle.dataplanning.oas.yaml): after
+    version 2147483647, a version without a number is a 400 naming the way out (give one), in a
+    new plan as in an existing one, and nothing is stored; a number given as 3.0 is kept as 3.
+    (Found by schemathesis: the plan was answered with version 2147483648.)"""
+    access = mp.token()
+    top = plan_version(version=2_147_483_647)
+    refused = mp.plans_request(
+        "POST", "", {"data_plan_id": "p", "data_plan_versions": [top, {}]}, access=access
+    )
+    assert refused.status_code == 400
+    message = refused.json()["errors"][0]["message"]
+    assert message.startswith("Version 2147483647 of plan ID p is the largest version number")
+    assert mp.plans_ok("GET", access=access) == []
+    make_plan(mp, access, top, plan_id="p")
+    again = mp.plans_request("POST", "/p/versions", {}, access=access)
+    assert again.status_code == 400
+    made = mp.plans_ok("POST", "/p/versions", {"version": 3.0}, access=access)
+    assert made["version"] == 3 and isinstance(made["version"], int)
+    listed = mp.plans_ok("GET", "/p", access=access)["data_plan_versions"]
+    assert [v["version"] for v in listed] == [3, 2_147_483_647]
+
+
 @pytest.mark.parametrize(
     "definition",
     [{"$ref": "https://example.com/schema.json"}, {"type": "bogus"}, {"pattern": "("}],

@@ -9,7 +9,7 @@ import pytest
 
 from tests.drivers import BridgeDriver, CleverTapDriver, ControlViews
 from tests.drivers.bridge import batch
-from tests.drivers.clevertap import event_record, profile_record
+from tests.drivers.clevertap import bulk_entry, event_record, profile_record
 from tests.drivers.defaults import ACCOUNT, WORKSPACE, epoch
 from tests.drivers.inspector import InspectorDriver
 from tests.drivers.mparticle import custom_event
@@ -206,3 +206,20 @@ def test_unknown_things_are_a_404_page(path: str, inspector: InspectorDriver) ->
     page = inspector.ui(path)
     assert page.status == 404
     assert page.shows("404")
+
+
+def test_api_segment_shows_its_customer_segment_id_and_members(
+    inspector: InspectorDriver, ct: CleverTapDriver
+) -> None:
+    """An API segment (https://docs.clevertap.com/docs/api-segments) is listed on the account
+    page and its page shows the type, the customer's id and the members Update Segment added."""
+    ct.upload_ok(profile_record("api-1"))
+    segment_id = ct.create_segment("From the API", "CUST-7")
+    ct.update_segments_answer(
+        bulk_entry([{"identity": "api-1"}], {"ct_segment_id": segment_id, "action": "add"})
+    )
+    seg_path = f"{HOME}/segments/{segment_id}"
+    assert inspector.ok(HOME).links_to(seg_path)
+    page = inspector.ok(seg_path)
+    assert page.shows("API Segment", "Customer segment ID", "CUST-7")
+    assert page.links_to(profile_path(ct, "api-1"))

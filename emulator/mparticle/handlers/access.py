@@ -284,6 +284,13 @@ class Access:
         settings = self.workspace(workspace_id)
         return 0 if settings is None else settings.events_batches_per_second
 
+    def dsr_limits(self, workspace_id: str) -> tuple[int, int]:
+        """OpenDSR calls a minute and new requests a day this workspace may make (0: none)."""
+        settings = self.workspace(workspace_id)
+        if settings is None:
+            return 0, 0
+        return settings.dsr_requests_per_minute, settings.dsr_new_requests_per_day
+
     def dedup_window(self, workspace_id: str) -> int:
         """Seconds a `source_request_id` de-duplicates a resend in this workspace (0: off)."""
         settings = self.workspace(workspace_id)

@@ -15,6 +15,7 @@ from emulator.core.jsonresp import JSONResponse, dumps
 from emulator.core.operations import Param, operation
 from emulator.core.security import delivery_problem
 from emulator.mparticle import dsr
+from emulator.mparticle.dsr_limits import DsrLimits
 from emulator.mparticle.handlers.access import DSR, Access
 from emulator.mparticle.state import MParticleState
 from emulator.mparticle.subject_requests import signer
@@ -32,13 +33,20 @@ SUBMIT_ANSWERS: dict[int, str | None] = {
     400: ERROR,
     401: ERROR,
     409: ERROR,
+    429: ERROR,
 }
-STATUS_ANSWERS: dict[int, str | None] = {200: "mparticle/dsr-status", 401: ERROR, 404: ERROR}
+STATUS_ANSWERS: dict[int, str | None] = {
+    200: "mparticle/dsr-status",
+    401: ERROR,
+    404: ERROR,
+    429: ERROR,
+}
 CANCEL_ANSWERS: dict[int, str | None] = {
     200: "mparticle/dsr-submitted",
     400: ERROR,
     401: ERROR,
     404: ERROR,
+    429: ERROR,
 }
 
 
@@ -47,26 +55,32 @@ def _base(call: Call) -> str:
 
 
 class OpenDsr:
-    def __init__(self, access: Access, state: MParticleState) -> None:
+    def __init__(self, access: Access, state: MParticleState, limits: DsrLimits) -> None:
         self.access = access
         self.state = state
+        self.limits = limits
 
-    def _enter(self, call: Call) -> dsr.Requests:
-        """The caller's workspace's requests, moved on to the clock's now."""
+    def _enter(self, call: Call, submit: bool = False) -> dsr.Requests:
+        """The caller's workspace's requests, moved on to the clock's now, once the call is
+        within the workspace's OpenDSR limits (dsr_limits.py)."""
         workspace_id = self.access.dsr_workspace(call)
         call.tenant = workspace_id
-        self.state.dsr.tick(self.state.clock.now())
+        now = self.state.clock.now()
+        self.limits.admit(workspace_id, now, *self.access.dsr_limits(workspace_id), submit)
+        self.state.dsr.tick(now)
         return self.state.dsr.of(workspace_id)
 
     def _submit(self, call: Call, version: int) -> Response:
-        requests = self._enter(call)
+        requests = self._enter(call, submit=True)
         body = call.checked(f"mparticle/dsr-request-v{version}")
         allowed = call.emulator.config.allowed_delivery_hosts
         for url in body.get("status_callback_urls") or ():
             problem = delivery_problem(url, allowed)
             if problem is not None:
                 raise dsr.DsrError(400, "status_callback_urls: " + problem.replace("base_url ", ""))
-        request = requests.submit(version, body, call.body, self.state.clock.now(), _base(call))
+        now = self.state.clock.now()
+        request = requests.submit(version, body, call.body, now, _base(call))
+        self.limits.submitted(call.tenant or "", now)
         call.emulator.changes += 1
         answer = dsr.Requests.submitted(request, call.tenant or "")
         return JSONResponse(answer, status_code=201, headers=signer().headers(dumps(answer)))
@@ -171,7 +185,7 @@ class OpenDsr:
         "/v3/requests/",
         summary="The workspace's data subject requests (of one group with `group_id`)",
         params=[GROUP],
-        responses={200: "mparticle/dsr-status-list", 401: ERROR},
+        responses={200: "mparticle/dsr-status-list", 401: ERROR, 429: ERROR},
         security=BASIC,
         tags=TAGS,
         envelope=DSR,
@@ -192,7 +206,7 @@ class OpenDsr:
         "GET",
         "/v1/discovery",
         summary="OpenGDPR v1 discovery: identities, request types, the processor certificate",
-        responses={200: "mparticle/dsr-discovery", 401: ERROR},
+        responses={200: "mparticle/dsr-discovery", 401: ERROR, 429: ERROR},
         security=BASIC,
         tags=TAGS,
         envelope=DSR,
@@ -205,7 +219,7 @@ class OpenDsr:
         "/v2/discovery",
         "/v2/discovery/",
         summary="OpenDSR v2 discovery: identities, request types, the processor certificate",
-        responses={200: "mparticle/dsr-discovery", 401: ERROR},
+        responses={200: "mparticle/dsr-discovery", 401: ERROR, 429: ERROR},
         security=BASIC,
         tags=TAGS,
         envelope=DSR,
@@ -218,7 +232,7 @@ class OpenDsr:
         "/v3/discovery",
         "/v3/discovery/",
         summary="OpenDSR v3 discovery: identities, request types, the processor certificate",
-        responses={200: "mparticle/dsr-discovery", 401: ERROR},
+        responses={200: "mparticle/dsr-discovery", 401: ERROR, 429: ERROR},
         security=BASIC,
         tags=TAGS,
         envelope=DSR,
