@@ -109,3 +109,53 @@ def check_output(block: Block, printed: str) -> None:
         example = doctest.Example(source="", want=want)
         diff = checker.output_difference(example, printed, flags)
         raise AssertionError(f"{block} printed something else than {block.output}:\n{diff}")
+
+
+# Top-level entries of the repository a Markdown path may start with.
+TOP = ("emulator/", "contracts/", "fixtures/", "docs/", "tests/", "bench/", ".ci/")
+FILE_TYPES = (".md", ".py", ".json", ".toml", ".yaml", ".yml", ".mjs", ".html", ".png", ".txt")
+
+
+def _is_path(text: str) -> bool:
+    """Inline code that names a repository path: from a top-level folder, to a folder (`/`),
+    a file by its type, or a test (`file.py::test`); `clevertap/upload` (a contract's name) and
+    `/1/upload` (an API path) are not."""
+    if not text.startswith(TOP):
+        return False
+    return text.endswith("/") or text.split("::")[0].endswith(FILE_TYPES)
+
+
+def paths_named(path: Path) -> list[tuple[int, str]]:
+    """(line, path) of every repository path a Markdown file names: relative link targets and
+    inline code that `_is_path`."""
+    found: list[tuple[int, str]] = []
+    for token in MarkdownIt("commonmark").parse(path.read_text(encoding="utf-8")):
+        if token.type != "inline" or token.map is None or not token.children:
+            continue
+        for child in token.children:
+            if child.type == "link_open":
+                target = str(child.attrs.get("href", "")).split("#")[0]
+                if target and "://" not in target and not target.startswith("mailto:"):
+                    found.append((token.map[0] + 1, target))
+            elif child.type == "code_inline":
+                words = child.content.split()
+                if words and _is_path(words[0]):
+                    found.append((token.map[0] + 1, words[0]))
+    return found
+
+
+def missing_path(document: Path, name: str, root: Path = ROOT) -> str | None:
+    """Why `name` (as `document` names it) is not a path of the repository at `root`, or None:
+    outside the repository, nothing there (nothing a glob matches), or no such test."""
+    file, _, test = name.partition("::")
+    base = document.parent if not file.startswith(TOP) else root
+    target = (base / file).resolve()
+    if not target.is_relative_to(root.resolve()):
+        return "outside the repository"
+    if "*" in file:
+        return None if list(root.glob(str(target.relative_to(root.resolve())))) else "no match"
+    if not target.exists():
+        return "does not exist"
+    if test and f"def {test.split('[')[0]}(" not in target.read_text(encoding="utf-8"):
+        return f"has no test {test}"
+    return None
