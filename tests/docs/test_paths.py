@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.drivers.docblocks import ROOT, documents, missing_path, paths_named
+from tests.drivers.docblocks import ROOT, broken_anchors, documents, missing_path, paths_named
 
 
 @pytest.mark.parametrize("document", documents(), ids=lambda p: str(p.relative_to(ROOT)))
@@ -49,3 +49,15 @@ def test_the_readme_names_the_fixtures_it_ships() -> None:
     """The check reads the README's paths (a parser change that found none would pass)."""
     names = {name for _, name in paths_named(ROOT / "README.md")}
     assert {"fixtures/scenarios/", "docs/scenarios.md"} <= names, sorted(names)
+
+
+@pytest.mark.parametrize("document", documents(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_anchor_a_document_links_to_exists(document: Path) -> None:
+    """Sections moved between README.md and docs/ leave no link to a heading that is gone."""
+    assert not broken_anchors(document), broken_anchors(document)
+
+
+def test_a_link_to_a_heading_that_is_gone_is_found(tmp_path: Path) -> None:
+    doc = tmp_path / "README.md"
+    doc.write_text("# Top\n\n## Web inspector\n\n[a](#web-inspector) [b](#control-api)\n")
+    assert broken_anchors(doc) == ["README.md:5: #control-api"]

@@ -13,6 +13,7 @@ A block's info string is its language and then flags:
 from __future__ import annotations
 
 import doctest
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -159,3 +160,40 @@ def missing_path(document: Path, name: str, root: Path = ROOT) -> str | None:
     if test and f"def {test.split('[')[0]}(" not in target.read_text(encoding="utf-8"):
         return f"has no test {test}"
     return None
+
+
+def _slug(heading: str) -> str:
+    """GitHub's anchor for a heading: lower case, punctuation dropped, spaces to `-`."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def anchors_of(path: Path) -> set[str]:
+    tokens = MarkdownIt("commonmark").parse(path.read_text(encoding="utf-8"))
+    return {
+        _slug("".join(c.content for c in tokens[i + 1].children or [] if c.type != "softbreak"))
+        for i, token in enumerate(tokens)
+        if token.type == "heading_open"
+    }
+
+
+def broken_anchors(path: Path) -> list[str]:
+    """Links of `path` to `#anchor` (in itself or another Markdown file) that no heading has."""
+    broken = []
+    for line, target in _links(path):
+        file, hash_, anchor = target.partition("#")
+        if not hash_ or not anchor or (file and not file.endswith(".md")):
+            continue
+        document = (path.parent / file).resolve() if file else path
+        if not document.is_file() or anchor not in anchors_of(document):
+            broken.append(f"{path.name}:{line}: {target}")
+    return broken
+
+
+def _links(path: Path) -> list[tuple[int, str]]:
+    found = []
+    for token in MarkdownIt("commonmark").parse(path.read_text(encoding="utf-8")):
+        for child in token.children or []:
+            href = str(child.attrs.get("href", "")) if child.type == "link_open" else ""
+            if href and "://" not in href and token.map is not None:
+                found.append((token.map[0] + 1, href))
+    return found
