@@ -13,6 +13,7 @@ A block's info string is its language and then flags:
 from __future__ import annotations
 
 import doctest
+import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -167,13 +168,15 @@ def _slug(heading: str) -> str:
     return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
 
 
-def anchors_of(path: Path) -> set[str]:
+@functools.cache
+def anchors_of(path: Path) -> frozenset[str]:
+    """The anchors of a Markdown file's headings (read once per run)."""
     tokens = MarkdownIt("commonmark").parse(path.read_text(encoding="utf-8"))
-    return {
+    return frozenset(
         _slug("".join(c.content for c in tokens[i + 1].children or [] if c.type != "softbreak"))
         for i, token in enumerate(tokens)
         if token.type == "heading_open"
-    }
+    )
 
 
 def broken_anchors(path: Path) -> list[str]:
