@@ -1,7 +1,8 @@
 """Typed drivers shared by every test: CleverTap's and mParticle's APIs as a client calls them
 (`clevertap`, `mparticle`: the records and batches tests send, too), the control API's views
 (`control`), the bridge's event flow (`bridge`), the web inspector's pages (`inspector`), the
-PyPI mparticle client (`pypi`) and the default credentials (`defaults`).
+PyPI mparticle client (`pypi`), the default credentials (`defaults`), and the code blocks of
+README.md and docs/ (`docblocks`: found and marked; `docrun`: run as a reader would).
 
 The fixtures `ct`, `mp`, `views` and `bridge` (tests/conftest.py) build them on the session's
 two HTTP clients (`http`, the platform one, and the plugin's control client); a test file does
