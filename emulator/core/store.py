@@ -3,7 +3,8 @@
 The document is in tinydb's JSON layout (`{table: {doc_id: doc}}`), so `TinyDB(path)` opens a
 saved data file. Configuration tables come from the in-memory tinydb; high-volume tables
 (journal, platform data) are written from memory in one pass: tinydb rewrites a whole table on
-every insert, which per record would make ingest O(n^2) (see README, "State and persistence").
+every insert, which per record would make ingest O(n^2) (see docs/configuration.md, "State and
+persistence").
 
 A save writes a temporary file in the same directory, fsyncs it, renames it over the data file
 and fsyncs the directory, so a crash at any moment leaves either the old or the new file.

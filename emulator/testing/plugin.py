@@ -114,10 +114,19 @@ def emulator_server() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def emulator_client(emulator_server: str) -> Iterator[EmulatorClient]:
+def emulator_client(
+    emulator_server: str, emulator_tenants: list[dict[str, Any]] | None
+) -> Iterator[EmulatorClient]:
     """One control client for the session: building an httpx client costs ~25 ms (its TLS
-    context), which per test would dominate a fast suite."""
-    client = EmulatorClient(emulator_server)
+    context), which per test would dominate a fast suite. Its helpers read this worker's own
+    tenants on a shared emulator (`emulator_tenants`), else the default ones."""
+    own = _credentials(emulator_tenants) if emulator_tenants is not None else _DEFAULTS
+    client = EmulatorClient(
+        emulator_server,
+        account=own["clevertap"]["id"],
+        workspace=own["mparticle"]["workspace"],
+        connection=own["connection"],
+    )
     try:
         yield client
     finally:

@@ -1,12 +1,13 @@
-// Drives the real @mparticle/web-sdk in headless Chromium for tests/clients/test_mparticle_web_sdk.py.
+// Drives the real @mparticle/web-sdk in headless Chromium for tests/clients/test_mparticle_web_sdk.py
+// and for the README's Web SDK block (tests/docs/: PAGE_HTML names the page to serve instead).
 //
 // Starts, on 127.0.0.1 (ports chosen by the system):
-//   - a plain-HTTP server for the test page (tests/clients/web/index.html) and the SDK's browser build
+//   - a plain-HTTP server for the test page (tests/clients/web/index.html, or PAGE_HTML) and the SDK's browser build
 //     (node_modules/@mparticle/web-sdk/dist/mparticle.js): the page's origin differs from the
 //     emulator's, so every SDK call to the emulator is a cross-origin fetch with real CORS checks;
 //   - a TLS front for the emulator (TLS_CERT / TLS_KEY, a throwaway self-signed pair) that passes
 //     bytes through to EMULATOR_URL: the SDK always uses https:// for the config and Alias URLs,
-//     and for everything when `forceHttps` is left on;
+//     and for everything when `forceHttps` is left on (none without TLS_CERT: tls_port is null);
 //   - Chromium (CHROMIUM_PATH, default /usr/bin/chromium, Debian's package) through playwright-core.
 //
 // HTTPS with the platforms' host names (tests/tls/test_web_sdk.py, docs/https.md): with
@@ -36,7 +37,7 @@ import { chromium } from 'playwright-core';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..', '..', '..');
 const SDK_BUILD = path.join(root, 'node_modules', '@mparticle', 'web-sdk', 'dist', 'mparticle.js');
-const PAGE = path.join(here, 'index.html');
+const PAGE = process.env.PAGE_HTML || path.join(here, 'index.html');
 
 function out(message) {
   process.stdout.write(JSON.stringify(message) + '\n');
@@ -58,7 +59,12 @@ function pageServer() {
     '/mparticle.js': [SDK_BUILD, 'text/javascript; charset=utf-8'],
   };
   return http.createServer((req, res) => {
-    const entry = files[new URL(req.url, 'http://x').pathname];
+    const pathname = new URL(req.url, 'http://x').pathname;
+    if (pathname === '/favicon.ico') {
+      res.writeHead(204).end(); // no icon: not a 404 in the page's console
+      return;
+    }
+    const entry = files[pathname];
     if (!entry) {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
       return;
@@ -157,7 +163,7 @@ async function main() {
     for (const s of sockets) s.destroy();
     pages.closeAllConnections?.();
     pages.close();
-    if (front) front.close();
+    front?.close();
   }
 
   out({ ready: true, page: pageUrl, tls_port: tlsPort });

@@ -1,0 +1,215 @@
+"""Runs one Markdown code block (tests/drivers/docblocks.py) against a running emulator, as a
+reader who pastes it would: shell blocks in bash, Python in its own interpreter (a `pytest`
+block under pytest), npm-client blocks in node, the Web SDK page in Chromium, TOML through the
+config loader.
+
+The blocks name the emulator's documented address, `127.0.0.1:8787`; the harness runs its own
+emulator on a free port and rewrites that address to it, so a developer's emulator on 8787 (or
+another pytest-xdist worker's) is never touched. Each block runs in a fresh folder with
+`fixtures/` linked in, so repository paths in it resolve and nothing it writes lands in the
+repository. A block that exits non-zero, times out or prints other than its `output` block
+fails with its output."""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from emulator.config import load_config
+from emulator.testing import EmulatorClient, WaitTimeout
+from tests.drivers.docblocks import ROOT, Block, check_output
+
+DOC_ADDRESS = "127.0.0.1:8787"
+BLOCK_TIMEOUT = 60.0  # seconds a block may take (the scenario replay is the slowest, ~5 s)
+BROWSER_TIMEOUT = 30.0  # Chromium's start, the page's load and its first requests
+WEB_DRIVER = ROOT / "tests" / "clients" / "web" / "driver.mjs"
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+
+
+class BlockFailed(AssertionError):
+    pass
+
+
+def rewrite(source: str, url: str) -> str:
+    """The block with the documented address replaced by the harness emulator's."""
+    return source.replace(DOC_ADDRESS, url.removeprefix("http://"))
+
+
+def block_env(url: str) -> dict[str, str]:
+    """The environment a block runs in: this interpreter's scripts first on PATH (python3,
+    ctmp-emulator), the repository importable, npm packages from its node_modules, and
+    nothing of the pytest run around it (a worker's name would make the plugin hand out
+    per-worker tenants)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "CTMP_"))}
+    scripts = str(Path(sys.executable).parent)
+    env.update(
+        PATH=os.pathsep.join([scripts, env.get("PATH", "")]),
+        PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])),
+        NODE_PATH=str(ROOT / "node_modules"),
+        CTMP_EMULATOR_URL=url,
+        NO_COLOR="1",
+    )
+    return env
+
+
+def run_process(command: list[str], cwd: Path, env: dict[str, str], timeout: float) -> str:
+    """Run `command` in its own process group; its stdout, or BlockFailed with everything it
+    printed when it exits non-zero or runs past `timeout` (the whole group is killed)."""
+    proc = subprocess.Popen(
+        command,
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, err = proc.communicate()
+        raise BlockFailed(f"did not finish within {timeout} s\n{out}\n{err}") from None
+    if proc.returncode != 0:
+        raise BlockFailed(f"exit {proc.returncode}\n--- stdout\n{out}\n--- stderr\n{err}")
+    return out
+
+
+class DocRunner:
+    """Runs blocks against the emulator at `url` (`client`: its control API), each in a new
+    folder under `workdir`."""
+
+    def __init__(self, url: str, client: EmulatorClient, workdir: Path) -> None:
+        self.url = url
+        self.client = client
+        self.workdir = workdir
+        self.env = block_env(url)
+
+    def folder(self, block: Block) -> Path:
+        folder = self.workdir / f"{Path(block.path).stem}-{block.line}"
+        folder.mkdir(parents=True, exist_ok=True)
+        if not (folder / "fixtures").exists():
+            (folder / "fixtures").symlink_to(ROOT / "fixtures")
+        return folder
+
+    def run(self, block: Block) -> str:
+        """Run `block`, check its shown output; answers what it printed."""
+        runner = block.runner
+        assert runner is not None, f"{block} is not runnable"
+        folder = self.folder(block)
+        source = rewrite(block.source, self.url)
+        try:
+            printed = getattr(self, f"_{runner}")(source, folder)
+        except BlockFailed as failure:
+            raise BlockFailed(f"{block} ({runner}) failed: {failure}") from None
+        check_output(block, printed)
+        return printed
+
+    def _shell(self, source: str, folder: Path) -> str:
+        script = folder / "block.sh"
+        script.write_text(source, encoding="utf-8")
+        command = ["bash", "-e", "-o", "pipefail", str(script)]
+        return run_process(command, folder, self.env, BLOCK_TIMEOUT)
+
+    def _python(self, source: str, folder: Path) -> str:
+        script = folder / "block.py"
+        script.write_text(source, encoding="utf-8")
+        return run_process([sys.executable, str(script)], folder, self.env, BLOCK_TIMEOUT)
+
+    def _pytest(self, source: str, folder: Path) -> str:
+        module = folder / "test_block.py"
+        module.write_text(source, encoding="utf-8")
+        # The plugin named, not found among every installed entry point: loading them all
+        # (schemathesis, hypothesis) took 5 to 15 s on CI's two cores, the test itself 0.2 s.
+        command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+        command += ["-p", "emulator.testing.plugin", module.name]
+        env = {**self.env, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+        return run_process(command, folder, env, BLOCK_TIMEOUT)
+
+    def _node(self, source: str, folder: Path) -> str:
+        node = shutil.which("node")
+        if node is None:
+            raise BlockFailed("node is not on PATH: install Node.js, then run `npm ci`")
+        script = folder / "block.cjs"
+        script.write_text(source, encoding="utf-8")
+        return run_process([node, str(script)], folder, self.env, BLOCK_TIMEOUT)
+
+    def _config(self, source: str, folder: Path) -> str:
+        path = folder / "emulator.toml"
+        path.write_text(source, encoding="utf-8")
+        config = load_config(path)
+        return json.dumps({"mode": config.mode, "tenants": [t["id"] for t in config.tenants]})
+
+    def _browser(self, source: str, folder: Path) -> str:
+        """Serve the block as a page over plain HTTP (the SDK's browser build at
+        `/mparticle.js`) in headless Chromium, wait until the emulator has journaled the
+        page's identify (200) and an events upload (202); answers what the page logged."""
+        return "\n".join(self.browse(source, folder))
+
+    def browse(self, html: str, folder: Path) -> list[str]:
+        node = shutil.which("node")
+        if node is None or not os.access(CHROMIUM, os.X_OK):
+            raise BlockFailed(f"needs node and Chromium at {CHROMIUM} (apt-get install chromium)")
+        page = folder / "page.html"
+        page.write_text(html, encoding="utf-8")
+        env = {**self.env, "EMULATOR_URL": self.url, "PAGE_HTML": str(page)}
+        env["CHROMIUM_PATH"] = CHROMIUM
+        log: list[str] = []
+        with (folder / "driver.stderr").open("w") as stderr:
+            proc = subprocess.Popen(
+                [node, str(WEB_DRIVER)],
+                cwd=ROOT,
+                env=env,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=stderr,
+                text=True,
+                start_new_session=True,
+            )
+        try:
+            ready = _line(proc, BROWSER_TIMEOUT)
+            if not ready.get("ready"):
+                raise BlockFailed(f"the page did not load: {ready}")
+            try:
+                for path, status in (("/v1/identify", 200), ("/v3/JS/*", 202)):
+                    self.client.wait_for(
+                        path=path, status=status, origin="client", timeout=BROWSER_TIMEOUT
+                    )
+            finally:
+                assert proc.stdin is not None
+                proc.stdin.write(json.dumps({"eval": "1"}) + "\n")
+                proc.stdin.flush()
+                answer = _line(proc, BROWSER_TIMEOUT).get("log", [])
+                log = [str(line) for line in answer] if isinstance(answer, list) else []
+        except WaitTimeout as timeout:
+            raise BlockFailed(f"{timeout}\npage log:\n" + "\n".join(log)) from None
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+        errors = [line for line in log if line.startswith(("pageerror", "console.error"))]
+        if errors:
+            raise BlockFailed("the page reported errors:\n" + "\n".join(log))
+        return log
+
+
+def _line(proc: subprocess.Popen[str], timeout: float) -> dict[str, object]:
+    """The driver's next JSON line, or BlockFailed after `timeout` s."""
+    assert proc.stdout is not None
+    deadline = time.monotonic() + timeout
+    readable, _, _ = select.select([proc.stdout], [], [], max(0.0, deadline - time.monotonic()))
+    if not readable:
+        raise BlockFailed(f"the browser driver said nothing for {timeout} s")
+    line = proc.stdout.readline()
+    if not line:
+        raise BlockFailed(f"the browser driver exited ({proc.wait(5)})")
+    answer: dict[str, object] = json.loads(line)
+    return answer
