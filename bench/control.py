@@ -54,7 +54,7 @@ CT_BODY = orjson.dumps(
 MP_BODY = orjson.dumps(
     {
         "events": [{"event_type": "custom_event", "data": {"event_name": "x"}}],
-        "user_identities": {"customer_id": "c1"},
+        "user_identities": {"customerid": "c1"},
     }
 )
 QUERY = "platform=clevertap&status=200"
