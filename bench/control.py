@@ -53,7 +53,12 @@ CT_BODY = orjson.dumps(
 )
 MP_BODY = orjson.dumps(
     {
-        "events": [{"event_type": "custom_event", "data": {"event_name": "x"}}],
+        "events": [
+            {
+                "event_type": "custom_event",
+                "data": {"event_name": "x", "custom_event_type": "other"},
+            }
+        ],
         "user_identities": {"customerid": "c1"},
     }
 )
