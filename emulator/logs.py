@@ -6,7 +6,8 @@ Records are formatted and written by a thread of their own (a `QueueHandler`,
 https://docs.python.org/3/howto/logging-cookbook.html#dealing-with-handlers-that-block): the
 event loop only queues them. The writer wakes every `WRITE_EVERY` seconds and writes what came
 meanwhile in one go, so a busy server pays neither a write nor a thread switch per line. What
-is queued is written when the process exits.
+is queued is written when the process exits; a warning or an error is written at once (with
+what is queued before it), so a killed process still shows its problems.
 """
 
 from __future__ import annotations
@@ -75,8 +76,21 @@ class _Enqueue(QueueHandler):
     format it here, on the event loop). Every value a record of the emulator carries is
     immutable or made for that record alone."""
 
+    def __init__(self, records: queue.SimpleQueue[Any], writer: _Writer) -> None:
+        super().__init__(records)
+        self.writer = writer
+
     def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
         return record
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.levelno >= logging.WARNING:
+            # A problem is written at once (after what is queued, in order): a process killed
+            # the next moment still shows it. Only INFO lines wait for the writer.
+            self.enqueue(record)
+            self.writer.write_now()
+        else:
+            super().emit(record)
 
 
 class _Writer:
@@ -87,7 +101,8 @@ class _Writer:
         self.records = records
         self.handler = handler
         # What the root logger hands records to (`configure` installs it).
-        self.handler_in: logging.Handler = _Enqueue(records)
+        self.handler_in: logging.Handler = _Enqueue(records, self)
+        self.lock = threading.Lock()  # one drain at a time: lines keep their order
         self.stopping = threading.Event()
         self.thread = threading.Thread(target=self._run, name="ctmp-log-writer", daemon=True)
         self.thread.start()
@@ -97,7 +112,15 @@ class _Writer:
             self._drain()
         self._drain()
 
+    def write_now(self) -> None:
+        """Write what is queued, on the caller's thread."""
+        self._drain()
+
     def _drain(self) -> None:
+        with self.lock:
+            self._drain_locked()
+
+    def _drain_locked(self) -> None:
         lines: list[str] = []
         records = self.records
         handler = self.handler
