@@ -50,7 +50,7 @@ SETTLE = build_request("POST", "/_emulator/bridge/settle?timeout=10", HOST, {}, 
 def batch(i: int) -> bytes:
     return orjson.dumps(
         {
-            "user_identities": {"customer_id": f"bench-{i % 50}", "email": f"b{i % 50}@x.io"},
+            "user_identities": {"customerid": f"bench-{i % 50}", "email": f"b{i % 50}@x.io"},
             "user_attributes": {"plan": "pro", "visits": i},
             "events": [
                 {

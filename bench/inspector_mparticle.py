@@ -28,7 +28,7 @@ S2S = ("emu-s2s-key", "emu-s2s-secret")
 def batch(user: int, k: int) -> dict[str, object]:
     return {
         "environment": "development",
-        "user_identities": {"customer_id": f"cust-{user}", "email": f"u{user}@example.com"},
+        "user_identities": {"customerid": f"cust-{user}", "email": f"u{user}@example.com"},
         "user_attributes": {"tier": "gold" if user % 3 == 0 else "tin"},
         "events": [
             {

@@ -31,7 +31,7 @@ from typing import Any
 
 import orjson
 
-from emulator.config import DEFAULT_ACCOUNT, DEFAULT_CONNECTION
+from emulator.config import DEFAULT_ACCOUNT, DEFAULT_CONNECTION, DEFAULT_WORKSPACE
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -200,17 +200,32 @@ SCENARIOS: list[Scenario] = [
 class Server:
     """A server subprocess; its URL is read from its ready line (`... ready on http://h:p`)."""
 
-    def __init__(self, name: str, argv: list[str], workdir: Path) -> None:
+    def __init__(self, name: str, argv: list[str], workdir: Path, cwd: Path = ROOT) -> None:
         self.name = name
         self.argv = argv
         self.log = workdir / f"{name}.log"
+        # `python -m emulator` imports the package from its working directory.
+        self.cwd = cwd
         self.proc: subprocess.Popen[bytes] | None = None
         self.port = 0
+
+    @property
+    def is_emulator(self) -> bool:
+        return self.name.startswith("emulator")
+
+    def expected(self, scenario: Scenario) -> int | None:
+        """The status this server answers `scenario` with; None: it does not serve it (a peer
+        has no control API and no forwarding)."""
+        return scenario.expect if self.is_emulator else 200
 
     def start(self, timeout: float = 20.0) -> None:
         with self.log.open("wb") as out:
             self.proc = subprocess.Popen(
-                self.argv, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+                self.argv,
+                cwd=self.cwd,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -245,23 +260,43 @@ class Server:
             self.proc.wait(5)
 
 
-@contextmanager
-def servers(workdir: Path, bare_loop: str) -> Iterator[tuple[Server, Server]]:
-    emulator = Server(
-        "emulator", [sys.executable, "-m", "emulator", "serve", "--port", "0", "--quiet"], workdir
-    )
-    bare = Server(
+EMULATOR_ARGV = [sys.executable, "-m", "emulator", "serve", "--port", "0"]
+
+
+def emulator_servers(workdir: Path, quiet_too: bool, before: Path | None = None) -> list[Server]:
+    """The emulator as a user starts it (a log line per request), with `--quiet` beside it when
+    asked (the difference is what the per-request log costs), and another checkout of it
+    (`before`: a copy of an earlier commit, `git archive REV | tar -x -C DIR`) started the same
+    way, so a change is measured against what it changed in the same run."""
+    found = [Server("emulator", EMULATOR_ARGV, workdir)]
+    if quiet_too:
+        found.append(Server("emulator-quiet", [*EMULATOR_ARGV, "--quiet"], workdir))
+    if before is not None:
+        found.append(Server("emulator-before", EMULATOR_ARGV, workdir, cwd=before))
+        if quiet_too:
+            argv = [*EMULATOR_ARGV, "--quiet"]
+            found.append(Server("emulator-before-quiet", argv, workdir, cwd=before))
+    return found
+
+
+def bare_server(workdir: Path, bare_loop: str) -> Server:
+    return Server(
         "bare",
         [sys.executable, str(BENCH / "bare_app.py"), "--port", "0", "--loop", bare_loop],
         workdir,
     )
+
+
+@contextmanager
+def running(started: list[Server]) -> Iterator[list[Server]]:
+    """Start every server (in order), stop them all at the end."""
     try:
-        emulator.start()
-        bare.start()
-        yield emulator, bare
+        for server in started:
+            server.start()
+        yield started
     finally:
-        emulator.stop()
-        bare.stop()
+        for server in started:
+            server.stop()
 
 
 def one_request(port: int, scenario: Scenario) -> int:
@@ -276,17 +311,20 @@ def one_request(port: int, scenario: Scenario) -> int:
 
 
 def reset_emulator(port: int, forwarding: bool = False) -> None:
-    """An empty emulator, with the default connection's event output on or off, and the default
-    account's upload concurrency limit off (16 connections measure throughput, not 429s)."""
+    """An empty emulator, with the default connection's event output on or off, the default
+    account's upload concurrency limit and the default workspace's Events API rate limit off
+    (16 connections measure throughput, not 429s)."""
     connection = {**DEFAULT_CONNECTION, "kind": "connection"}
     connection["event_output"] = {**connection["event_output"], "enabled": forwarding}
     account = {**DEFAULT_ACCOUNT, "kind": "clevertap_account", "options": {"concurrent_uploads": 0}}
+    workspace = {**DEFAULT_WORKSPACE, "kind": "mparticle_workspace", "events_batches_per_second": 0}
     conn = SyncConnection(HOST, port)
     try:
         calls = [
             ("POST", "/_emulator/reset", {}, b""),
             ("PUT", "/_emulator/tenants/default", JSON, orjson.dumps(connection)),
             ("PUT", f"/_emulator/tenants/{account['id']}", JSON, orjson.dumps(account)),
+            ("PUT", f"/_emulator/tenants/{workspace['id']}", JSON, orjson.dumps(workspace)),
         ]
         for method, path, headers, body in calls:
             reply = conn.request(build_request(method, path, HOST, headers, body))
@@ -448,26 +486,115 @@ def _fmt_ratio(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}"
 
 
-def print_table(rows: Sequence[dict[str, Any]]) -> None:
+def print_table(rows: Sequence[dict[str, Any]], names: Sequence[str]) -> None:
+    """One line a scenario and server: its figures, its ratios to the bare app and, for the
+    emulator, to each peer in the run (above 1: the emulator serves more)."""
+    peers = [n for n in names if n not in ("bare",) and not n.startswith("emulator")]
     head = (
-        f"{'scenario':<16} {'emulator req/s':>14} {'p50 ms':>8} {'p99 ms':>8}   "
-        f"{'bare req/s':>10} {'p50 ms':>8} {'p99 ms':>8}   "
-        f"{'emu/bare req/s':>14} {'p50':>6} {'p99':>6}   {'emu RSS MB':>10}"
+        f"{'scenario':<16} {'server':<15} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
+        f"{'RSS MB':>7} {'x bare':>7}" + "".join(f" {'emu/' + p:>14}" for p in peers)
     )
     print(head)
     print("-" * len(head))
     for row in rows:
-        e, b, r = row["emulator"], row["bare"], row["ratio"]
-        print(
-            f"{row['name']:<16} {e['rps']:>14.0f} {e['p50_ms']:>8.2f} {e['p99_ms']:>8.2f}   "
-            f"{b['rps']:>10.0f} {b['p50_ms']:>8.2f} {b['p99_ms']:>8.2f}   "
-            f"{_fmt_ratio(r['rps']):>14} {_fmt_ratio(r['p50']):>6} {_fmt_ratio(r['p99']):>6}   "
-            f"{e.get('rss_mb') or '-':>10}"
-        )
+        for name in names:
+            got = row["servers"].get(name)
+            if got is None:
+                continue
+            line = (
+                f"{row['name']:<16} {name:<15} {got['rps']:>8.0f} {got['p50_ms']:>8.2f} "
+                f"{got['p99_ms']:>8.2f} {got.get('rss_mb') or '-':>7} "
+                f"{_fmt_ratio(row['vs_bare'].get(name)):>7}"
+            )
+            if name.startswith("emulator"):
+                line += "".join(
+                    f" {_fmt_ratio(row['vs_peer'].get(name, {}).get(p)):>14}" for p in peers
+                )
+            print(line)
+        if "backlog_s" in row:
+            print(f"{'':<16} forwarding backlog drained in {row['backlog_s']} s")
+
+
+def measure(
+    load: Load, started: Sequence[Server], scenario: Scenario, args: argparse.Namespace
+) -> dict[str, Any] | None:
+    """One scenario on every server that serves it; None when the emulator does not answer
+    as expected (never benchmark an error path by accident)."""
+    targets = []
+    for server in started:
+        expect = server.expected(scenario)
+        if expect is None:
+            continue
+        got = one_request(server.port, scenario)
+        if got != expect:
+            print(
+                f"{scenario.name}: {server.name} answered {got} (expected {expect})"
+                + ("; SKIPPED" if server.is_emulator else "; left out"),
+                flush=True,
+            )
+            if server.is_emulator:
+                return None
+            continue
+        targets.append(server)
+    row: dict[str, Any] = {"name": scenario.name, "about": scenario.about, "servers": {}}
+    rounds: dict[str, list[dict[str, Any]]] = {t.name: [] for t in targets}
+    # Rounds go server after server, so a burst of load from elsewhere on the machine falls on
+    # one round of each rather than on one server; each server's best round is kept (the
+    # least disturbed), every round is in the JSON.
+    for turn in range(args.rounds):
+        for target in targets:
+            if target.is_emulator:
+                # Stored upload records are not bounded (the journal is): each run starts from
+                # an empty emulator so earlier runs do not weigh on later ones.
+                reset_emulator(target.port, scenario.forwarding)
+            if args.warmup > 0 and turn == 0:
+                load.drive(target.port, scenario, args.warmup)  # wrk: at least 1 s
+            got = load.drive(target.port, scenario, args.duration)
+            got["rss_mb"] = target.rss_mb()
+            if target.is_emulator and scenario.forwarding:
+                # Forwarding runs behind intake under saturation; its backlog is part of the
+                # cost.
+                got["backlog_s"] = round(settle_seconds(target.port), 3)
+            if got["non_2xx"] or got["errors"]:
+                print(f"  warning: {target.name}: {got}", flush=True)
+            rounds[target.name].append(got)
+    for name, runs in rounds.items():
+        best = max(runs, key=lambda r: r["rps"])
+        row["servers"][name] = {**best, "rounds_rps": [r["rps"] for r in runs]}
+        if "backlog_s" in best:
+            key = "backlog_s" if name == "emulator" else f"backlog_s.{name}"
+            row[key] = best["backlog_s"]
+    figures = row["servers"]
+    bare = figures.get("bare")
+    row["vs_bare"] = {
+        name: ratio(f["rps"], bare["rps"]) if bare else None for name, f in figures.items()
+    }
+    row["vs_peer"] = {
+        name: {
+            peer: ratio(f["rps"], p["rps"])
+            for peer, p in figures.items()
+            if peer != "bare" and not peer.startswith("emulator")
+        }
+        for name, f in figures.items()
+        if name.startswith("emulator")
+    }
+    # The figures earlier reports had at the top level.
+    if "emulator" in figures and bare:
+        e = figures["emulator"]
+        row["emulator"], row["bare"] = e, bare
+        row["ratio"] = {
+            "rps": ratio(e["rps"], bare["rps"]),
+            "p50": ratio(e["p50_ms"], bare["p50_ms"]),
+            "p99": ratio(e["p99_ms"], bare["p99_ms"]),
+        }
+    summary = ", ".join(f"{name} {f['rps']:.0f} req/s" for name, f in figures.items())
+    backlog = f", forwarding backlog drained in {row['backlog_s']} s" if "backlog_s" in row else ""
+    print(f"{scenario.name}: {summary}{backlog}", flush=True)
+    return row
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Emulator vs bare Starlette, per scenario")
+    parser = argparse.ArgumentParser(description="Emulator vs bare Starlette (and peers)")
     parser.add_argument("--duration", type=float, default=5.0, help="seconds per measured run")
     parser.add_argument("--warmup", type=float, default=0.5, help="seconds before each run")
     parser.add_argument("--connections", type=int, default=16)
@@ -485,6 +612,27 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--max-requests", type=int, default=2_000_000, help="cap per run on top of the duration"
+    )
+    parser.add_argument(
+        "--quiet-too",
+        action="store_true",
+        help="also run the emulator with --quiet (what the per-request log line costs)",
+    )
+    parser.add_argument(
+        "--peers",
+        action="store_true",
+        help="also run WireMock and Prism with the same contracts and bodies (bench/peers.py)",
+    )
+    parser.add_argument(
+        "--before",
+        type=Path,
+        help="also run the emulator from this checkout (git archive REV | tar -x -C DIR)",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="measured runs per server, taken in turn; the best is reported (noisy machines)",
     )
     parser.add_argument("--list", action="store_true", help="list the scenarios and exit")
     args = parser.parse_args(argv)
@@ -514,48 +662,21 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="ctmp-bench-") as tmp:
         workdir = Path(tmp)
         load = Load(tool, args.connections, args.threads, args.max_requests, workdir)
-        with servers(workdir, args.bare_loop) as (emulator, bare):
+        started = [
+            *emulator_servers(workdir, args.quiet_too, args.before),
+            bare_server(workdir, args.bare_loop),
+        ]
+        if args.peers:
+            from peers import peer_servers  # sibling module; only needed with --peers
+
+            started += peer_servers(workdir, SCENARIOS, started[0])
+        with running(started):
             for scenario in chosen:
-                got = one_request(emulator.port, scenario), one_request(bare.port, scenario)
-                if got != (scenario.expect, 200):
-                    print(
-                        f"{scenario.name}: SKIPPED, emulator answered {got[0]} "
-                        f"(expected {scenario.expect}), bare app {got[1]}",
-                        flush=True,
-                    )
-                    continue
-                # Stored upload records are not bounded (the journal is): start each scenario
-                # from an empty emulator so earlier scenarios do not weigh on later ones.
-                reset_emulator(emulator.port, scenario.forwarding)
-                row: dict[str, Any] = {"name": scenario.name, "about": scenario.about}
-                for target in (emulator, bare):
-                    if args.warmup > 0:
-                        load.drive(target.port, scenario, args.warmup)  # wrk: at least 1 s
-                    row[target.name] = load.drive(target.port, scenario, args.duration)
-                    row[target.name]["rss_mb"] = target.rss_mb()
-                    if target is emulator and scenario.forwarding:
-                        # Forwarding runs behind intake under saturation; its backlog is
-                        # part of the cost.
-                        row["backlog_s"] = round(settle_seconds(emulator.port), 3)
-                    if row[target.name]["non_2xx"] or row[target.name]["errors"]:
-                        print(f"  warning: {target.name}: {row[target.name]}", flush=True)
-                e, b = row["emulator"], row["bare"]
-                row["ratio"] = {
-                    "rps": ratio(e["rps"], b["rps"]),
-                    "p50": ratio(e["p50_ms"], b["p50_ms"]),
-                    "p99": ratio(e["p99_ms"], b["p99_ms"]),
-                }
-                rows.append(row)
-                backlog = ""
-                if "backlog_s" in row:
-                    backlog = f", forwarding backlog drained in {row['backlog_s']} s"
-                print(
-                    f"{scenario.name}: emulator {e['rps']:.0f} req/s, bare {b['rps']:.0f} req/s"
-                    + backlog,
-                    flush=True,
-                )
+                row = measure(load, started, scenario, args)
+                if row is not None:
+                    rows.append(row)
     print()
-    print_table(rows)
+    print_table(rows, [s.name for s in started])
     if args.json is not None:
         report = {
             **report_header(),
@@ -565,6 +686,8 @@ def main(argv: list[str] | None = None) -> int:
                 "duration_s": args.duration,
                 "warmup_s": args.warmup,
                 "bare_loop": args.bare_loop,
+                "rounds": args.rounds,
+                "servers": {s.name: s.argv for s in started},
             },
             "scenarios": rows,
         }

@@ -57,6 +57,13 @@ def enforce(batch: dict[str, Any], policy: OverLimit) -> list[Note]:
     """Bring `batch` (changed in place) within the limits; answers what was changed. Under
     `refuse` a limit whose server-side outcome the docs leave open raises `OverLimitError`
     (the documented truncations still apply)."""
+    if within(batch):
+        return []  # the common batch: nothing to change, nothing built
+    return enforce_all(batch, policy)
+
+
+def enforce_all(batch: dict[str, Any], policy: OverLimit) -> list[Note]:
+    """`enforce` without the `within` short cut: every field walked."""
     fixer = _Fixer(policy)
     events = batch.get("events")
     for index, event in enumerate(events if isinstance(events, list) else ()):
@@ -67,6 +74,54 @@ def enforce(batch: dict[str, Any], policy: OverLimit) -> list[Note]:
     if isinstance(attributes, dict) and attributes:
         batch["user_attributes"] = fixer.user_attributes(attributes, "$.user_attributes")
     return fixer.notes
+
+
+def within(batch: dict[str, Any]) -> bool:
+    """Whether `enforce` would leave `batch` as it is: every check `_Fixer` makes, without
+    building a path or a copy (tests/mparticle/test_limits.py holds both to the same answer on
+    generated batches)."""
+    events = batch.get("events")
+    for event in events if isinstance(events, list) else ():
+        data = event.get("data") if isinstance(event, dict) else None
+        if not isinstance(data, dict):
+            continue
+        for field in NAME_FIELDS:
+            name = data.get(field)
+            if isinstance(name, str) and len(name) > MAX_EVENT_NAME:
+                return False
+        attributes = data.get("custom_attributes")
+        if isinstance(attributes, dict) and attributes:
+            if len(attributes) > MAX_EVENT_ATTRIBUTES:
+                return False
+            for name, value in attributes.items():
+                if len(name) > MAX_ATTRIBUTE_NAME or (
+                    isinstance(value, str) and len(value) > MAX_ATTRIBUTE_VALUE
+                ):
+                    return False
+        name = data.get("user_attribute_name")
+        if isinstance(name, str) and (
+            len(name) > MAX_USER_ATTRIBUTE_NAME
+            or "new" not in data  # the walk writes `new: null` in
+            or not _value_within(data["new"])
+        ):
+            return False
+    attributes = batch.get("user_attributes")
+    if isinstance(attributes, dict) and attributes:
+        if len(attributes) > MAX_USER_ATTRIBUTES:
+            return False
+        for name, value in attributes.items():
+            if len(name) > MAX_USER_ATTRIBUTE_NAME or not _value_within(value):
+                return False
+    return True
+
+
+def _value_within(value: Any) -> bool:
+    """A user attribute value (or a change's `new`) within its limits, as `_Fixer` reads it."""
+    if isinstance(value, list):
+        return len(value) <= MAX_LIST_ENTRIES and not any(
+            isinstance(v, str) and len(v) > MAX_LIST_ENTRY for v in value
+        )
+    return not isinstance(value, str) or len(value) <= MAX_USER_ATTRIBUTE_VALUE
 
 
 class _Fixer:

@@ -107,8 +107,9 @@ def batch_identities(batch: dict[str, Any]) -> dict[str, str]:
         name = "customer_id" if key == "customerid" else key
         if name in USER_IDENTITIES and isinstance(value, str) and value:
             found[name] = value
+    device = batch.get("device_info") or {}
     for key, name in _DEVICE_INFO.items():
-        value = (batch.get("device_info") or {}).get(key)
+        value = device.get(key)
         if isinstance(value, str) and value:
             found[name] = value
     if isinstance(batch.get("mp_deviceid"), str) and batch["mp_deviceid"]:

@@ -12,8 +12,13 @@ in the verdict."""
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from emulator.mparticle import limits
 from emulator.testing.plugin import EmulatorHandle
 from tests.conftest import Lenient
 from tests.drivers import ControlViews, MParticleDriver
@@ -205,3 +210,70 @@ def test_idsync_misspelled_known_identity_strict_and_lenient(
             "'customerID' is not an identity type; did you mean 'customerid'?",
         )
     ]
+
+
+# -- the short cut: `within` answers what the full walk would do -----------------------------------
+def _text(limit: int) -> st.SearchStrategy[str]:
+    """Strings short of, at and past `limit` (where the checks turn)."""
+    return st.sampled_from([limit - 1, limit, limit + 1, 0, 3]).map(lambda n: "a" * max(n, 0))
+
+
+_values = st.one_of(
+    _text(limits.MAX_ATTRIBUTE_VALUE),
+    _text(limits.MAX_USER_ATTRIBUTE_VALUE),
+    st.integers(),
+    st.none(),
+    st.booleans(),
+    st.lists(st.one_of(_text(limits.MAX_LIST_ENTRY), st.integers()), max_size=3),
+    st.just(["x"] * (limits.MAX_LIST_ENTRIES + 1)),
+)
+
+
+def _attributes(count_limit: int, name_limit: int) -> st.SearchStrategy[dict[str, Any]]:
+    few = st.dictionaries(st.one_of(_text(name_limit), st.text(max_size=4)), _values, max_size=4)
+    many = st.integers(count_limit, count_limit + 1).map(lambda n: {f"k{i}": i for i in range(n)})
+    return st.one_of(few, many)
+
+
+_event_data = st.fixed_dictionaries(
+    {},
+    optional={
+        "event_name": st.one_of(_text(limits.MAX_EVENT_NAME), st.integers()),
+        "screen_name": _text(limits.MAX_EVENT_NAME),
+        "custom_attributes": st.one_of(
+            _attributes(limits.MAX_EVENT_ATTRIBUTES, limits.MAX_ATTRIBUTE_NAME), st.just([])
+        ),
+        "user_attribute_name": st.one_of(_text(limits.MAX_USER_ATTRIBUTE_NAME), st.none()),
+        "new": _values,
+    },
+)
+_batches = st.fixed_dictionaries(
+    {},
+    optional={
+        "events": st.one_of(
+            st.lists(st.one_of(st.fixed_dictionaries({"data": _event_data}), st.just(3))),
+            st.just("not a list"),
+        ),
+        "user_attributes": st.one_of(
+            _attributes(limits.MAX_USER_ATTRIBUTES, limits.MAX_USER_ATTRIBUTE_NAME), st.none()
+        ),
+    },
+)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(_batches, st.sampled_from(limits.OVER_LIMIT))
+def test_within_is_true_exactly_when_the_full_walk_changes_nothing(
+    batch: dict[str, Any], policy: limits.OverLimit
+) -> None:
+    walked = copy.deepcopy(batch)
+    try:
+        notes = limits.enforce_all(walked, policy)
+    except limits.OverLimitError:
+        notes = [limits.Note("", "refused")]
+    unchanged = not notes and walked == batch
+    assert limits.within(batch) is unchanged
+    if unchanged:  # the short cut leaves the batch as it is and says nothing
+        kept = copy.deepcopy(batch)
+        assert limits.enforce(kept, policy) == []
+        assert kept == batch

@@ -34,6 +34,8 @@ SECURITY_SCHEMES: dict[str, Any] = {
     "clevertapPasscode": {"type": "apiKey", "in": "header", "name": "X-CleverTap-Passcode"},
 }
 ERR = "clevertap/error"
+# Where a request's authentication is kept once decided (`Access._authenticate`).
+AUTH_SCOPE_KEY = "ctmp.clevertap.auth"
 
 
 class CleverTapEnvelope(Envelope):
@@ -116,6 +118,24 @@ class Access:
         return account_id, self.store.account(account_id)
 
     def _authenticate(self, request: Request) -> AccountSettings:
+        """The account the request's credentials prove, or `Unauthorized`. Decided once per
+        request: admission, tenant resolution and the handler all ask, and the answer is kept
+        on the request's scope with the accounts it was decided against (a tenant change in
+        between decides again)."""
+        kept = request.scope.get(AUTH_SCOPE_KEY)
+        if kept is not None and kept[0] is self._accounts:
+            found: AccountSettings | str = kept[1]
+        else:
+            try:
+                found = self._check(request)
+            except Unauthorized as refused:
+                found = refused.message  # raised anew each time: no traceback piles up
+            request.scope[AUTH_SCOPE_KEY] = (self._accounts, found)
+        if isinstance(found, str):
+            raise Unauthorized(found)
+        return found
+
+    def _check(self, request: Request) -> AccountSettings:
         headers = request.headers
         settings = self._accounts.get(headers.get(ACCOUNT_HEADER, ""))
         if settings is None or not _region_matches(headers.get("host", ""), settings.region):

@@ -100,7 +100,8 @@ def checked_batches(
         if len(raw) > MAX_BATCH_BYTES:
             raise ApiError(413, f"Batch {index} exceeds {MAX_BATCH_BYTES} bytes.")
         verdict = emulator.contracts.validate("mparticle/batch", batch, emulator.config.mode)
-        identity_keys.explain(verdict, batch, "user_identities", types["properties"])
+        if not verdict.valid or verdict.warnings:  # only a problem has anything to explain
+            identity_keys.explain(verdict, batch, "user_identities", types["properties"])
         prefix = f"$[{index}]" if bulk else "$"
         errors = [_repath(e, prefix) for e in verdict.errors]
         if not partners_ok and verdict.valid and batch.get("partner_identities"):
