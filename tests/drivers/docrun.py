@@ -14,23 +14,20 @@ from __future__ import annotations
 
 import json
 import os
-import select
 import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from emulator.config import load_config
 from emulator.testing import EmulatorClient, WaitTimeout
+from tests.drivers.browser import launch_browser
 from tests.drivers.docblocks import ROOT, Block, check_output
 
 DOC_ADDRESS = "127.0.0.1:8787"
 BLOCK_TIMEOUT = 60.0  # seconds a block may take (the scenario replay is the slowest, ~5 s)
 BROWSER_TIMEOUT = 30.0  # Chromium's start, the page's load and its first requests
-WEB_DRIVER = ROOT / "tests" / "clients" / "web" / "driver.mjs"
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 
 
 class BlockFailed(AssertionError):
@@ -155,61 +152,22 @@ class DocRunner:
         return "\n".join(self.browse(source, folder))
 
     def browse(self, html: str, folder: Path) -> list[str]:
-        node = shutil.which("node")
-        if node is None or not os.access(CHROMIUM, os.X_OK):
-            raise BlockFailed(f"needs node and Chromium at {CHROMIUM} (apt-get install chromium)")
         page = folder / "page.html"
         page.write_text(html, encoding="utf-8")
-        env = {**self.env, "EMULATOR_URL": self.url, "PAGE_HTML": str(page)}
-        env["CHROMIUM_PATH"] = CHROMIUM
-        log: list[str] = []
-        with (folder / "driver.stderr").open("w") as stderr:
-            proc = subprocess.Popen(
-                [node, str(WEB_DRIVER)],
-                cwd=ROOT,
-                env=env,
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=stderr,
-                text=True,
-                start_new_session=True,
-            )
+        browser = launch_browser(self.url, folder, {"PAGE_HTML": str(page)})
         try:
-            ready = _line(proc, BROWSER_TIMEOUT)
-            if not ready.get("ready"):
-                raise BlockFailed(f"the page did not load: {ready}")
             try:
                 for path, status in (("/v1/identify", 200), ("/v3/JS/*", 202)):
                     self.client.wait_for(
                         path=path, status=status, origin="client", timeout=BROWSER_TIMEOUT
                     )
             finally:
-                assert proc.stdin is not None
-                proc.stdin.write(json.dumps({"eval": "1"}) + "\n")
-                proc.stdin.flush()
-                answer = _line(proc, BROWSER_TIMEOUT).get("log", [])
-                log = [str(line) for line in answer] if isinstance(answer, list) else []
+                browser.eval("1")  # the driver answers with what the page logged meanwhile
         except WaitTimeout as timeout:
-            raise BlockFailed(f"{timeout}\npage log:\n" + "\n".join(log)) from None
+            raise BlockFailed(f"{timeout}\npage log:\n" + "\n".join(browser.log)) from None
         finally:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.communicate()
-        errors = [line for line in log if line.startswith(("pageerror", "console.error"))]
+            browser.close()
+        errors = [line for line in browser.log if line.startswith(("pageerror", "console.error"))]
         if errors:
-            raise BlockFailed("the page reported errors:\n" + "\n".join(log))
-        return log
-
-
-def _line(proc: subprocess.Popen[str], timeout: float) -> dict[str, object]:
-    """The driver's next JSON line, or BlockFailed after `timeout` s."""
-    assert proc.stdout is not None
-    deadline = time.monotonic() + timeout
-    readable, _, _ = select.select([proc.stdout], [], [], max(0.0, deadline - time.monotonic()))
-    if not readable:
-        raise BlockFailed(f"the browser driver said nothing for {timeout} s")
-    line = proc.stdout.readline()
-    if not line:
-        raise BlockFailed(f"the browser driver exited ({proc.wait(5)})")
-    answer: dict[str, object] = json.loads(line)
-    return answer
+            raise BlockFailed("the page reported errors:\n" + "\n".join(browser.log))
+        return browser.log
