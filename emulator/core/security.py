@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Callable, Iterable
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from starlette.requests import Request
 
@@ -100,8 +100,8 @@ def allowed_origin(origin: str, host: str, policy: HostPolicy) -> bool:
     origin, the emulator's own (a UI it serves), or one whose host `allowed_hosts` names (a
     `*` there opens the Host check only, never every origin). `Origin: null` (a sandboxed
     frame, a file) never may. The one place a later inspector UI is allowed in."""
-    parts = urlsplit(origin.strip())
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    parts = _split(origin.strip())
+    if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
         return False
     name = host_name(parts.netloc)
     if policy.is_platform(name):
@@ -162,8 +162,8 @@ def delivery_problem(url: str, allowed_hosts: list[str]) -> str | None:
     """Why a connection's `base_url` is refused, if it is: deliveries carry the account's
     passcode and users' data, so they go to loopback unless `allowed_delivery_hosts` names the
     host."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    parts = _split(url)
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
         return f"base_url {url!r} must be an http or https URL"
     name = host_name(parts.hostname)
     if is_loopback(name) or _listed(name, allowed_hosts):
@@ -172,3 +172,13 @@ def delivery_problem(url: str, allowed_hosts: list[str]) -> str | None:
         f"base_url {url!r} is not on loopback: add {name!r} to allowed_delivery_hosts to "
         "deliver there"
     )
+
+
+def _split(url: str) -> SplitResult | None:
+    """`url`'s parts, or None where urlsplit refuses it (`http://[`: "Invalid IPv6 URL")."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - a bad port is only found when read
+    except ValueError:
+        return None
+    return parts
