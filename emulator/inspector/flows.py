@@ -39,7 +39,7 @@ class FlowsPages:
         return found
 
     def _view(self, request: Request, template: str, title: str, **context: Any) -> View:
-        return View(f"flows/{template}", {**mpkit.helpers(request), **context}, title=title)
+        return mpkit.view(request, f"flows/{template}", title, **context)
 
     def _profile_of(self, account: str, record: dict[str, Any]) -> str | None:
         """The objectId of the CleverTap profile a record landed on, if it is there now."""

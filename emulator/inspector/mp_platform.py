@@ -41,14 +41,10 @@ class MParticlePlatformPages:
         self.emulator = emulator
 
     def _settings(self, request: Request) -> WorkspaceSettings:
-        workspace_id = request.path_params["workspace"]
-        settings = self.emulator.tenants.settings(workspace_id, WorkspaceSettings)
-        if settings is None:
-            raise mpkit.not_found(f"No mParticle workspace {workspace_id!r}.")
-        return settings
+        return mpkit.workspace_settings(self.emulator, request)
 
     def _view(self, request: Request, template: str, title: str, **context: Any) -> View:
-        return View(f"mparticle/{template}", {**mpkit.helpers(request), **context}, title=title)
+        return mpkit.view(request, f"mparticle/{template}", title, **context)
 
     def _requests(self, workspace_id: str) -> list[dict[str, Any]]:
         state = mpkit.mparticle(self.emulator).state

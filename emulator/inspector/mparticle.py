@@ -30,16 +30,13 @@ class MParticlePages:
         self.platform = platform  # what the platform APIs hold about a user or a batch
 
     def _workspace(self, request: Request) -> tuple[WorkspaceSettings, Workspace]:
-        workspace_id = request.path_params["workspace"]
-        settings = self.emulator.tenants.settings(workspace_id, WorkspaceSettings)
-        if settings is None:
-            raise mpkit.not_found(f"No mParticle workspace {workspace_id!r}.")
-        workspace = mpkit.mparticle(self.emulator).state.workspace(workspace_id)
+        settings = mpkit.workspace_settings(self.emulator, request)
+        workspace = mpkit.mparticle(self.emulator).state.workspace(settings.id)
         workspace.refresh()  # as the control API's views do: windowed audiences move
         return settings, workspace
 
     def _view(self, request: Request, template: str, title: str, **context: Any) -> View:
-        return View(f"mparticle/{template}", {**mpkit.helpers(request), **context}, title=title)
+        return mpkit.view(request, f"mparticle/{template}", title, **context)
 
     def _connections(self, workspace_id: str) -> list[ConnectionSettings]:
         return [

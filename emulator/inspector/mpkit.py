@@ -16,7 +16,8 @@ from emulator.clevertap.surface import CleverTapSurface
 from emulator.core.errors import ApiError
 from emulator.core.jsonresp import dumps, loads
 from emulator.core.views import paged
-from emulator.inspector.pages import UI_PREFIX
+from emulator.inspector.pages import UI_PREFIX, View
+from emulator.mparticle.settings import WorkspaceSettings
 from emulator.mparticle.surface import MParticleSurface
 
 if TYPE_CHECKING:
@@ -90,6 +91,20 @@ def helpers(request: Request) -> dict[str, Any]:
         "ui": UI_PREFIX,
         "link_with": lambda **changes: link_with(request, **changes),
     }
+
+
+def view(request: Request, template: str, title: str, **context: Any) -> View:
+    """A page of `template` (under templates/, e.g. "mparticle/user.html") with the helpers."""
+    return View(template, {**helpers(request), **context}, title=title)
+
+
+def workspace_settings(emulator: Emulator, request: Request) -> WorkspaceSettings:
+    """The `{workspace}` of the request's path, or the 404 page."""
+    workspace_id = request.path_params["workspace"]
+    settings = emulator.tenants.settings(workspace_id, WorkspaceSettings)
+    if settings is None:
+        raise not_found(f"No mParticle workspace {workspace_id!r}.")
+    return settings
 
 
 def not_found(what: str) -> ApiError:
