@@ -33,12 +33,21 @@ _second: list[tuple[int, str]] = [(-1, "")]
 
 def _timestamp(record: logging.LogRecord) -> str:
     """UTC, ISO 8601, milliseconds: one clock for every line, whatever the host's zone."""
-    whole = int(record.created)
+    return _stamp(record.created, int(record.msecs))
+
+
+def _stamp(created: float, msecs: int) -> str:
+    whole = int(created)
     known, text = _second[0]
     if whole != known:
         text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole))
         _second[0] = (whole, text)
-    return f"{text}.{int(record.msecs):03d}Z"
+    return f"{text}.{msecs:03d}Z"
+
+
+def _msecs(created: float) -> int:
+    # As `logging.LogRecord` computes its `msecs`.
+    return int((created - int(created)) * 1000)
 
 
 class TextFormatter(logging.Formatter):
@@ -48,8 +57,26 @@ class TextFormatter(logging.Formatter):
             line += "\n" + self.formatException(record.exc_info)
         return line
 
+    def info_line(self, created: float, name: str, message: object) -> str:
+        """What `format` makes of an INFO record of `message` made at `created`, without the
+        record (a request's line: the writer thread's commonest and costliest work)."""
+        return f"{_stamp(created, _msecs(created))} INFO    {message}"
+
 
 class JsonFormatter(logging.Formatter):
+    def info_line(self, created: float, name: str, message: object) -> str:
+        """`TextFormatter.info_line`'s twin: `format`'s object, without the record."""
+        out: dict[str, Any] = {
+            "time": _stamp(created, _msecs(created)),
+            "level": "info",
+            "logger": name,
+            "message": str(message),
+        }
+        fields = getattr(message, "fields", None)
+        if callable(fields):
+            out["request"] = fields()
+        return orjson.dumps(out, default=str).decode()
+
     def format(self, record: logging.LogRecord) -> str:
         out: dict[str, Any] = {
             "time": _timestamp(record),
@@ -124,17 +151,25 @@ class _Writer:
         lines: list[str] = []
         records = self.records
         handler = self.handler
+        terminator = handler.terminator
+        # The emulator's formatters write a request's INFO line without making a LogRecord.
+        info_line = getattr(handler.formatter, "info_line", None)
+        record: Any = None
         while True:
             try:
                 record = records.get_nowait()
             except queue.Empty:
                 break
-            if type(record) is tuple:  # queued by `log_direct`: the record is made here
-                record = _made(*record)
             try:
-                lines.append(handler.format(record) + handler.terminator)
+                if type(record) is tuple:  # queued by `log_direct`
+                    created, logger, message, extra = record
+                    if info_line is not None:
+                        lines.append(info_line(created, logger.name, message) + terminator)
+                        continue
+                    record = _made(created, logger, message, extra)
+                lines.append(handler.format(record) + terminator)
             except Exception:  # as logging does: report it, lose only that line
-                handler.handleError(record)
+                handler.handleError(_made(*record) if type(record) is tuple else record)
         if lines:
             try:
                 handler.stream.write("".join(lines))

@@ -393,20 +393,28 @@ class RequestLine:
         fields["valid"] = None if verdict is None else verdict.valid
         if "fault" in entry:
             fields["fault"] = entry["fault"]
-        reason = entry.get("error") or self.refusal
-        if reason is None and verdict is not None and verdict.errors:
-            first = verdict.errors[0]
-            more = len(verdict.errors) - 1
-            reason = f"{first.path}: {first.message}" + (f" (and {more} more)" if more else "")
+        reason = self._reason()
         if reason is not None:
             fields["reason"] = reason
         return fields
 
+    def _reason(self) -> str | None:
+        reason: str | None = self.entry.get("error") or self.refusal
+        verdict = self.verdict
+        if reason is None and verdict is not None and verdict.errors:
+            first = verdict.errors[0]
+            more = len(verdict.errors) - 1
+            reason = f"{first.path}: {first.message}" + (f" (and {more} more)" if more else "")
+        return reason
+
     def __str__(self) -> str:
         entry, verdict = self.entry, self.verdict
-        fields = self.fields()
         verdict_text = "" if verdict is None else (" valid" if verdict.valid else " INVALID")
-        extra = "".join(f" {k}={fields[k]}" for k in ("fault", "reason") if k in fields)
+        fault = entry.get("fault")
+        reason = self._reason()
+        extra = (f" fault={fault}" if fault else "") + (
+            f" reason={reason}" if reason is not None else ""
+        )
         return "#%d %s %s -> %d %s %s%s %.1fms %s%s" % (  # noqa: UP031  (the line's own format)
             entry["seq"],
             entry["method"],
