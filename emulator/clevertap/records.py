@@ -58,6 +58,7 @@ class Limits:
     max_profile_properties: int = 256
     restricted_events: frozenset[str] = frozenset(RESTRICTED_EVENTS)
     discarded_events: frozenset[str] = frozenset()
+    _names: dict[str, bool] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_options(cls, options: AccountOptions) -> Limits:
@@ -69,8 +70,30 @@ class Limits:
             discarded_events=frozenset(options.discarded_events),
         )
 
+    def plain_event_name(self, name: Any) -> bool:
+        """`name` is a string event name `simple_event` may take: not blank, short, neither
+        discarded nor restricted, not `Charged` (its Items have rules of their own). Judged once
+        per name and kept: uploads repeat a few names, and these limits never change (new
+        options make new `Limits`)."""
+        if type(name) is not str:
+            return False
+        verdict = self._names.get(name)
+        if verdict is None:
+            verdict = (
+                len(name) <= LONG_TEXT
+                and bool(name.strip())
+                and name not in self.discarded_events
+                and name not in self.restricted_events
+                and name != "Charged"
+            )
+            if len(self._names) < _NAMES_KEPT:
+                self._names[name] = verdict
+        return verdict
+
 
 _EMPTY: dict[str, Any] = {}
+_NAMES_KEPT = 10_000  # event names whose verdict `Limits` keeps
+_NAME, _PHOTO = TEXTS  # the text-only profile properties, tested one by one on the hot path
 
 
 @dataclass(slots=True)
@@ -144,26 +167,26 @@ def simple_event(
     (tests/clevertap/test_records.py checks that on generated records)."""
     if type(record) is not dict or record.get("type") != "event":
         return None
-    identity = lone_identity(record)
-    if identity is None:
-        return None
+    # One condition, cheapest tests first; `lone_identity`'s rules, inlined (the hot path).
+    identity = record.get("identity")
     ts = record.get("ts", now)
-    if type(ts) is not int or not 0 < ts <= MAX_EPOCH_SECONDS:
-        return None
+    data = record.get("evtData", _EMPTY)
     name = record.get("evtName")
     if (
-        type(name) is not str
-        or len(name) > LONG_TEXT
-        or not name.strip()
-        or name in limits.discarded_events
-        or name in limits.restricted_events
-        or name == "Charged"  # its Items have rules of their own
+        type(identity) is str
+        and type(ts) is int
+        and 0 < ts <= MAX_EPOCH_SECONDS
+        and type(data) is dict
+        and len(data) <= limits.max_event_properties
+        and limits.plain_event_name(name)
+        and "objectId" not in record
+        and "FBID" not in record
+        and "GPID" not in record
+        and identity.strip()
+        and plain(data)
     ):
-        return None
-    data = record.get("evtData", _EMPTY)
-    if type(data) is not dict or len(data) > limits.max_event_properties or not plain(data):
-        return None
-    return identity, ts, name, data
+        return identity, ts, name, data
+    return None
 
 
 def simple_profile(record: Any, limits: Limits) -> tuple[str, dict[str, Any]] | None:
@@ -184,8 +207,9 @@ def simple_profile(record: Any, limits: Limits) -> tuple[str, dict[str, Any]] | 
         type(data) is not dict
         or len(data) > limits.max_profile_properties
         or not NORMALISED.isdisjoint(data)
+        or type(data.get(_NAME, "")) is not str
+        or type(data.get(_PHOTO, "")) is not str
         or not plain(data)
-        or any(type(data.get(k, "")) is not str for k in TEXTS)
     ):
         return None
     return identity, data
