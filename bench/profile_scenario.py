@@ -133,7 +133,18 @@ def main() -> None:
         configure("info", "text")  # as `serve` sets it up (stderr: redirect it to measure)
     else:
         logging.disable(logging.INFO)
-    asyncio.run(main_async(args, found[0]))
+    # The loop `serve` runs on (uvicorn picks uvloop when it is installed): timers, tasks and
+    # futures cost differently on the stdlib loop.
+    with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+        runner.run(main_async(args, found[0]))
+
+
+def _loop_factory() -> Any:
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
 
 
 if __name__ == "__main__":
