@@ -23,6 +23,8 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from emulator.core.deadlines import deadlines
+
 log = logging.getLogger("ctmp_emulator")
 
 HEAD_END = b"\r\n\r\n"
@@ -61,7 +63,10 @@ class GuardedProtocol(HttpToolsProtocol):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._head_timer: asyncio.TimerHandle | None = None
+        # A deadline in the loop's shared sweep (emulator/core/deadlines.py), not a timer:
+        # set and cleared on every request, it nearly never fires.
+        self._deadlines = deadlines(self.loop)
+        self._head_armed = False
         # Between a request's first byte (or the connection's start) and its headers' end.
         self._reading_head = True
         self._head_bytes = 0
@@ -81,7 +86,7 @@ class GuardedProtocol(HttpToolsProtocol):
 
     def data_received(self, data: bytes) -> None:
         if self._reading_head:
-            if self._head_timer is None:  # the first byte of a keep-alive connection's request
+            if not self._head_armed:  # the first byte of a keep-alive connection's request
                 self._arm()
             room = self.limits.max_header_bytes - self._head_bytes
             # Over the limit unless the headers end within it (checked only when it could be).
@@ -107,16 +112,16 @@ class GuardedProtocol(HttpToolsProtocol):
             self._tail = b""
 
     def _arm(self) -> None:
-        self._disarm()
-        self._head_timer = self.loop.call_later(self.limits.header_timeout, self._head_timeout)
+        self._head_armed = True
+        self._deadlines.set(self, self.limits.header_timeout, self._head_timeout)
 
     def _disarm(self) -> None:
-        if self._head_timer is not None:
-            self._head_timer.cancel()
-            self._head_timer = None
+        if self._head_armed:
+            self._head_armed = False
+            self._deadlines.clear(self)
 
     def _head_timeout(self) -> None:
-        self._head_timer = None
+        self._head_armed = False
         if self._reading_head and not self.transport.is_closing():
             self.transport.close()
 

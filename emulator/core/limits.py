@@ -10,12 +10,12 @@ bounded below the application, in the HTTP protocol (`emulator.protocol`).
 from __future__ import annotations
 
 import asyncio
-import weakref
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
+from emulator.core.deadlines import deadlines
 from emulator.core.errors import ApiError
 
 
@@ -40,13 +40,18 @@ def too_large_message(limit: int) -> str:
 
 async def read_body(request: Request, limit: int, timeout: float) -> bytes:
     """The whole body, at most `limit` bytes, arriving within `timeout` seconds (give or take
-    `SWEEP_EVERY`); `BodyRefused` otherwise. Starlette's `ClientDisconnect` passes through."""
+    the deadline sweep, emulator/core/deadlines.py); `BodyRefused` otherwise. Starlette's
+    `ClientDisconnect` passes through."""
     declared = _content_length(request)
     if declared is not None and declared > limit:
         raise BodyRefused(413, too_large_message(limit), b"", declared)
     chunks: list[bytes] = []
     size = 0
-    watch = _watch(timeout)
+    task = asyncio.current_task()
+    assert task is not None, "a body is read inside a task"
+    expiry = _Expiry(task)
+    pending = deadlines()
+    pending.set(expiry, timeout, expiry.fire)
     try:
         async for chunk in request.stream():
             size += len(chunk)
@@ -56,76 +61,27 @@ async def read_body(request: Request, limit: int, timeout: float) -> bytes:
                 raise BodyRefused(413, too_large_message(limit), head, declared or size)
             chunks.append(chunk)
     except asyncio.CancelledError:
-        if not watch.expired or watch.task.uncancel() > 0:
+        if not expiry.fired or task.uncancel() > 0:
             raise  # cancelled by someone else (shutdown): not ours to swallow
         message = f"The request body did not arrive within {timeout:g} seconds."
         raise BodyRefused(408, message, b"".join(chunks), declared or size) from None
     finally:
-        watch.done()
+        pending.clear(expiry)
     return b"".join(chunks)
 
 
-# How often body deadlines are checked. One shared timer per event loop, not one per request:
-# a timer (`asyncio.timeout`, `call_later`) per request cost a fifth of a small request on
-# uvloop (bench/README.md), and a body rarely waits at all.
-SWEEP_EVERY = 0.1
+class _Expiry:
+    """The body's deadline passed: cancel the task reading it, and say so."""
 
+    __slots__ = ("fired", "task")
 
-class _Watch:
-    """A task reading a body, and its deadline on the loop's clock."""
-
-    __slots__ = ("deadline", "expired", "reading", "task")
-
-    def __init__(self, task: asyncio.Task[Any], deadline: float, reading: _Reading) -> None:
+    def __init__(self, task: asyncio.Task[Any]) -> None:
         self.task = task
-        self.deadline = deadline
-        self.reading = reading
-        self.expired = False
+        self.fired = False
 
-    def done(self) -> None:
-        self.reading.watches.pop(self, None)
-
-
-class _Reading:
-    """The loop's body reads in progress, swept every `SWEEP_EVERY` while there are any: a
-    read past its deadline has its task cancelled (`read_body` turns that into the 408)."""
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop = loop
-        self.watches: dict[_Watch, None] = {}  # in start order
-        self.timer: asyncio.TimerHandle | None = None
-
-    def watch(self, timeout: float) -> _Watch:
-        task = asyncio.current_task(self.loop)
-        assert task is not None, "a body is read inside a task"
-        watch = _Watch(task, self.loop.time() + timeout, self)
-        self.watches[watch] = None
-        if self.timer is None:
-            self.timer = self.loop.call_later(SWEEP_EVERY, self.sweep)
-        return watch
-
-    def sweep(self) -> None:
-        self.timer = None
-        now = self.loop.time()
-        for watch in [w for w in self.watches if w.deadline <= now]:
-            del self.watches[watch]
-            watch.expired = True
-            watch.task.cancel()
-        if self.watches:
-            self.timer = self.loop.call_later(SWEEP_EVERY, self.sweep)
-
-
-_readings: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Reading] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def _watch(timeout: float) -> _Watch:
-    loop = asyncio.get_running_loop()
-    reading = _readings.get(loop)
-    if reading is None:
-        reading = _readings[loop] = _Reading(loop)
-    return reading.watch(timeout)
+    def fire(self) -> None:
+        self.fired = True
+        self.task.cancel()
 
 
 def closing(response: Response) -> Response:
