@@ -154,6 +154,8 @@ class Call:
         return body
 
     def query(self, name: str) -> str | None:
+        if not self.request.scope.get("query_string"):
+            return None  # most requests have none: no parse
         return self.request.query_params.get(name)
 
     def path_param(self, name: str) -> str:

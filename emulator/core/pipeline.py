@@ -45,18 +45,22 @@ if TYPE_CHECKING:
 log = logging.getLogger("ctmp_emulator.requests")
 
 MASKED = "***"
+NO_QUERY = Fragment(b"{}")
 _SECRET_HEADERS = {"x-clevertap-passcode", "cookie", "x-emulator-token", "proxy-authorization"}
 
 
 def mask_headers(request: Request) -> dict[str, str]:
-    """Request headers with credentials masked; Basic auth keeps its (non-secret) key."""
-    headers: dict[str, str] = {}
-    for name, value in request.headers.items():
-        if name in _SECRET_HEADERS:
-            value = MASKED
-        elif name == "authorization":
-            value = _mask_authorization(value)
-        headers[name] = value
+    """Request headers with credentials masked; Basic auth keeps its (non-secret) key. Read
+    from the ASGI scope's raw pairs (names arrive lowercased), as Starlette's `Headers` reads
+    them, without building that object."""
+    headers = {
+        name.decode("latin-1"): value.decode("latin-1") for name, value in request.scope["headers"]
+    }
+    for name in _SECRET_HEADERS.intersection(headers):
+        headers[name] = MASKED
+    authorization = headers.get("authorization")
+    if authorization is not None:
+        headers["authorization"] = _mask_authorization(authorization)
     return headers
 
 
@@ -318,7 +322,9 @@ class Pipeline:
             "path": call.path,
             # Serialised now: one object instead of dozens per entry keeps memory, resets and
             # garbage collection cheap; only the filterable fields stay Python values.
-            "query": fragment(dict(request.query_params)),
+            "query": fragment(dict(request.query_params))
+            if request.scope.get("query_string")
+            else NO_QUERY,
             "headers": fragment(mask_headers(request)),
             "body": req_body,
             "body_size": len(call.body) if body_size is None else body_size,
