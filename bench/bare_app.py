@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -50,7 +51,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--loop", choices=["auto", "asyncio"], default="auto")
+    parser.add_argument(
+        "--server",
+        choices=["uvicorn", "granian"],
+        default="uvicorn",
+        help="granian: the same app on granian (a Rust HTTP server), one worker, uvloop",
+    )
     args = parser.parse_args(argv)
+    if args.server == "granian":
+        return _granian(args.host, args.port)
     server = _Server(
         uvicorn.Config(
             app,
@@ -66,6 +75,36 @@ def main(argv: list[str] | None = None) -> int:
     else:
         asyncio.run(server.serve())
     return 0 if server.started else 1
+
+
+def _granian(host: str, port: int) -> int:
+    """The app on granian (its own CLI, one worker, uvloop) on a free port picked here; the
+    ready line is printed once the port accepts, as uvicorn's is."""
+    import shutil
+    import signal
+    import socket
+    import subprocess
+    import time
+
+    if port == 0:
+        with socket.socket() as sock:
+            sock.bind((host, 0))
+            port = sock.getsockname()[1]
+    granian = shutil.which("granian") or str(Path(sys.executable).with_name("granian"))
+    argv = [granian, "--interface", "asgi", "--host", host, "--port", str(port)]
+    argv += ["--loop", "uvloop", "--workers", "1", "--no-ws", "--log-level", "warning"]
+    child = subprocess.Popen([*argv, "bare_app:app"], cwd=Path(__file__).resolve().parent)
+    signal.signal(signal.SIGTERM, lambda *_: child.terminate())
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and child.poll() is None:
+        try:
+            socket.create_connection((host, port), timeout=1).close()
+        except OSError:
+            time.sleep(0.05)
+            continue
+        print(f"bare-app (granian) ready on http://{host}:{port}", flush=True)
+        break
+    return child.wait()
 
 
 if __name__ == "__main__":

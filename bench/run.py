@@ -229,7 +229,8 @@ class Server:
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            match = re.search(rb"ready on http://[^\s:]+:(\d+)", self.log.read_bytes())
+            # "ready on": the emulator and the bare app; "Listening at:": granian (--granian).
+            match = re.search(READY, self.log.read_bytes())
             if match:
                 self.port = int(match.group(1))
                 return
@@ -260,6 +261,7 @@ class Server:
             self.proc.wait(5)
 
 
+READY = rb"(?:ready on|Listening at:) http://[^\s:]+:(\d+)"
 EMULATOR_ARGV = [sys.executable, "-m", "emulator", "serve", "--port", "0"]
 
 
@@ -279,12 +281,11 @@ def emulator_servers(workdir: Path, quiet_too: bool, before: Path | None = None)
     return found
 
 
-def bare_server(workdir: Path, bare_loop: str) -> Server:
-    return Server(
-        "bare",
-        [sys.executable, str(BENCH / "bare_app.py"), "--port", "0", "--loop", bare_loop],
-        workdir,
-    )
+def bare_server(workdir: Path, bare_loop: str, server: str = "uvicorn") -> Server:
+    argv = [sys.executable, str(BENCH / "bare_app.py"), "--port", "0", "--loop", bare_loop]
+    if server == "uvicorn":
+        return Server("bare", argv, workdir)
+    return Server(f"bare-{server}", [*argv, "--server", server], workdir)
 
 
 @contextmanager
@@ -634,6 +635,11 @@ def main(argv: list[str] | None = None) -> int:
         default=1,
         help="measured runs per server, taken in turn; the best is reported (noisy machines)",
     )
+    parser.add_argument(
+        "--granian",
+        action="store_true",
+        help="also run the bare app on granian (is another HTTP server worth offering?)",
+    )
     parser.add_argument("--list", action="store_true", help="list the scenarios and exit")
     args = parser.parse_args(argv)
 
@@ -666,6 +672,8 @@ def main(argv: list[str] | None = None) -> int:
             *emulator_servers(workdir, args.quiet_too, args.before),
             bare_server(workdir, args.bare_loop),
         ]
+        if args.granian:
+            started.append(bare_server(workdir, args.bare_loop, "granian"))
         if args.peers:
             from peers import peer_servers  # sibling module; only needed with --peers
 
