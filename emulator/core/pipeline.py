@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import logging
 import time
 from collections import defaultdict
@@ -64,6 +65,7 @@ def mask_headers(request: Request) -> dict[str, str]:
     return headers
 
 
+@functools.lru_cache(maxsize=64)  # a client sends the same header on every request
 def _mask_authorization(value: str) -> str:
     scheme, _, credentials = value.partition(" ")
     if scheme.lower() == "basic":
