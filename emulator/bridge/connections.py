@@ -26,15 +26,22 @@ class Connections:
     def __init__(self, tenants: TenantRegistry, deliverer: Deliverer) -> None:
         self.tenants = tenants
         self.deliverer = deliverer
+        # `carrying`'s answers until the tenants change (asked once per accepted batch).
+        self._carrying: dict[tuple[Side, str, Flow], tuple[ConnectionSettings, ...]] = {}
+        tenants.on_change(self._carrying.clear)
 
-    def carrying(self, side: Side, tenant: str, flow: Flow) -> list[ConnectionSettings]:
+    def carrying(self, side: Side, tenant: str, flow: Flow) -> tuple[ConnectionSettings, ...]:
         """Enabled connections of `tenant` (a workspace or an account, per `side`) whose `flow`
         section is enabled."""
-        return [
-            c
-            for c in self.tenants.settings_of(ConnectionSettings)
-            if getattr(c, side) == tenant and c.carries(flow)
-        ]
+        key = (side, tenant, flow)
+        found = self._carrying.get(key)
+        if found is None:
+            found = self._carrying[key] = tuple(
+                c
+                for c in self.tenants.settings_of(ConnectionSettings)
+                if getattr(c, side) == tenant and c.carries(flow)
+            )
+        return found
 
     def clevertap_headers(
         self, connection: ConnectionSettings, flow: Literal["event_output", "audience_output"]
