@@ -83,7 +83,7 @@ def _limits_schema() -> dict[str, Any]:
     batch (or a bulk request's whole array) without a Python step per field. Each keyword
     applies only to its own type (`maxLength` to strings, `maxItems` to arrays, `properties`
     to objects), as the walk skips what is not the type it reads."""
-    value = {"maxLength": MAX_USER_ATTRIBUTE_VALUE, "maxItems": MAX_LIST_ENTRIES}
+    value: dict[str, Any] = {"maxLength": MAX_USER_ATTRIBUTE_VALUE, "maxItems": MAX_LIST_ENTRIES}
     value["items"] = {"maxLength": MAX_LIST_ENTRY}
     attributes = {
         "maxProperties": MAX_EVENT_ATTRIBUTES,

@@ -38,11 +38,18 @@ from emulator.mparticle.users import (
 
 IDSYNC_HISTORY = 1000
 # Look-up order: PRIORITY's identities by their place, any other after them.
-_RANK: dict[str, int] = {key: rank for rank, key in enumerate(PRIORITY)}
+_RANK: dict[str, int] = {key: len(PRIORITY) for key in (*USER_IDENTITIES, *DEVICE_IDENTITIES)}
+_RANK.update({key: rank for rank, key in enumerate(PRIORITY)})
 
 
-def _rank(key: str) -> int:
-    return _RANK.get(key, len(PRIORITY))
+def _by_priority(known: dict[str, str]) -> Iterable[str]:
+    """`known`'s keys in PRIORITY's order, then the others in their own (a stable sort)."""
+    if len(known) < 2:
+        return known
+    try:
+        return sorted(known, key=_RANK.__getitem__)
+    except KeyError:  # a key that is no identity type: last, as any other
+        return sorted(known, key=lambda key: _RANK.get(key, len(PRIORITY)))
 
 
 class Workspace:
@@ -167,9 +174,8 @@ class Workspace:
     def lookup(self, known: dict[str, str]) -> tuple[User | None, dict[str, str]]:
         """The default strategy's look-up: identities in priority order (then the rest), the most
         recent holder first; a known user answers only to its own customer id."""
-        # `known`'s keys in PRIORITY's order, then the others in their own (a stable sort).
-        for key in sorted(known, key=_rank) if len(known) > 1 else known:
-            value = known[key]
+        for key in _by_priority(known):
+            value: str | None = known[key]  # a null from an IDSync body is skipped
             if value is None:
                 continue
             for mpid in reversed(self.index.get((key, value), ())):
