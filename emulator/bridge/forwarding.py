@@ -75,15 +75,19 @@ class EventsFlow:
             )
             return
         headers = self.connections.clevertap_headers(connection, "event_output")
+        chunked = len(mapped.records) > MAX_UPLOAD_RECORDS  # the usual batch is one: no copies
         for start in range(0, len(mapped.records), MAX_UPLOAD_RECORDS):
-            chunk = mapped.records[start : start + MAX_UPLOAD_RECORDS]
+            chunk, sources = mapped.records, mapped.sources
+            if chunked:
+                chunk = chunk[start : start + MAX_UPLOAD_RECORDS]
+                sources = sources[start : start + MAX_UPLOAD_RECORDS]
             row = record(
                 connection.id,
                 "events",
                 source=origin,
                 skipped=mapped.skipped if start == 0 else [],
                 # Where each record came from (kept serialised, as the request body is).
-                mapped_from=fragment(mapped.sources[start : start + MAX_UPLOAD_RECORDS]),
+                mapped_from=fragment(sources),
                 folded=mapped.folded if start == 0 else [],
             )
             self.connections.deliver(
