@@ -131,7 +131,7 @@ def within(batch: dict[str, Any]) -> bool:
     try:
         return bool(_WITHIN.is_valid(batch))
     except (ValueError, TypeError):  # a value jsonschema-rs cannot read: the walk decides
-        return within_walk(batch)
+        return within_walk(batch) if isinstance(batch, dict) else True
 
 
 def all_within(batches: list[Any]) -> bool:

@@ -96,9 +96,9 @@ def checked_batches(
     call.verdict = merged
     types = emulator.contracts.schema("mparticle/batch")["properties"]["user_identities"]
     validate, mode = emulator.contracts.validate, emulator.config.mode
-    # A bulk request's batches held to the limits in one compiled pass: when all are within,
-    # none has anything to change (limits.enforce would answer [] for each).
-    fits = bulk and limits.all_within(body)
+    # The batches held to the limits in one compiled pass (a bulk request's whole array): when
+    # all are within, none has anything to change (limits.enforce would answer [] for each).
+    fits = limits.all_within(body) if bulk else limits.within(body)
     kept: list[RawBatch | None] = []
     for index, (batch, raw) in enumerate(batches):
         if len(raw) > MAX_BATCH_BYTES:
