@@ -26,15 +26,30 @@ class Connections:
     def __init__(self, tenants: TenantRegistry, deliverer: Deliverer) -> None:
         self.tenants = tenants
         self.deliverer = deliverer
+        # `carrying`'s, `clevertap_headers`' and `feed_input`'s answers until the tenants
+        # change (each is asked once per accepted batch).
+        self._carrying: dict[tuple[Side, str, Flow], tuple[ConnectionSettings, ...]] = {}
+        self._headers: dict[tuple[str, str], dict[str, str]] = {}
+        self._feeds: dict[str, Input | None] = {}
+        tenants.on_change(self._forget)
 
-    def carrying(self, side: Side, tenant: str, flow: Flow) -> list[ConnectionSettings]:
+    def _forget(self) -> None:
+        self._carrying.clear()
+        self._headers.clear()
+        self._feeds.clear()
+
+    def carrying(self, side: Side, tenant: str, flow: Flow) -> tuple[ConnectionSettings, ...]:
         """Enabled connections of `tenant` (a workspace or an account, per `side`) whose `flow`
         section is enabled."""
-        return [
-            c
-            for c in self.tenants.settings_of(ConnectionSettings)
-            if getattr(c, side) == tenant and c.carries(flow)
-        ]
+        key = (side, tenant, flow)
+        found = self._carrying.get(key)
+        if found is None:
+            found = self._carrying[key] = tuple(
+                c
+                for c in self.tenants.settings_of(ConnectionSettings)
+                if getattr(c, side) == tenant and c.carries(flow)
+            )
+        return found
 
     def clevertap_headers(
         self, connection: ConnectionSettings, flow: Literal["event_output", "audience_output"]
@@ -43,6 +58,17 @@ class Connections:
         (`{region}.api.clevertap.com`, as CleverTap's region table gives it:
         https://developer.clevertap.com/docs/common-api-components). Each setting the output
         leaves out is the connected account's (its region defaults to eu1)."""
+        if self.tenants.settings(connection.id, ConnectionSettings) is not connection:
+            return self._clevertap_headers(connection, flow)  # not (or no longer) registered
+        key = (connection.id, flow)
+        found = self._headers.get(key)
+        if found is None:
+            found = self._headers[key] = self._clevertap_headers(connection, flow)
+        return dict(found)
+
+    def _clevertap_headers(
+        self, connection: ConnectionSettings, flow: Literal["event_output", "audience_output"]
+    ) -> dict[str, str]:
         output: EventOutput | AudienceOutput = getattr(connection, flow)
         account = self.tenants.settings(connection.account, AccountSettings)
         account_id = output.account_id or (account.id if account else "")
@@ -56,6 +82,13 @@ class Connections:
 
     def feed_input(self, connection: ConnectionSettings) -> Input | None:
         """The workspace's feed input the connection names, else its first."""
+        if self.tenants.settings(connection.id, ConnectionSettings) is not connection:
+            return self._feed_input(connection)  # settings not (or no longer) registered
+        if connection.id not in self._feeds:
+            self._feeds[connection.id] = self._feed_input(connection)
+        return self._feeds[connection.id]
+
+    def _feed_input(self, connection: ConnectionSettings) -> Input | None:
         workspace = self.tenants.settings(connection.workspace, WorkspaceSettings)
         feeds = workspace.feeds() if workspace is not None else []
         wanted = connection.feed.input_key

@@ -60,6 +60,9 @@ class Job:
     limit: int = 0
     combine: Callable[[list[Any]], Any] | None = None
     share: Callable[[Any, int, int], Any] | None = None
+    # `combine` over the bodies already serialised (each job's is kept as its own): the shared
+    # body's JSON without serialising the records a second time; None when it cannot tell.
+    combine_raw: Callable[[list[bytes]], bytes | None] | None = None
 
 
 class Deliverer:
@@ -203,19 +206,15 @@ class Deliverer:
     async def _deliver(self, group: list[Job]) -> None:
         first = group[0]
         bodies = [job.build() for job in group]
-        if len(group) == 1:
-            body = bodies[0]
-        else:
-            assert first.combine is not None
-            body = first.combine(bodies)
-        raw = dumps(body)
+        owns = [dumps(own) for own in bodies]
+        raw = owns[0] if len(group) == 1 else self._combined(first, bodies, owns)
         # Which deliveries one shared request carried, and where this one's records start.
         shared = {"first": first.row["id"], "last": group[-1].row["id"], "deliveries": len(group)}
         offset = 0
-        for job, own in zip(group, bodies, strict=True):
+        for job, own in zip(group, owns, strict=True):
             # Kept serialised: a busy workspace makes thousands of rows, and parsed records
             # would be millions of objects for the collector to walk.
-            kept = Fragment(raw if len(group) == 1 else dumps(own))
+            kept = Fragment(own)
             job.row["request"] = {"method": job.method, "path": job.path, "body": kept}
             if len(group) > 1:
                 job.row["request"]["shared"] = {**shared, "offset": offset}
@@ -251,6 +250,16 @@ class Deliverer:
                 await asyncio.sleep(wait)
         for job in group:
             job.row["status"] = "failed"
+
+    @staticmethod
+    def _combined(first: Job, bodies: list[Any], owns: list[bytes]) -> bytes:
+        """The shared request's body: from the jobs' serialised bodies when `combine_raw` can
+        join them, else `combine` serialised."""
+        joined = first.combine_raw(owns) if first.combine_raw is not None else None
+        if joined is not None:
+            return joined
+        assert first.combine is not None
+        return dumps(first.combine(bodies))
 
     @staticmethod
     def _answer(group: list[Job], answer: Answer) -> None:

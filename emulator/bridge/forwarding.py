@@ -75,15 +75,19 @@ class EventsFlow:
             )
             return
         headers = self.connections.clevertap_headers(connection, "event_output")
+        chunked = len(mapped.records) > MAX_UPLOAD_RECORDS  # the usual batch is one: no copies
         for start in range(0, len(mapped.records), MAX_UPLOAD_RECORDS):
-            chunk = mapped.records[start : start + MAX_UPLOAD_RECORDS]
+            chunk, sources = mapped.records, mapped.sources
+            if chunked:
+                chunk = chunk[start : start + MAX_UPLOAD_RECORDS]
+                sources = sources[start : start + MAX_UPLOAD_RECORDS]
             row = record(
                 connection.id,
                 "events",
                 source=origin,
                 skipped=mapped.skipped if start == 0 else [],
                 # Where each record came from (kept serialised, as the request body is).
-                mapped_from=fragment(mapped.sources[start : start + MAX_UPLOAD_RECORDS]),
+                mapped_from=fragment(sources),
                 folded=mapped.folded if start == 0 else [],
             )
             self.connections.deliver(
@@ -97,6 +101,7 @@ class EventsFlow:
                 size=len(chunk),
                 limit=MAX_UPLOAD_RECORDS,
                 combine=combine_uploads,
+                combine_raw=combine_upload_json,
                 share=upload_share,
             )
 
@@ -118,6 +123,23 @@ def upload_body(records: list[dict[str, Any]]) -> dict[str, Any]:
 
 def combine_uploads(bodies: list[dict[str, Any]]) -> dict[str, Any]:
     return {"d": [record for body in bodies for record in body["d"]]}
+
+
+_HEAD, _TAIL = b'{"d":[', b"]}"
+
+
+def combine_upload_json(bodies: list[bytes]) -> bytes | None:
+    """`combine_uploads` over bodies serialised as `dumps` writes them (compact, so the shared
+    body is the records' JSON joined), without serialising a record again; None for a body not
+    of that shape (the caller then serialises `combine_uploads`'s answer)."""
+    records = []
+    for body in bodies:
+        if not (body.startswith(_HEAD) and body.endswith(_TAIL)):
+            return None
+        inner = body[len(_HEAD) : -len(_TAIL)]
+        if inner:
+            records.append(inner)
+    return _HEAD + b",".join(records) + _TAIL
 
 
 def upload_share(answer: Any, offset: int, size: int) -> Any:

@@ -87,6 +87,7 @@ DEVICE_CLEVERTAP_IDS = (
     ("ios_idfv", "-v"),
     ("android_uuid", "__"),
 )
+_FOLDED = ("user_attribute_change", "user_identity_change")
 _OBJECT_ID = re.compile(r"[A-Za-z0-9()!:@$_-]{1,64}\Z")  # CleverTap's objectId rule
 GENDERS = {"m": "M", "male": "M", "f": "F", "female": "F", "o": "O", "other": "O", "u": "U"}
 
@@ -163,9 +164,10 @@ def map_batch(
     changes = _Changes(
         dict(batch.get("user_attributes") or {}), list(batch.get("deleted_user_attributes") or ())
     )
+    records, sources = out.records, out.sources
     for index, event in enumerate(batch.get("events") or ()):
         kind = event.get("event_type") if isinstance(event, dict) else None
-        before = len(out.records)
+        before = len(records)
         try:
             reason = _map_event(event, kind, base, settings, received_ms, out, changes)
         except (AttributeError, KeyError, TypeError, ValueError) as exc:
@@ -174,9 +176,13 @@ def map_batch(
             reason = f"not mapped: {type(exc).__name__}: {exc}"
         if reason is not None:
             out.skipped.append({"event": index, "event_type": kind, "reason": reason})
-        elif kind in ("user_attribute_change", "user_identity_change"):
+        elif kind in _FOLDED:
             out.folded.append(index)
-        out.sources += [index] * (len(out.records) - before)
+        made = len(records) - before
+        if made == 1:
+            sources.append(index)
+        elif made:
+            sources += [index] * made
     profile = _profile_data(changes.attributes, changes.deleted, batch.get("user_identities") or {})
     profile.update(changes.identities)
     if profile:
@@ -226,9 +232,13 @@ def _map_event(
 ) -> str | None:
     """Map one event into `out.records` (or `changes`); the reason when it is not forwarded."""
     data = event.get("data") or {}
-    ts = _seconds(data.get("timestamp_unixtime_ms"), received_ms)
+    ms = data.get("timestamp_unixtime_ms")
+    ts = (ms if isinstance(ms, int) and ms.__class__ is not bool else received_ms) // 1000
     if kind == "custom_event":
-        out.records.append(_event(base, ts, data["event_name"], _attrs(data)))
+        attrs = data.get("custom_attributes")
+        props = dict(attrs) if isinstance(attrs, dict) else {}
+        name = data["event_name"]
+        out.records.append({"type": "event", **base, "ts": ts, "evtName": name, "evtData": props})
     elif kind == "screen_view":
         if settings.screen_view == "fixed":
             props = {"Screen Name": data["screen_name"], **_attrs(data)}
@@ -272,7 +282,8 @@ def _attrs(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _pick(source: dict[str, Any], keys: tuple[tuple[str, str], ...]) -> dict[str, Any]:
-    return {to: source[frm] for frm, to in keys if source.get(frm) is not None}
+    get = source.get
+    return {to: value for frm, to in keys if (value := get(frm)) is not None}
 
 
 def _commerce(data: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
@@ -330,6 +341,9 @@ def _attributes(attributes: dict[str, Any]) -> dict[str, Any]:
     if first or last:
         out["Name"] = " ".join(str(part) for part in (first, last) if part)
     for key, value in attributes.items():
+        if key[:1] != "$":  # a custom key, unchanged (`_attribute_key`)
+            out[key] = value
+            continue
         if key in ("$firstname", "$lastname"):
             continue
         if key == "$gender":

@@ -21,6 +21,8 @@ import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import jsonschema_rs
+
 OverLimit = Literal["truncate", "drop", "refuse"]
 OVER_LIMIT: tuple[OverLimit, ...] = ("truncate", "drop", "refuse")
 
@@ -76,10 +78,75 @@ def enforce_all(batch: dict[str, Any], policy: OverLimit) -> list[Note]:
     return fixer.notes
 
 
+def _limits_schema() -> dict[str, Any]:
+    """`within_walk` as a JSON Schema, so the check runs compiled (jsonschema-rs) over the
+    batch (or a bulk request's whole array) without a Python step per field. Each keyword
+    applies only to its own type (`maxLength` to strings, `maxItems` to arrays, `properties`
+    to objects), as the walk skips what is not the type it reads."""
+    value: dict[str, Any] = {"maxLength": MAX_USER_ATTRIBUTE_VALUE, "maxItems": MAX_LIST_ENTRIES}
+    value["items"] = {"maxLength": MAX_LIST_ENTRY}
+    attributes = {
+        "maxProperties": MAX_EVENT_ATTRIBUTES,
+        "propertyNames": {"maxLength": MAX_ATTRIBUTE_NAME},
+        "additionalProperties": {"maxLength": MAX_ATTRIBUTE_VALUE},
+    }
+    change = {
+        "if": {
+            "required": ["user_attribute_name"],
+            "properties": {"user_attribute_name": {"type": "string"}},
+        },
+        "then": {
+            "required": ["new"],  # the walk writes `new: null` in
+            "properties": {
+                "user_attribute_name": {"maxLength": MAX_USER_ATTRIBUTE_NAME},
+                "new": value,
+            },
+        },
+    }
+    data = {
+        "properties": {
+            **{name: {"maxLength": MAX_EVENT_NAME} for name in NAME_FIELDS},
+            "custom_attributes": attributes,
+        },
+        **change,
+    }
+    return {
+        "properties": {
+            "events": {"items": {"properties": {"data": data}}},
+            "user_attributes": {
+                "maxProperties": MAX_USER_ATTRIBUTES,
+                "propertyNames": {"maxLength": MAX_USER_ATTRIBUTE_NAME},
+                "additionalProperties": value,
+            },
+        }
+    }
+
+
+_WITHIN = jsonschema_rs.validator_for(_limits_schema())
+_ALL_WITHIN = jsonschema_rs.validator_for({"items": _limits_schema()})
+
+
 def within(batch: dict[str, Any]) -> bool:
+    """Whether `enforce` would leave `batch` as it is (`within_walk`, compiled)."""
+    try:
+        return bool(_WITHIN.is_valid(batch))
+    except (ValueError, TypeError):  # a value jsonschema-rs cannot read: the walk decides
+        return within_walk(batch) if isinstance(batch, dict) else True
+
+
+def all_within(batches: list[Any]) -> bool:
+    """Whether `within` holds for every batch of a bulk request: one compiled pass over the
+    array (a batch that is not an object is within: the walk reads nothing of it)."""
+    try:
+        return bool(_ALL_WITHIN.is_valid(batches))
+    except (ValueError, TypeError):
+        return all(within_walk(b) for b in batches if isinstance(b, dict))
+
+
+def within_walk(batch: dict[str, Any]) -> bool:
     """Whether `enforce` would leave `batch` as it is: every check `_Fixer` makes, without
-    building a path or a copy (tests/mparticle/test_limits.py holds both to the same answer on
-    generated batches)."""
+    building a path or a copy (tests/mparticle/test_limits.py holds this, the compiled
+    `within` and the full walk to the same answer on generated batches)."""
     events = batch.get("events")
     for event in events if isinstance(events, list) else ():
         data = event.get("data") if isinstance(event, dict) else None

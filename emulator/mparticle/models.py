@@ -37,6 +37,19 @@ from emulator.mparticle.users import (
 )
 
 IDSYNC_HISTORY = 1000
+# Look-up order: PRIORITY's identities by their place, any other after them.
+_RANK: dict[str, int] = {key: len(PRIORITY) for key in (*USER_IDENTITIES, *DEVICE_IDENTITIES)}
+_RANK.update({key: rank for rank, key in enumerate(PRIORITY)})
+
+
+def _by_priority(known: dict[str, str]) -> Iterable[str]:
+    """`known`'s keys in PRIORITY's order, then the others in their own (a stable sort)."""
+    if len(known) < 2:
+        return known
+    try:
+        return sorted(known, key=_RANK.__getitem__)
+    except KeyError:  # a key that is no identity type: last, as any other
+        return sorted(known, key=lambda key: _RANK.get(key, len(PRIORITY)))
 
 
 class Workspace:
@@ -161,8 +174,8 @@ class Workspace:
     def lookup(self, known: dict[str, str]) -> tuple[User | None, dict[str, str]]:
         """The default strategy's look-up: identities in priority order (then the rest), the most
         recent holder first; a known user answers only to its own customer id."""
-        for key in (*PRIORITY, *(k for k in known if k not in PRIORITY)):
-            value = known.get(key)
+        for key in _by_priority(known):
+            value: str | None = known[key]  # a null from an IDSync body is skipped
             if value is None:
                 continue
             for mpid in reversed(self.index.get((key, value), ())):
@@ -248,22 +261,26 @@ class Workspace:
         known = batch_identities(batch)
         if mpid is None:
             user, matched = self.lookup(known)
-            if user is None:
-                resolution = self.identify(known, "batch")
-                return resolution
+            if user is None:  # identify, without its look-up again: a new user
+                user = self._mint("batch")
+                self._absorb(user, known, "batch")
+                return Resolution(user, {}, True)
             created = False
         else:
             user, created = self.ensure(mpid, "batch mpid")
             matched = {k: v for k, v in known.items() if user.identities.get(k) == v}
-        self._absorb(user, {k: v for k, v in known.items() if k not in user.identities}, "batch")
+        held = user.identities
+        if not held.keys() >= known.keys():  # a type the user lacks (the usual batch: none)
+            self._absorb(user, {k: v for k, v in known.items() if k not in held}, "batch")
         return Resolution(user, matched, created)
 
     def apply_batch(self, user: User, batch: dict[str, Any], received_ms: int) -> int:
         """Attributes, attribute/identity change events and event counts; answers how many events
         were stamped with the receipt time for want of their own."""
         attributes = user.attributes
-        for key, value in (batch.get("user_attributes") or {}).items():
-            attributes[key] = value
+        given = batch.get("user_attributes")
+        if given:
+            attributes.update(given)
         for key in batch.get("deleted_user_attributes") or ():
             attributes.pop(key, None)
         if isinstance(batch.get("consent_state"), dict):
@@ -272,14 +289,24 @@ class Workspace:
         if isinstance(partner, dict):  # only a feed's batch has them (the surface checks)
             user.partner_identities.update({k: v for k, v in partner.items() if type(v) is str})
         stamped = 0
+        counts, times = user.events, user.event_times
         for event in batch.get("events") or ():
             data = event.get("data")
             if not isinstance(data, dict):
                 data = event["data"] = {}
-            if not isinstance(data.get("timestamp_unixtime_ms"), int):
-                data["timestamp_unixtime_ms"] = received_ms
+            ts = data.get("timestamp_unixtime_ms")
+            if not isinstance(ts, int):
+                ts = data["timestamp_unixtime_ms"] = received_ms
                 stamped += 1
             kind = event.get("event_type")
+            # The name it is counted under (`event_name`), the two plain cases inline.
+            counted = (
+                data.get("event_name")
+                if kind == "custom_event"
+                else data.get("screen_name")
+                if kind == "screen_view"
+                else None
+            )
             if kind == "user_attribute_change":
                 name = data.get("user_attribute_name")
                 if isinstance(name, str):
@@ -292,16 +319,22 @@ class Workspace:
                 key = idsync_key(str(new.get("identity_type", ""))) or new.get("identity_type")
                 if key in USER_IDENTITIES and isinstance(new.get("identity"), str):
                     self.add_identity(user, key, new["identity"], "user_identity_change")
-            name = event_name(kind, data)
-            ts = data["timestamp_unixtime_ms"]
-            summary = user.events.get(name)
+            if type(counted) is not str:
+                counted = event_name(kind, data)
+            summary = counts.get(counted)
             if summary is None:
-                user.events[name] = [1, ts, ts]
+                counts[counted] = [1, ts, ts]
             else:
                 summary[0] += 1
-                summary[1] = min(summary[1], ts)
-                summary[2] = max(summary[2], ts)
-            user.event_times.setdefault(name, []).append(ts)
+                if ts < summary[1]:  # min() and max(), without the calls
+                    summary[1] = ts
+                if ts > summary[2]:
+                    summary[2] = ts
+            kept = times.get(counted)
+            if kept is None:
+                times[counted] = [ts]
+            else:
+                kept.append(ts)
         user.updated = self._clock()
         self._touched.add(user.mpid)
         return stamped
@@ -364,6 +397,9 @@ class Workspace:
     def settle(self, trigger: str) -> None:
         """Re-evaluate every audience for the users whose data changed (the one a request was
         about, and anyone an identity was taken from)."""
+        if not self.audiences:  # nothing to re-evaluate
+            self._touched.clear()
+            return
         touched, self._touched = self._touched, set()
         for mpid in sorted(touched):
             user = self.users.get(mpid)

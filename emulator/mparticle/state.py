@@ -23,7 +23,7 @@ from emulator.mparticle.planning import Report
 from emulator.mparticle.plans import DataPlans
 from emulator.mparticle.settings import Input
 from emulator.mparticle.subject_requests import SubjectRequests
-from emulator.mparticle.users import parse_mpid
+from emulator.mparticle.users import User, parse_mpid
 
 FEED_ATTRIBUTE = "mParticle Source Feed"
 HISTORICAL_MIN_AGE_MS = 72 * 3600 * 1000
@@ -85,9 +85,15 @@ class MParticleState:
         received = self.clock.now()
         received_ms = int(received * 1000)
         outcomes: list[Outcome] = []
+        workspace = self.workspace(workspace_id)
+        publish = self.events.publish
         for batch, raw in batches:
             request_id = _request_id(batch)
-            first = self._first_sent(workspace_id, source, request_id, received, window)
+            first = (
+                None
+                if request_id is None
+                else self._first_sent(workspace_id, source, request_id, received, window)
+            )
             if first is not None:
                 reason = f"duplicate of source_request_id {request_id!r} accepted at {first}"
                 resolved = fragment({"skipped": reason, "duplicate_of": request_id})
@@ -106,7 +112,8 @@ class MParticleState:
             # A batch naming a data plan is validated, and loses what the plan blocks, before
             # it reaches the user or the outputs; one naming none costs a look-up.
             plan = self.plans.enforce(workspace_id, batch) if batch.get("context") else None
-            resolved, mpid = self._apply(workspace_id, batch, received_ms, plan)
+            resolved, user = self._apply(workspace, batch, received_ms, plan)
+            mpid = user.mpid
             number = self._keep(
                 workspace_id, source, received, raw, historical, resolved, request_id, receipt, mpid
             )
@@ -116,9 +123,8 @@ class MParticleState:
                 self.plans.record(
                     workspace_id, {**row, "journal": receipt} if receipt is not None else row
                 )
-            user = self.workspace(workspace_id).user(mpid)
-            known = dict(user.identities) if user is not None else {}
-            self.events.publish(
+            known = dict(user.identities)
+            publish(
                 BatchAccepted(
                     workspace_id, source, batch, mpid, received_ms, historical, known, number
                 )
@@ -132,11 +138,10 @@ class MParticleState:
         return outcomes
 
     def _apply(
-        self, workspace_id: str, batch: dict[str, Any], received_ms: int, plan: Report | None
-    ) -> tuple[Fragment, int]:
+        self, workspace: Workspace, batch: dict[str, Any], received_ms: int, plan: Report | None
+    ) -> tuple[Fragment, User]:
         """The stored row's `resolved` (serialised: one object, nothing for the collector to
-        walk) for a batch applied to its user, and the user's MPID."""
-        workspace = self.workspace(workspace_id)
+        walk) for a batch applied to its user, and the user."""
         resolution = workspace.resolve_batch(batch, parse_mpid(batch.get("mpid")))
         stamped = workspace.apply_batch(resolution.user, batch, received_ms)
         workspace.settle("batch")
@@ -153,7 +158,7 @@ class MParticleState:
         }
         if plan is not None:
             resolved["data_plan"] = plan.as_dict()
-        return fragment(resolved), mpid
+        return fragment(resolved), resolution.user
 
     def _first_sent(
         self, workspace_id: str, source: Input, request_id: str | None, now: float, window: float

@@ -78,6 +78,7 @@ _IDSYNC_ALIASES = {
     "customerid": "customer_id",
     "facebookcustomaudienceid": "facebook_custom_audience_id",
 }
+_USER_IDENTITY_SET = frozenset(USER_IDENTITIES)
 # Events API batch fields that carry device identities.
 _DEVICE_INFO = {
     "ios_advertising_id": "ios_idfa",
@@ -105,15 +106,17 @@ def batch_identities(batch: dict[str, Any]) -> dict[str, str]:
     found: dict[str, str] = {}
     for key, value in (batch.get("user_identities") or {}).items():
         name = "customer_id" if key == "customerid" else key
-        if name in USER_IDENTITIES and isinstance(value, str) and value:
+        if name in _USER_IDENTITY_SET and isinstance(value, str) and value:
             found[name] = value
-    device = batch.get("device_info") or {}
-    for key, name in _DEVICE_INFO.items():
-        value = device.get(key)
-        if isinstance(value, str) and value:
-            found[name] = value
-    if isinstance(batch.get("mp_deviceid"), str) and batch["mp_deviceid"]:
-        found["device_application_stamp"] = batch["mp_deviceid"]
+    device = batch.get("device_info")
+    if device:  # server-to-server batches seldom carry one
+        for key, name in _DEVICE_INFO.items():
+            value = device.get(key)
+            if isinstance(value, str) and value:
+                found[name] = value
+    stamp = batch.get("mp_deviceid")
+    if isinstance(stamp, str) and stamp:
+        found["device_application_stamp"] = stamp
     return found
 
 

@@ -13,7 +13,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from emulator.bridge.forwarding import combine_upload_json, combine_uploads
+from emulator.core.jsonresp import dumps
 from emulator.testing.plugin import EmulatorHandle
 from tests.drivers import BridgeDriver, CleverTapDriver, ControlViews, MParticleDriver
 from tests.drivers.bridge import (
@@ -126,3 +130,31 @@ def test_pypi_bulk_upload_keeps_the_order(
         "first_seen": T0_S,
         "last_seen": T0_S + 3,
     }
+
+
+# ---- the shared body, joined from the batches' own serialised bodies ---------------------------
+_json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**63 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
+    max_leaves=8,
+)
+_upload_records = st.lists(st.dictionaries(st.text(max_size=6), _json_values, max_size=4))
+
+
+@given(st.lists(_upload_records, min_size=1, max_size=5))
+def test_the_shared_body_joined_from_serialised_bodies_is_the_combined_body_serialised(
+    records_per_batch: list[list[dict[str, Any]]],
+) -> None:
+    # A shared /1/upload is sent as the batches' own bodies joined (each is kept serialised on
+    # its delivery row): byte for byte what serialising `combine_uploads`' body would give.
+    bodies = [{"d": batch_records} for batch_records in records_per_batch]
+    joined = combine_upload_json([dumps(body) for body in bodies])
+    assert joined == dumps(combine_uploads(bodies))
+
+
+def test_a_body_not_of_the_upload_shape_is_not_joined() -> None:
+    assert combine_upload_json([dumps({"d": [{"a": 1}]}), dumps({"e": []})]) is None

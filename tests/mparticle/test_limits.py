@@ -251,7 +251,12 @@ _batches = st.fixed_dictionaries(
     {},
     optional={
         "events": st.one_of(
-            st.lists(st.one_of(st.fixed_dictionaries({"data": _event_data}), st.just(3))),
+            st.lists(
+                st.one_of(
+                    st.fixed_dictionaries({"data": st.one_of(_event_data, st.just(["x" * 300]))}),
+                    st.just(3),
+                )
+            ),
             st.just("not a list"),
         ),
         "user_attributes": st.one_of(
@@ -272,7 +277,9 @@ def test_within_is_true_exactly_when_the_full_walk_changes_nothing(
     except limits.OverLimitError:
         notes = [limits.Note("", "refused")]
     unchanged = not notes and walked == batch
-    assert limits.within(batch) is unchanged
+    assert limits.within_walk(batch) is unchanged
+    assert limits.within(batch) is unchanged  # compiled (a JSON Schema over the batch)
+    assert limits.all_within([batch, {}]) is unchanged  # a bulk request's array at once
     if unchanged:  # the short cut leaves the batch as it is and says nothing
         kept = copy.deepcopy(batch)
         assert limits.enforce(kept, policy) == []

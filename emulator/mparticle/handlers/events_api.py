@@ -95,11 +95,19 @@ def checked_batches(
     merged = Verdict("mparticle/batch")
     call.verdict = merged
     types = emulator.contracts.schema("mparticle/batch")["properties"]["user_identities"]
+    validate, mode = emulator.contracts.validate, emulator.config.mode
+    # The batches held to the limits in one compiled pass (a bulk request's whole array): when
+    # all are within, none has anything to change (limits.enforce would answer [] for each).
+    fits = limits.all_within(body) if bulk else limits.within(body)
     kept: list[RawBatch | None] = []
     for index, (batch, raw) in enumerate(batches):
         if len(raw) > MAX_BATCH_BYTES:
             raise ApiError(413, f"Batch {index} exceeds {MAX_BATCH_BYTES} bytes.")
-        verdict = emulator.contracts.validate("mparticle/batch", batch, emulator.config.mode)
+        verdict = validate("mparticle/batch", batch, mode)
+        quiet = verdict.valid and not verdict.warnings and feed is None and fits
+        if quiet and (partners_ok or not batch.get("partner_identities")):
+            kept.append((batch, raw))  # the common batch: nothing to report
+            continue
         if not verdict.valid or verdict.warnings:  # only a problem has anything to explain
             identity_keys.explain(verdict, batch, "user_identities", types["properties"])
         prefix = f"$[{index}]" if bulk else "$"
@@ -195,7 +203,9 @@ class EventsApi:
         parts = {part["index"]: part for part in call.parts}
         for index, batch in enumerate(batches):
             if batch is not None:
-                outcome = plan_outcome(call, next(outcomes), f"$[{index}]" if bulk else "$")
+                outcome = next(outcomes)
+                if "data_plan" in outcome:
+                    outcome = plan_outcome(call, outcome, f"$[{index}]" if bulk else "$")
                 parts[index] = {"index": index, **outcome}
         if bulk or any(p["outcome"] != "accepted" for p in parts.values()):
             call.parts = [parts[i] for i in sorted(parts)]
