@@ -9,10 +9,12 @@ unless the profile has a property of that name (docs/clevertap-behaviour.md, "Ca
 from __future__ import annotations
 
 import time
+from array import array
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from emulator.clevertap.eventlog import Events
 from emulator.clevertap.models import Account
 from emulator.clevertap.profile import Profile
 from emulator.core.errors import ApiError
@@ -212,18 +214,106 @@ def profile_check(account: Account, filters: list[Filter]) -> Callable[[Profile]
 
 def events(account: Account, query: Query) -> Iterator[tuple[Profile, str, int, dict[str, Any]]]:
     """Events matching the query, oldest stored first, with their properties parsed."""
-    profile_ok = profile_check(account, query.profile_filters)
-    for profile, name, ts, data in account.iter_events():
-        if query.event_name is not None and name != query.event_name:
-            continue
-        if not query.day_ok(ts):
-            continue
-        props = data
-        if not all(f.matches(props) for f in query.event_filters):
-            continue
-        if not profile_ok(profile):
-            continue
-        yield profile, name, ts, props
+    found = Found(account, query)
+    for pid, name, ts, data in account.events.at(found.positions):
+        yield found.owners[pid], name, ts, data
+
+
+class Found:
+    """The events a query matches, as positions in the account's event log (`positions`,
+    ascending) and the profile each belongs to (`owners`, by stored pid).
+
+    Worked out column by column: the name column is scanned in C, times and pids are read from
+    their arrays, and the properties are decoded only when the query filters on them. A day is
+    checked once however many events it holds. Measured at 1M stored events, a day of one
+    event's 143k: 0.3 s, against 5 s to decode every event and build every record (bench/
+    README.md, `store_scale.py`)."""
+
+    __slots__ = ("events", "owners", "positions")
+
+    def __init__(self, account: Account, query: Query) -> None:
+        self.events: Events = account.events
+        candidates = self.events.positions(query.event_name)
+        if query.day_from is not None or query.day_to is not None:
+            candidates = _in_days(self.events, candidates, query)
+        if query.event_filters:
+            filters = query.event_filters
+            candidates = array(
+                "q",
+                (
+                    i
+                    for i, (_, _, _, data) in zip(
+                        candidates, self.events.at(candidates), strict=True
+                    )
+                    if all(f.matches(data) for f in filters)
+                ),
+            )
+        profile_ok = profile_check(account, query.profile_filters)
+        pids = self.events.pids
+        resolved: dict[int, Profile | None] = {}
+        self.owners: dict[int, Profile] = {}
+        self.positions = array("q")
+        keep = self.positions.append
+        for i in candidates:
+            pid = pids[i]
+            if pid in resolved:
+                owner = resolved[pid]
+            else:
+                owner = account.resolve(pid)
+                resolved[pid] = owner = owner if owner is not None and profile_ok(owner) else None
+                if owner is not None:
+                    self.owners[pid] = owner
+            if owner is not None:
+                keep(i)
+
+
+def _in_days(events: Events, candidates: array[int], query: Query) -> array[int]:
+    """The candidates stored on a day in the query's range: a UTC day is `ts // 86400`, so each
+    day is checked once."""
+    times = events.times
+    days: dict[int, bool] = {}
+    kept = array("q")
+    keep = kept.append
+    for i in candidates:
+        ts = times[i]
+        day = ts // 86400
+        ok = days.get(day)
+        if ok is None:
+            ok = days[day] = query.day_ok(ts)
+        if ok:
+            keep(i)
+    return kept
+
+
+class EventRecords:
+    """An events download's records, built a page at a time when the page is read (a cursor
+    holds the matching positions, not a record per event). A page shows the profile as it is
+    when the page is read; the events are the ones stored when the cursor was made."""
+
+    __slots__ = ("_found",)
+
+    def __init__(self, found: Found) -> None:
+        self._found = found
+
+    def __len__(self) -> int:
+        return len(self._found.positions)
+
+    def page(self, offset: int, size: int) -> list[dict[str, Any]]:
+        found = self._found
+        people: dict[int, dict[str, Any]] = {}
+        out = []
+        for pid, _, ts, props in found.events.at(found.positions[offset : offset + size]):
+            person = people.get(pid)
+            if person is None:
+                person = people[pid] = download_person(found.owners[pid])
+            out.append(
+                {"profile": person, "ts": packed(ts), "event_props": props, "session_props": {}}
+            )
+        return out
+
+
+def event_records(account: Account, query: Query) -> EventRecords:
+    return EventRecords(Found(account, query))
 
 
 def profiles(account: Account, query: Query) -> list[Profile]:
@@ -240,6 +330,16 @@ def profiles(account: Account, query: Query) -> list[Profile]:
 
 def download_record(profile: Profile, ts: int, props: dict[str, Any]) -> dict[str, Any]:
     """An event as `/1/events.json` pages carry it: the profile, the packed time, properties."""
+    return {
+        "profile": download_person(profile),
+        "ts": packed(ts),
+        "event_props": props,
+        "session_props": {},
+    }
+
+
+def download_person(profile: Profile) -> dict[str, Any]:
+    """The `profile` of a download's event record."""
     person: dict[str, Any] = {
         "objectId": profile.guid,
         "platform": profile.platform_info()[0]["platform"],
@@ -249,4 +349,4 @@ def download_record(profile: Profile, ts: int, props: dict[str, Any]) -> dict[st
     if "Email" in profile.data:
         person["email"] = profile.data["Email"]
     person["profileData"] = dict(profile.data)
-    return {"profile": person, "ts": packed(ts), "event_props": props, "session_props": {}}
+    return person

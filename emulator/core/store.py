@@ -13,7 +13,7 @@ and fsyncs the directory, so a crash at any moment leaves either the old or the 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -225,6 +225,7 @@ def deeper_than(value: Any, limit: int) -> bool:
             return True
         below: list[Any] = []
         for node in level:
+            children: Iterable[Any]
             if isinstance(node, dict):
                 children = node.values()
             elif _CONTAINERS.isdisjoint(map(type, node)):
