@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import sys
 from array import array
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import chain
@@ -120,6 +121,34 @@ class Events:
                 yield self.pids[i], self._sealed[chunk][0][offset], self.times[i], decoded[offset]
             else:
                 yield self.pids[i], self._names[offset], self.times[i], self._data[offset]
+
+    def data_at(
+        self, positions: array[int], kept: dict[int, list[dict[str, Any]]] | None = None
+    ) -> list[dict[str, Any]]:
+        """The properties at `positions` (ascending), each chunk decoded once; a run of
+        consecutive positions is one slice of its chunk. `kept` holds the last sealed chunk
+        decoded, for the next call to reuse (a download's next page starts in it)."""
+        kept = {} if kept is None else kept
+        out: list[dict[str, Any]] = []
+        sealed, count, lo = len(self._sealed), len(positions), 0
+        while lo < count:
+            chunk = positions[lo] // CHUNK
+            base = chunk * CHUNK
+            hi = bisect_left(positions, base + CHUNK, lo)
+            if chunk >= sealed:
+                column = self._data
+            elif chunk in kept:
+                column = kept[chunk]
+            else:
+                kept.clear()
+                column = kept[chunk] = loads(self._sealed[chunk][1])
+            first, last = positions[lo] - base, positions[hi - 1] - base
+            if last - first == hi - lo - 1:  # consecutive
+                out += column[first : last + 1]
+            else:
+                out += [column[i - base] for i in positions[lo:hi]]
+            lo = hi
+        return out
 
     def select(self, pids: set[int] | None = None, name: str | None = None) -> list[Row]:
         """The rows of these pids (else of every pid) named `name` (else any name), in arrival

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from array import array
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -290,26 +290,46 @@ class EventRecords:
     holds the matching positions, not a record per event). A page shows the profile as it is
     when the page is read; the events are the ones stored when the cursor was made."""
 
-    __slots__ = ("_found",)
+    __slots__ = ("_found", "_kept")
 
     def __init__(self, found: Found) -> None:
         self._found = found
+        self._kept: dict[int, list[dict[str, Any]]] = {}  # the last chunk a page decoded
 
     def __len__(self) -> int:
         return len(self._found.positions)
 
     def page(self, offset: int, size: int) -> list[dict[str, Any]]:
         found = self._found
-        people: dict[int, dict[str, Any]] = {}
+        events, owners = found.events, found.owners
+        positions = found.positions[offset : offset + size]
+        people: dict[int, dict[str, Any]] = {}  # a profile's part, once a page
+        minutes: dict[int, int] = {}  # a minute's yyyyMMddHHmm00, once a page
+        none: dict[str, Any] = {}  # every record's `session_props`: one object, never changed
         out = []
-        for pid, _, ts, props in found.events.at(found.positions[offset : offset + size]):
+        for pid, ts, props in zip(
+            at_positions(events.pids, positions),
+            at_positions(events.times, positions),
+            events.data_at(positions, self._kept),
+            strict=True,
+        ):
             person = people.get(pid)
             if person is None:
-                person = people[pid] = download_person(found.owners[pid])
-            out.append(
-                {"profile": person, "ts": packed(ts), "event_props": props, "session_props": {}}
-            )
+                person = people[pid] = download_person(owners[pid])
+            minute = minutes.get(ts // 60)
+            if minute is None:
+                minute = minutes[ts // 60] = packed(ts - ts % 60)
+            record = {"profile": person, "ts": minute + ts % 60, "event_props": props}
+            record["session_props"] = none
+            out.append(record)
         return out
+
+
+def at_positions(column: array[int], positions: array[int]) -> Sequence[int]:
+    """`column`'s values at `positions` (ascending): a slice when they are consecutive."""
+    if positions and positions[-1] - positions[0] == len(positions) - 1:
+        return column[positions[0] : positions[-1] + 1]
+    return list(map(column.__getitem__, positions))
 
 
 def event_records(account: Account, query: Query) -> EventRecords:
