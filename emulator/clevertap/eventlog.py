@@ -99,13 +99,17 @@ class Events:
 
     def positions(self, name: str | None = None) -> array[int]:
         """The positions of the events named `name` (else of all), in arrival order: a scan of
-        the name column in C, nothing decoded."""
+        the name column in C, nothing decoded; a chunk of that name alone is one range."""
         if name is None:
             return array("q", range(len(self.pids)))
         hits = array("q")
         for chunk, column in enumerate([*(n for n, _ in self._sealed), self._names]):
             base = chunk * CHUNK
-            hits.extend(base + at for at in _positions(column, name))
+            count = column.count(name)
+            if count == len(column):
+                hits.extend(range(base, base + count))
+            elif count:
+                hits.extend(base + at for at in _positions(column, name))
         return hits
 
     def at(self, positions: Iterable[int]) -> Iterator[Row]:
