@@ -12,7 +12,6 @@ a dict per event (bench/README.md, `store_scale.py`).
 
 from __future__ import annotations
 
-import sys
 from array import array
 from bisect import bisect_left
 from collections import Counter
@@ -46,16 +45,19 @@ class Events:
     item by every full collection even when the dicts themselves are untracked; tuples of strings
     and bytes are untracked. Measured at 670k events: 28 ms per full collection with dicts, 7 ms
     sealed; 510 MB against 314 MB RSS after a 5 s upload benchmark. Sealing a chunk at once also
-    costs less than serialising each event. A sealed chunk's names are interned: one string per
-    distinct name, not one per event (~60 bytes an event).
+    costs less than serialising each event. A sealed chunk's names are codes (an array of
+    4-byte numbers) into the log's table of names: one string per distinct name, not one per
+    event (~60 bytes an event), and the data file's name column as it is.
     """
 
-    __slots__ = ("_data", "_names", "_sealed", "pids", "times")
+    __slots__ = ("_code", "_data", "_names", "_sealed", "_table", "pids", "times")
 
     def __init__(self) -> None:
         self.pids = array("q")
         self.times = array("q")
-        self._sealed: list[tuple[tuple[str, ...], bytes]] = []
+        self._sealed: list[tuple[array[int], bytes]] = []
+        self._table: list[str] = []  # code -> name, in the order first sealed
+        self._code: dict[str, int] = {}  # name -> code
         self._names: list[str] = []
         self._data: list[dict[str, Any]] = []
 
@@ -72,11 +74,21 @@ class Events:
             self._seal()
 
     def _seal(self) -> None:
-        self._sealed.append((tuple(map(sys.intern, self._names)), tight(dumps(self._data))))
+        self._sealed.append((self._codes(self._names), tight(dumps(self._data))))
         self._names, self._data = [], []
 
+    def _codes(self, names: list[str]) -> array[int]:
+        """`names` as codes, new names added to the table (once each, in C but for them)."""
+        code, table = self._code, self._table
+        for name in dict.fromkeys(names):
+            if name not in code:
+                code[name] = len(table)
+                table.append(name)
+        return array("I", map(code.__getitem__, names))
+
     def names(self) -> Iterator[str]:
-        return chain.from_iterable([*(names for names, _ in self._sealed), self._names])
+        named = self._table.__getitem__
+        return chain.from_iterable([*(map(named, codes) for codes, _ in self._sealed), self._names])
 
     def _data_column(self) -> Iterator[dict[str, Any]]:
         for _, sealed_data in self._sealed:
@@ -95,7 +107,13 @@ class Events:
 
     def name_counts(self) -> dict[str, int]:
         """Events per name, names in the order first stored."""
-        return dict(Counter(self.names()))
+        codes: Counter[int] = Counter()
+        for sealed_codes, _ in self._sealed:
+            codes.update(sealed_codes)
+        counts = {self._table[code]: count for code, count in sorted(codes.items())}
+        for name, count in Counter(self._names).items():
+            counts[name] = counts.get(name, 0) + count
+        return counts
 
     def positions(self, name: str | None = None) -> array[int]:
         """The positions of the events named `name` (else of all), in arrival order: a scan of
@@ -103,13 +121,16 @@ class Events:
         if name is None:
             return array("q", range(len(self.pids)))
         hits = array("q")
-        for chunk, column in enumerate([*(n for n, _ in self._sealed), self._names]):
+        code = self._code.get(name, -1)
+        columns: list[Sequence[Any]] = [codes for codes, _ in self._sealed]
+        for chunk, column in enumerate([*columns, self._names]):
             base = chunk * CHUNK
-            count = column.count(name)
+            value = code if chunk < len(self._sealed) else name
+            count = column.count(value)
             if count == len(column):
                 hits.extend(range(base, base + count))
             elif count:
-                hits.extend(base + at for at in _positions(column, name))
+                hits.extend(base + at for at in _positions(column, value))
         return hits
 
     def at(self, positions: Iterable[int]) -> Iterator[Row]:
@@ -122,7 +143,8 @@ class Events:
             if chunk < sealed:
                 if chunk != current:
                     current, decoded = chunk, loads(self._sealed[chunk][1])
-                yield self.pids[i], self._sealed[chunk][0][offset], self.times[i], decoded[offset]
+                name = self._table[self._sealed[chunk][0][offset]]
+                yield self.pids[i], name, self.times[i], decoded[offset]
             else:
                 yield self.pids[i], self._names[offset], self.times[i], self._data[offset]
 
@@ -179,17 +201,23 @@ class Events:
         """`pid` and `ts` lists; `names`, each distinct name once (first stored first) and
         `name`, each event's index in it; `data`, the properties as JSON text, one array per
         CHUNK events (the last one shorter)."""
-        names = dict.fromkeys(self.names())  # each once, in the order first stored
-        table = {name: code for code, name in enumerate(names)}
-        codes = list(map(table.__getitem__, self.names()))
+        table, code = list(self._table), dict(self._code)
+        for name in dict.fromkeys(self._names):
+            if name not in code:
+                code[name] = len(table)
+                table.append(name)
+        codes = array("I")
+        for sealed_codes, _ in self._sealed:
+            codes += sealed_codes
+        codes.extend(map(code.__getitem__, self._names))
         data = [sealed.decode() for _, sealed in self._sealed]
         if self._data:
             data.append(dumps(self._data).decode())
         return {
             "pid": self.pids.tolist(),
             "ts": self.times.tolist(),
-            "names": list(names),
-            "name": codes,
+            "names": table,
+            "name": codes.tolist(),
             "data": data,
         }
 
@@ -210,33 +238,33 @@ class Events:
         missing = [k for k in COLUMN_KEYS if not isinstance(columns.get(k), list)]
         if missing:
             raise EventColumnsError(f"event columns need lists {', '.join(missing)}")
-        names, codes = columns["names"], columns["name"]
-        if not all(isinstance(n, str) and n for n in names):
-            raise EventColumnsError("event column names holds a non-string or an empty name")
+        names = columns["names"]
+        if not all(isinstance(n, str) and n for n in names) or len(set(names)) != len(names):
+            raise EventColumnsError("event column names holds a non-string, empty or repeated name")
         loaded = cls()
         try:
             loaded.pids = array("q", columns["pid"])
             loaded.times = array("q", columns["ts"])
-            named = list(map(names.__getitem__, array("q", codes)))  # array: integers only
+            codes = array("I", columns["name"])
         except (TypeError, OverflowError) as exc:
             raise EventColumnsError(f"event columns pid, ts and name hold integers: {exc}") from exc
-        except IndexError:
-            raise EventColumnsError("event column name holds an index outside names") from None
         count = len(loaded.pids)
-        if len(loaded.times) != count or len(named) != count:
+        if len(loaded.times) != count or len(codes) != count:
             raise EventColumnsError("event columns pid, ts and name differ in length")
-        if min(codes, default=0) < 0:
+        if codes and max(codes) >= len(names):
             raise EventColumnsError("event column name holds an index outside names")
+        loaded._table = list(names)
+        loaded._code = {name: code for code, name in enumerate(names)}
         done = 0
         for text in columns["data"]:
             rows = _chunk(text)
             if done + len(rows) > count:
                 raise EventColumnsError(f"event column data holds more than {count} events")
             if len(rows) == CHUNK and done % CHUNK == 0:
-                loaded._sealed.append((tuple(named[done : done + CHUNK]), text.encode()))
+                loaded._sealed.append((codes[done : done + CHUNK], text.encode()))
             else:  # a shorter chunk (the last, or another emulator's CHUNK): stored anew
-                for name, data in zip(named[done : done + len(rows)], rows, strict=True):
-                    loaded._names.append(name)
+                for code, data in zip(codes[done : done + len(rows)], rows, strict=True):
+                    loaded._names.append(names[code])
                     loaded._data.append(data)
                     if len(loaded._names) >= CHUNK:
                         loaded._seal()
