@@ -74,6 +74,10 @@ def load_data_file(emulator: Emulator, path: Path) -> Document | None:
                 emulator.import_state(saved)
         except ApiError as exc:
             raise StateError(f"data file {path}: {exc.message}") from exc
+        # The loaded state lives as long as the process: out of the collector's walks from now
+        # on, as the first save would do (snapshot.py, gc.freeze). A full collection otherwise
+        # walks every profile while a download page is being built.
+        gc.freeze()
         return saved
     finally:
         if collecting:

@@ -307,29 +307,26 @@ class EventRecords:
         return len(self._found.positions)
 
     def page(self, offset: int, size: int) -> list[dict[str, Any]]:
+        """Records `offset` to `offset + size`, built in comprehensions: a profile's part once a
+        page, a minute's packed time (yyyyMMddHHmm00) once a page."""
         found = self._found
-        events, owners = found.events, found.owners
+        events = found.events
         positions = found.positions[offset : offset + size]
-        people: dict[int, dict[str, Any]] = {}  # a profile's part, once a page
-        minutes: dict[int, int] = {}  # a minute's yyyyMMddHHmm00, once a page
+        pids = at_positions(events.pids, positions)
+        times = at_positions(events.times, positions)
+        people = {pid: download_person(found.owners[pid]) for pid in set(pids)}
+        minutes = {minute: packed(minute * 60) for minute in {ts // 60 for ts in times}}
+        stamps = [minutes[ts // 60] + ts % 60 for ts in times]
         none: dict[str, Any] = {}  # every record's `session_props`: one object, never changed
-        out = []
-        for pid, ts, props in zip(
-            at_positions(events.pids, positions),
-            at_positions(events.times, positions),
-            events.data_at(positions, self._kept),
-            strict=True,
-        ):
-            person = people.get(pid)
-            if person is None:
-                person = people[pid] = download_person(owners[pid])
-            minute = minutes.get(ts // 60)
-            if minute is None:
-                minute = minutes[ts // 60] = packed(ts - ts % 60)
-            record = {"profile": person, "ts": minute + ts % 60, "event_props": props}
-            record["session_props"] = none
-            out.append(record)
-        return out
+        return [
+            {"profile": person, "ts": stamp, "event_props": props, "session_props": none}
+            for person, stamp, props in zip(
+                map(people.__getitem__, pids),
+                stamps,
+                events.data_at(positions, self._kept),
+                strict=True,
+            )
+        ]
 
 
 def at_positions(column: array[int], positions: array[int]) -> Sequence[int]:
