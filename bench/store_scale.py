@@ -41,6 +41,7 @@ from report import report_header  # noqa: E402  (sibling module)
 from emulator.app import create_app  # noqa: E402
 from emulator.config import DEFAULT_ACCOUNT, Config  # noqa: E402
 from emulator.core.store import encode  # noqa: E402
+from emulator.persist import file_document  # noqa: E402
 
 HOST = "127.0.0.1"
 HEADERS = {
@@ -68,7 +69,7 @@ def build_state(profiles: int, per_profile: int) -> tuple[bytes, int]:
             data = {"sku": f"SKU-{j}", "price": 9.99, "qty": 1 + j % 4}
             account.apply_event(identity, ts, EVENT, data, now)
             count += 1
-    return encode(emulator.export_state()), count
+    return encode(file_document(emulator)), count
 
 
 def free_port() -> int:

@@ -8,11 +8,22 @@ does while it prepares a download; the next page's cursor is made when a page is
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, Protocol
 
 from emulator.core.errors import ApiError
 
 NOT_READY = {"status": "fail", "error": "Request still in progress, please retry later", "code": 2}
+
+
+class Pages(Protocol):
+    """Records built a page at a time (clevertap/query.py, `EventRecords`)."""
+
+    def __len__(self) -> int: ...
+
+    def page(self, offset: int, size: int) -> list[Any]: ...
+
+
+Records = list[Any] | Pages
 
 
 class InvalidCursor(ApiError):
@@ -25,8 +36,9 @@ class Cursors:
         self._new_cursor = new_cursor
         self._pages: dict[str, dict[str, dict[str, Any]]] = {}
 
-    def open(self, tenant: str, records: list[Any], offset: int, size: int, polls: int) -> str:
-        """A cursor on `records[offset:offset + size]`, not ready for `polls` reads."""
+    def open(self, tenant: str, records: Records, offset: int, size: int, polls: int) -> str:
+        """A cursor on `records[offset:offset + size]`, not ready for `polls` reads. `records`
+        is a list, or `Pages` that build a page when it is read."""
         cursor = self._new_cursor()
         self._pages.setdefault(tenant, {})[cursor] = {
             "records": records,
@@ -51,7 +63,11 @@ class Cursors:
         out: dict[str, Any] = {
             "status": "success",
             "previous_cursor": cursor,
-            "records": records[offset : offset + size],
+            "records": (
+                records[offset : offset + size]
+                if isinstance(records, list)
+                else records.page(offset, size)
+            ),
         }
         if omit_empty and not out["records"]:
             del out["records"]

@@ -440,10 +440,7 @@ class Account:
             "next_pid": self.next_pid,
             "profiles": [p.export() for p in self.profiles.values()],
             "alias": [[a, b] for a, b in self.alias.items()],
-            "events": [
-                {"pid": pid, "name": name, "ts": ts, "data": data}
-                for pid, name, ts, data in self.events.rows()
-            ],
+            "events": self.events.export(),
             "merges": self.merges,
             "segments": self.segments,
             "campaigns": self.campaigns,
@@ -477,9 +474,8 @@ class Account:
                 self.by_gpid[profile.gpid] = profile.pid
             self.next_pid = max(self.next_pid, profile.pid + 1)
         self.alias = {int(a): int(b) for a, b in doc.get("alias", [])}
-        for row in doc.get("events", []):
-            self.events.append(row["pid"], row["name"], row["ts"], dict(row.get("data") or {}))
-            self.event_names[row["name"]] = self.event_names.get(row["name"], 0) + 1
+        self.events = Events.load(doc.get("events", []))
+        self.event_names = self.events.name_counts()
         self.merges = list(doc.get("merges", []))
         self.segments = list(doc.get("segments", []))
         self.campaigns = list(doc.get("campaigns", []))

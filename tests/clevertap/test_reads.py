@@ -254,6 +254,24 @@ def test_a_page_asked_twice_is_the_same_page(
     assert ok(ct.request(method, f"/1/events.json?cursor={first['next_cursor']}")) == last
 
 
+def test_a_download_holds_the_events_stored_when_its_cursor_was_made(
+    seeded: EmulatorHandle, ct: CleverTapDriver
+) -> None:
+    """A cursor keeps the matching events, and builds each page when it is read (a million
+    events are not copied into records up front): events stored later are not in it, and a
+    profile deleted later still shows in the pages that hold its events."""
+    cursor = ct.create_cursor("events", JANUARY, batch_size=3)
+    ct.upload_ok(event_record("u1", "Purchased", epoch(2024, 1, 5), n=6, amount=1, plan="x"))
+    deleted = ct.post("/1/delete/profiles.json", {"identity": ["u3"]})
+    assert deleted.status_code == 200, deleted.text
+    found = ct.pages("events", cursor)
+    records = [r for p in found for r in p["records"]]
+    assert numbers(records) == {1, 2, 3, 4}
+    assert [r["profile"]["identity"] for r in records] == ["u1", "u1", "u2", "u3"]
+    # A new download sees the new event and no longer the deleted profile's.
+    assert numbers(ct.download("events", JANUARY)) == {1, 2, 3, 6}
+
+
 def test_a_cursor_does_not_survive_a_reset(seeded: EmulatorHandle, ct: CleverTapDriver) -> None:
     cursor = ct.create_cursor("events", JANUARY, batch_size=3)
     seeded.client.reset()

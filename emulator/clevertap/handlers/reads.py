@@ -7,7 +7,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from emulator.clevertap import query as q
-from emulator.clevertap.cursors import Cursors
+from emulator.clevertap.cursors import Cursors, Records
 from emulator.clevertap.handlers.access import Access, clevertap_operation
 from emulator.core.call import Call
 from emulator.core.errors import ApiError
@@ -77,8 +77,7 @@ class Reads:
             return page
         body, size = _query_body(call), _batch_size(call.query("batch_size"))
         query = q.parse(body, need_event=True)
-        found = [q.download_record(p, ts, props) for p, _, ts, props in q.events(account, query)]
-        return self._open(call, found, size)
+        return self._open(call, q.event_records(account, query), size)
 
     @clevertap_operation(
         "GET",
@@ -116,7 +115,7 @@ class Reads:
         omit = self.access.settings(tenant).options.omit_empty_records
         return self.cursors.read(tenant, cursor, self._polls(tenant), omit)
 
-    def _open(self, call: Call, records: list[Any], size: int) -> dict[str, Any]:
+    def _open(self, call: Call, records: Records, size: int) -> dict[str, Any]:
         tenant = call.tenant or ""
         cursor = self.cursors.open(tenant, records, 0, size, self._polls(tenant))
         return {"status": "success", "cursor": cursor}
