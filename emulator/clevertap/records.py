@@ -171,7 +171,7 @@ def simple_event(
     identity = record.get("identity")
     ts = record.get("ts", now)
     data = record.get("evtData", _EMPTY)
-    name = record.get("evtName")
+    name: Any = record.get("evtName")
     if (
         type(identity) is str
         and type(ts) is int
@@ -239,7 +239,7 @@ def _ts(record: dict[str, Any], now: int) -> int:
 
 
 def _event(record: dict[str, Any], ids: list[tuple[str, str]], ts: int, limits: Limits) -> Accepted:
-    name = record.get("evtName")
+    name: Any = record.get("evtName")
     if type(name) is not str or not name.strip():
         raise Rejected(509, "Event name is mandatory")
     if len(name) > LONG_TEXT and len(name.encode()) > MAX_VALUE_BYTES:
