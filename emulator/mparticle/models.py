@@ -1,7 +1,8 @@
 """One mParticle workspace's state: its users, who holds each identity, the IDSync default
 strategy, the batches applied to users, and audiences with their members.
 
-Plain Python state, no HTTP (the identity types and `User` are in `users.py`).
+Plain Python state, no HTTP (the identity types and `User` are in `users.py`, the audiences
+and their members in `audience_book.py`).
 
 The default IDSync strategy (https://docs.mparticle.com/guides/idsync/default-strategy/):
 `customer_id` is the unique login identity; a known identity returns its MPID; a profile holding a
@@ -9,9 +10,6 @@ customer id is returned only to a request carrying that customer id; an unknown 
 MPID from the seeded generator; login with an unseen customer id converts the current anonymous
 profile (Profile Conversion); logout answers a new anonymous user; `modify` changes the identities
 of an existing user and takes a unique identity away from whoever held it.
-
-Audience changes and membership changes are told to `publish` as typed events
-(`AudienceChanged`, `MembershipChanged`): the audience output to CleverTap listens.
 """
 
 from __future__ import annotations
@@ -21,8 +19,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from emulator.core.events import Event
-from emulator.mparticle import audiences
-from emulator.mparticle.events import AudienceChanged, AudienceConnected, MembershipChanged
+from emulator.mparticle.audience_book import AudienceBook
 from emulator.mparticle.users import (
     DEVICE_IDENTITIES,
     LOGIN_ID,
@@ -52,8 +49,8 @@ def _by_priority(known: dict[str, str]) -> Iterable[str]:
         return sorted(known, key=lambda key: _RANK.get(key, len(PRIORITY)))
 
 
-class Workspace:
-    """The users of one mParticle workspace."""
+class Workspace(AudienceBook):
+    """The users of one mParticle workspace (its audiences: `AudienceBook`)."""
 
     def __init__(
         self,
@@ -339,154 +336,16 @@ class Workspace:
         self._touched.add(user.mpid)
         return stamped
 
-    # -- audiences -------------------------------------------------------------------------
-    def add_audience(
-        self,
-        name: str,
-        criteria: dict[str, Any],
-        audience_id: int | None,
-        export: str = "recurring",
-    ) -> dict[str, Any]:
-        audience_id = audience_id or self.next_audience_id
-        self.next_audience_id = max(self.next_audience_id, audience_id + 1)
-        audience = {
-            "id": audience_id,
-            "name": name,
-            "criteria": criteria,
-            "created": self._clock(),
-            "export": export,
-        }
-        self.audiences[audience_id] = audience
-        self.members[audience_id] = set()
-        self._publish(AudienceChanged(self.id, "add", audience_id, name))
-        for user in self.users.values():
-            self._evaluate(audience, user, "audience defined")
-        return audience
-
-    def remove_audience(self, audience_id: int) -> bool:
-        self.members.pop(audience_id, None)
-        audience = self.audiences.pop(audience_id, None)
-        if audience is not None:
-            self._publish(AudienceChanged(self.id, "remove", audience_id, audience["name"]))
-        return audience is not None
-
-    def connect_audience(self, audience_id: int, output: str, user_id: str) -> dict[str, Any]:
-        """Connect the audience to an output with a User ID (CleverTap's "Import Audience from
-        mParticle" steps 2-4, https://docs.clevertap.com/docs/mparticle-import-audience); the
-        output is told the members it has now."""
-        audience = self.audiences[audience_id]
-        audience.setdefault("connections", {})[output] = user_id
-        members = tuple(self.users[m] for m in sorted(self.members[audience_id]))
-        self._publish(
-            AudienceConnected(
-                self.id,
-                audience_id,
-                audience["name"],
-                output,
-                user_id,
-                audience.get("export") == "one_time",
-                members,
-            )
-        )
-        return audience
-
-    def touch(self, user: User) -> None:
-        """The user's data changed outside a batch (an alias): `settle` re-evaluates them."""
-        self._touched.add(user.mpid)
-
-    def settle(self, trigger: str) -> None:
-        """Re-evaluate every audience for the users whose data changed (the one a request was
-        about, and anyone an identity was taken from)."""
-        if not self.audiences:  # nothing to re-evaluate
-            self._touched.clear()
-            return
-        touched, self._touched = self._touched, set()
-        for mpid in sorted(touched):
-            user = self.users.get(mpid)
-            if user is not None:
-                for audience in self.audiences.values():
-                    self._evaluate(audience, user, trigger)
-
-    def refresh(self, trigger: str = "clock") -> None:
-        """Re-evaluate the audiences whose membership the clock alone can change."""
-        timed = [a for a in self.audiences.values() if audiences.windowed(a["criteria"])]
-        for audience in timed:
-            for user in self.users.values():
-                self._evaluate(audience, user, trigger)
-
-    def _evaluate(self, audience: dict[str, Any], user: User, trigger: str) -> None:
-        now = self._clock()
-        inside = audiences.matches(audience["criteria"], user, int(now * 1000))
-        members = self.members[audience["id"]]
-        if inside == (user.mpid in members):
-            return
-        if inside:
-            members.add(user.mpid)
-        else:
-            members.discard(user.mpid)
-        verb = "now" if inside else "no longer"
-        criteria = audience["criteria"]
-        # The trigger, the criterion, then what the user's data said (the attribute's value,
-        # the event's count and last time) at this moment.
-        facts = "; ".join(dict.fromkeys(audiences.evidence(criteria, user, int(now * 1000))))
-        change = {
-            "audience_id": audience["id"],
-            "audience_name": audience["name"],
-            "mpid": str(user.mpid),
-            "action": "add" if inside else "delete",
-            "time": now,
-            "reason": f"{trigger}: {verb} {audiences.describe(criteria)} [{facts}]",
-        }
-        self.membership_changes.append(change)
-        self._publish(
-            MembershipChanged(
-                workspace=self.id,
-                audience_id=audience["id"],
-                audience_name=audience["name"],
-                action="add" if inside else "delete",
-                reason=change["reason"],
-                one_time=audience.get("export") == "one_time",
-                user=user,
-                connections=dict(audience.get("connections") or {}),
-            )
-        )
-
     def forget(self, user: User, reason: str) -> None:
         """Erase a user (a data subject request): the audiences they were in are told of their
         exit first (the outputs remove them), then their identities, history and user go."""
-        for audience_id, members in self.members.items():
-            if user.mpid in members:
-                members.discard(user.mpid)
-                audience = self.audiences[audience_id]
-                self._publish(
-                    MembershipChanged(
-                        workspace=self.id,
-                        audience_id=audience_id,
-                        audience_name=audience["name"],
-                        action="delete",
-                        reason=reason,
-                        one_time=audience.get("export") == "one_time",
-                        user=user,
-                        connections=dict(audience.get("connections") or {}),
-                    )
-                )
+        self._leave_audiences(user, reason)
         for key in list(user.identities):
             self.remove_identity(user, key, reason)
         mpid = str(user.mpid)
         self.membership_changes = [c for c in self.membership_changes if c["mpid"] != mpid]
         self.users.pop(user.mpid, None)
         self._touched.discard(user.mpid)
-
-    def memberships(self, user: User) -> list[dict[str, Any]]:
-        return [
-            {
-                "audience_id": audience_id,
-                "audience_name": self.audiences[audience_id]["name"],
-                "expiration_timestamp_ms": None,
-            }
-            for audience_id, members in self.members.items()
-            if user.mpid in members
-        ]
 
     # -- state -----------------------------------------------------------------------------
     def export(self) -> dict[str, Any]:
