@@ -20,6 +20,7 @@ from emulator.core.nesting import exceeds
 from emulator.core.store import FILE_VERSION, VERSION, data_file_encoding, deeper_than, encode
 from emulator.testing.defaults import clevertap_headers
 from tests.drivers.clevertap import event_record, profile_record
+from tests.drivers.datafile import assert_start_refused, saved_data_file
 
 if TYPE_CHECKING:
     from tests.conftest import RunEmulator, SpawnEmulator
@@ -213,15 +214,6 @@ def test_a_version_1_file_loads_and_the_next_save_writes_version_2(
     third.stop(signal.SIGKILL)
 
 
-def _saved(spawn_emulator: SpawnEmulator, data_file: Path) -> dict[str, Any]:
-    emulator = spawn_emulator("--data-file", str(data_file), "--quiet")
-    with httpx.Client(base_url=emulator.url, timeout=10) as http:
-        _upload(http)
-        assert http.post("/_emulator/state/save").status_code == 200
-    emulator.stop(signal.SIGKILL)
-    return json.loads(data_file.read_bytes())  # type: ignore[no-any-return]
-
-
 @pytest.mark.parametrize(
     ("mutate", "named"),
     [
@@ -238,29 +230,6 @@ def test_a_data_file_with_broken_event_columns_stops_the_start(
     named: str,
 ) -> None:
     data_file = tmp_path / "state.json"
-    document = _saved(spawn_emulator, data_file)
+    document = saved_data_file(spawn_emulator, data_file, _upload)
     mutate(_events(document))
-    data_file.write_text(json.dumps(document), encoding="utf-8")
-    before = data_file.read_bytes()
-    result = run_emulator("serve", "--port", "0", "--data-file", str(data_file))
-    assert result.returncode == 2, result
-    [line] = result.stderr.splitlines()  # one line: the file and why
-    assert str(data_file) in line and named in line, line
-    assert data_file.read_bytes() == before
-
-
-def test_a_version_2_file_nested_past_the_limit_stops_the_start(
-    spawn_emulator: SpawnEmulator, run_emulator: RunEmulator, tmp_path: Path
-) -> None:
-    data_file = tmp_path / "state.json"
-    document = _saved(spawn_emulator, data_file)
-    assert document["_meta"]["1"]["version"] == FILE_VERSION
-    deep: Any = "x"
-    for _ in range(200):
-        deep = [deep]
-    document["journal"]["1"]["body"] = deep
-    data_file.write_text(json.dumps(document), encoding="utf-8")
-    result = run_emulator("serve", "--port", "0", "--data-file", str(data_file))
-    assert result.returncode == 2, result
-    assert "nested deeper than 80 levels" in result.stderr
-    assert "Traceback" not in result.stderr
+    assert_start_refused(run_emulator, data_file, document, named)

@@ -17,8 +17,15 @@ import pytest
 import tinydb
 
 from emulator.config import DEFAULT_ACCOUNT
-from emulator.core.store import FORMAT, document_to_tables, is_temp_of, read_document
+from emulator.core.store import (
+    FILE_VERSION,
+    FORMAT,
+    document_to_tables,
+    is_temp_of,
+    read_document,
+)
 from emulator.testing.defaults import clevertap_headers, mparticle_headers
+from tests.drivers.datafile import assert_start_refused, saved_data_file
 from tests.drivers.mparticle import custom_event, mp_batch
 
 if TYPE_CHECKING:
@@ -490,12 +497,10 @@ def test_a_glob_in_the_data_file_name_removes_no_other_file(
 
 
 def _saved_document(spawn_emulator: SpawnEmulator, data_file: Path) -> dict[str, Any]:
-    emulator = spawn_emulator("--data-file", str(data_file), "--quiet")
-    with httpx.Client(base_url=emulator.url, timeout=10) as http:
+    def fill(http: httpx.Client) -> None:
         assert http.post("/1/upload", json=_upload("u", 2), headers=clevertap_headers()).is_success
-        assert http.post("/_emulator/state/save").status_code == 200
-    emulator.stop(signal.SIGKILL)
-    return json.loads(data_file.read_bytes())  # type: ignore[no-any-return]
+
+    return saved_data_file(spawn_emulator, data_file, fill)
 
 
 @pytest.mark.parametrize(
@@ -519,14 +524,7 @@ def test_a_data_file_that_breaks_the_state_contract_stops_the_start(
     data_file = tmp_path / "state.json"
     document = _saved_document(spawn_emulator, data_file)
     mutate(document)
-    data_file.write_text(json.dumps(document), encoding="utf-8")
-    before = data_file.read_bytes()
-    result = run_emulator("serve", "--port", "0", "--data-file", str(data_file))
-    assert result.returncode == 2, result
-    assert result.stdout == ""
-    [line] = result.stderr.splitlines()  # one line: the file, where in it, why
-    assert str(data_file) in line and named in line, line
-    assert data_file.read_bytes() == before
+    assert_start_refused(run_emulator, data_file, document, named)
 
 
 def test_a_data_file_nested_past_the_limit_stops_the_start(
@@ -534,6 +532,7 @@ def test_a_data_file_nested_past_the_limit_stops_the_start(
 ) -> None:
     data_file = tmp_path / "state.json"
     document = _saved_document(spawn_emulator, data_file)
+    assert document["_meta"]["1"]["version"] == FILE_VERSION  # the columns' format too
     deep: Any = "x"
     for _ in range(200):
         deep = [deep]
