@@ -52,7 +52,7 @@ def _msecs(created: float) -> int:
 
 class TextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        line = f"{_timestamp(record)} {record.levelname:<7} {record.getMessage()}"
+        line = _text(_timestamp(record), record.levelname, record.getMessage())
         if record.exc_info:
             line += "\n" + self.formatException(record.exc_info)
         return line
@@ -60,30 +60,16 @@ class TextFormatter(logging.Formatter):
     def info_line(self, created: float, name: str, message: object) -> str:
         """What `format` makes of an INFO record of `message` made at `created`, without the
         record (a request's line: the writer thread's commonest and costliest work)."""
-        return f"{_stamp(created, _msecs(created))} INFO    {message}"
+        return _text(_stamp(created, _msecs(created)), "INFO", message)
+
+
+def _text(stamp: str, level: str, message: object) -> str:
+    return f"{stamp} {level:<7} {message}"
 
 
 class JsonFormatter(logging.Formatter):
-    def info_line(self, created: float, name: str, message: object) -> str:
-        """`TextFormatter.info_line`'s twin: `format`'s object, without the record."""
-        out: dict[str, Any] = {
-            "time": _stamp(created, _msecs(created)),
-            "level": "info",
-            "logger": name,
-            "message": str(message),
-        }
-        fields = getattr(message, "fields", None)
-        if callable(fields):
-            out["request"] = fields()
-        return orjson.dumps(out, default=str).decode()
-
     def format(self, record: logging.LogRecord) -> str:
-        out: dict[str, Any] = {
-            "time": _timestamp(record),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
+        out = _fields(_timestamp(record), record.levelname, record.name, record.getMessage())
         request = getattr(record, "request", None)
         fields = getattr(request, "fields", None)
         if callable(fields):  # a request's line (emulator/core/pipeline.py) makes them now
@@ -93,6 +79,18 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             out["exception"] = self.formatException(record.exc_info)
         return orjson.dumps(out, default=str).decode()
+
+    def info_line(self, created: float, name: str, message: object) -> str:
+        """`TextFormatter.info_line`'s twin: `format`'s object, without the record."""
+        out = _fields(_stamp(created, _msecs(created)), "INFO", name, str(message))
+        fields = getattr(message, "fields", None)
+        if callable(fields):
+            out["request"] = fields()
+        return orjson.dumps(out, default=str).decode()
+
+
+def _fields(stamp: str, level: str, name: str, message: str) -> dict[str, Any]:
+    return {"time": stamp, "level": level.lower(), "logger": name, "message": message}
 
 
 WRITE_EVERY = 0.05  # seconds a line may wait in the queue
