@@ -94,6 +94,21 @@ def _load(directory: Path) -> Authority:
     return Authority(certificate, key, cert_path)
 
 
+def key_usage(signs_certificates: bool) -> x509.KeyUsage:
+    """The EC keys sign (`digital_signature`); only the CA's signs certificates and CRLs."""
+    return x509.KeyUsage(
+        digital_signature=True,
+        content_commitment=False,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=signs_certificates,
+        crl_sign=signs_certificates,
+        encipher_only=False,
+        decipher_only=False,
+    )
+
+
 def _create(directory: Path) -> None:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name(
@@ -113,17 +128,7 @@ def _create(directory: Path) -> None:
         .not_valid_after(now + datetime.timedelta(days=VALID_DAYS))
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
+            key_usage(signs_certificates=True),
             critical=True,
         )
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)

@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from emulator.tls.authority import Authority
+from emulator.tls.authority import Authority, key_usage
 
 # Names under a `.domain` entry that `*.domain` does not cover (a wildcard is one label):
 # mParticle's pods (`s2s.us1.mparticle.com`, and the Web SDK's `jssdks.us1.mparticle.com`
@@ -77,17 +77,7 @@ def issue(authority: Authority, host_entries: Iterable[str]) -> ServerCertificat
         .not_valid_after(now + datetime.timedelta(days=VALID_DAYS))
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=False,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
+            key_usage(signs_certificates=False),
             critical=True,
         )
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
