@@ -71,10 +71,7 @@ class CleverTapPlatformPages:
     @ui_page(BASE + "/{account}/sends/{send_id}")
     async def send(self, request: Request) -> View:
         tenant, account = self.pages.open_account(request)
-        raw = request.path_params["send_id"]
-        found = next((s for s in account.sends if str(s["id"]) == raw), None)
-        if found is None:
-            raise not_found(f"no send {raw!r} in {tenant!r}")
+        found = _by_id(account.sends, request.path_params["send_id"], "send", tenant)
         recipients = Pager(request, found["recipients"])
         recipients.rows = [(r, account.find("objectId", r["objectId"])) for r in recipients.rows]
         context = {
@@ -96,10 +93,7 @@ class CleverTapPlatformPages:
     @ui_page(BASE + "/{account}/journeys/{journey_id}")
     async def journey(self, request: Request) -> View:
         tenant, account = self.pages.open_account(request)
-        raw = request.path_params["journey_id"]
-        found = next((j for j in account.journeys if str(j["id"]) == raw), None)
-        if found is None:
-            raise not_found(f"no journey {raw!r} in {tenant!r}")
+        found = _by_id(account.journeys, request.path_params["journey_id"], "journey", tenant)
         query = request.query_params
         state = query.get("state") if query.get("state") in STATES else None
         identity = (query.get("identity") or "").strip()
@@ -164,3 +158,11 @@ def _summary(content: Any) -> str:
     parts = [content.get(k) for k in ("title", "subject", "body")]
     text = " · ".join(str(p) for p in parts if p)
     return text[:120] if text else json.dumps(content, ensure_ascii=False)[:120]
+
+
+def _by_id(rows: list[dict[str, Any]], raw: str, what: str, tenant: str) -> dict[str, Any]:
+    """The row whose `id` the path names, or the inspector's 404."""
+    found = next((row for row in rows if str(row["id"]) == raw), None)
+    if found is None:
+        raise not_found(f"no {what} {raw!r} in {tenant!r}")
+    return found
