@@ -28,6 +28,7 @@ from tests.drivers import BridgeDriver, CleverTapDriver, ControlViews, MParticle
 from tests.drivers.dsr import DsrDriver
 from tests.drivers.inspector import InspectorDriver
 from tests.drivers.operations import Corpus
+from tests.drivers.process import run_group
 
 # CI replays the same generated cases every run (a red CI names a bug, never a lucky draw);
 # locally, every run explores new cases.
@@ -202,22 +203,8 @@ def _node_version(node: str) -> tuple[int, int]:
 def _run_node(command: list[str], env: dict[str, str]) -> tuple[int | None, str]:
     """Run `command` in its own process group; on a timeout, kill the group (node --test runs
     each file in a child process). Answers the exit code (None on a timeout) and the output."""
-    proc = subprocess.Popen(
-        command,
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    try:
-        out, _ = proc.communicate(timeout=NODE_TIMEOUT)
-        return proc.returncode, out
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        out, _ = proc.communicate()
-        return None, out
+    done = run_group(command, ROOT, env, NODE_TIMEOUT, merge=True)
+    return done.returncode, done.out
 
 
 RunNodeFile = Callable[..., None]

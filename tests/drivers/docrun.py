@@ -15,8 +15,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
-import subprocess
 import sys
 from pathlib import Path
 
@@ -24,6 +22,7 @@ from emulator.config import load_config
 from emulator.testing import EmulatorClient, WaitTimeout
 from tests.drivers.browser import launch_browser
 from tests.drivers.docblocks import ROOT, Block, check_output
+from tests.drivers.process import run_group
 
 DOC_ADDRESS = "127.0.0.1:8787"
 BLOCK_TIMEOUT = 60.0  # seconds a block may take (the scenario replay is the slowest, ~5 s)
@@ -59,25 +58,12 @@ def block_env(url: str) -> dict[str, str]:
 def run_process(command: list[str], cwd: Path, env: dict[str, str], timeout: float) -> str:
     """Run `command` in its own process group; its stdout, or BlockFailed with everything it
     printed when it exits non-zero or runs past `timeout` (the whole group is killed)."""
-    proc = subprocess.Popen(
-        command,
-        cwd=cwd,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    try:
-        out, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        out, err = proc.communicate()
-        raise BlockFailed(f"did not finish within {timeout} s\n{out}\n{err}") from None
-    if proc.returncode != 0:
-        raise BlockFailed(f"exit {proc.returncode}\n--- stdout\n{out}\n--- stderr\n{err}")
-    return out
+    done = run_group(command, cwd, env, timeout)
+    if done.returncode is None:
+        raise BlockFailed(f"did not finish within {timeout} s\n{done.out}\n{done.err}")
+    if done.returncode != 0:
+        raise BlockFailed(f"exit {done.returncode}\n--- stdout\n{done.out}\n--- stderr\n{done.err}")
+    return done.out
 
 
 class DocRunner:
