@@ -201,22 +201,17 @@ class Events:
         """`pid` and `ts` lists; `names`, each distinct name once (first stored first) and
         `name`, each event's index in it; `data`, the properties as JSON text, one array per
         CHUNK events (the last one shorter)."""
-        table, code = list(self._table), dict(self._code)
-        for name in dict.fromkeys(self._names):
-            if name not in code:
-                code[name] = len(table)
-                table.append(name)
         codes = array("I")
         for sealed_codes, _ in self._sealed:
             codes += sealed_codes
-        codes.extend(map(code.__getitem__, self._names))
+        codes += self._codes(self._names)  # the unsealed names join the table now: no harm
         data = [sealed.decode() for _, sealed in self._sealed]
         if self._data:
             data.append(dumps(self._data).decode())
         return {
             "pid": self.pids.tolist(),
             "ts": self.times.tolist(),
-            "names": table,
+            "names": list(self._table),
             "name": codes.tolist(),
             "data": data,
         }
