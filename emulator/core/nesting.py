@@ -5,11 +5,14 @@ levels: a body nested 255 levels or deeper was accepted, then broke its validati
 the state export and every save. Every JSON body (platform and control) and CleverTap's
 `?query=` are parsed here, and anything nested deeper than the configured limit is refused with
 the platform's 400 before any state changes (docs/architecture.md, "Nesting limit").
+`deeper_than` measures what is already parsed (a version 2 data file, core/store.py).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+from itertools import compress
 from typing import Any
 
 from emulator.core.jsonresp import loads
@@ -62,6 +65,32 @@ def exceeds(raw: bytes, limit: int) -> bool:
             return False
         text = text.replace(b"()", b"")
     return bool(text)
+
+
+def deeper_than(value: Any, limit: int) -> bool:
+    """Whether parsed JSON nests objects and arrays deeper than `limit` levels (the outermost
+    is level 1), as `exceeds` says of its text. Level by level, each container's
+    children sifted in C (an event column of a million numbers costs ~40 ms)."""
+    level = [value] if isinstance(value, dict | list) else []
+    depth = 1
+    while level:
+        if depth > limit:
+            return True
+        below: list[Any] = []
+        for node in level:
+            children: Iterable[Any]
+            if isinstance(node, dict):
+                children = node.values()
+            elif _CONTAINERS.isdisjoint(map(type, node)):
+                continue  # numbers and strings only: the usual big array
+            else:
+                children = node
+            below.extend(compress(children, map(_CONTAINERS.__contains__, map(type, children))))
+        level, depth = below, depth + 1
+    return False
+
+
+_CONTAINERS = frozenset((dict, list))
 
 
 def parse(raw: bytes | str, limit: int) -> Any:

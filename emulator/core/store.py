@@ -13,11 +13,10 @@ and fsyncs the directory, so a crash at any moment leaves either the old or the 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from itertools import compress
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,13 @@ import orjson
 
 from emulator.core.errors import ApiError
 from emulator.core.jsonresp import loads
-from emulator.core.nesting import DEFAULT_DEPTH, STATE_HEADROOM, NestingError, exceeds
+from emulator.core.nesting import (
+    DEFAULT_DEPTH,
+    STATE_HEADROOM,
+    NestingError,
+    deeper_than,
+    exceeds,
+)
 
 FORMAT = "ctmp-emulator-state"
 # Version 1: every table row by row, as `GET /_emulator/state` answers. Version 2, the data
@@ -212,32 +217,6 @@ def _version(doc: Any) -> Any:
     meta = doc.get("_meta") if isinstance(doc, dict) else None
     first = meta.get("1") if isinstance(meta, dict) else None
     return first.get("version") if isinstance(first, dict) else None
-
-
-def deeper_than(value: Any, limit: int) -> bool:
-    """Whether parsed JSON nests objects and arrays deeper than `limit` levels (the outermost
-    is level 1), as `nesting.exceeds` says of its text. Level by level, each container's
-    children sifted in C (an event column of a million numbers costs ~40 ms)."""
-    level = [value] if isinstance(value, dict | list) else []
-    depth = 1
-    while level:
-        if depth > limit:
-            return True
-        below: list[Any] = []
-        for node in level:
-            children: Iterable[Any]
-            if isinstance(node, dict):
-                children = node.values()
-            elif _CONTAINERS.isdisjoint(map(type, node)):
-                continue  # numbers and strings only: the usual big array
-            else:
-                children = node
-            below.extend(compress(children, map(_CONTAINERS.__contains__, map(type, children))))
-        level, depth = below, depth + 1
-    return False
-
-
-_CONTAINERS = frozenset((dict, list))
 
 
 @dataclass(slots=True)

@@ -16,8 +16,8 @@ import orjson
 import pytest
 
 from emulator.clevertap.eventlog import CHUNK, CHUNK_DEPTH, EventColumnsError, Events
-from emulator.core.nesting import exceeds
-from emulator.core.store import FILE_VERSION, VERSION, data_file_encoding, deeper_than, encode
+from emulator.core.nesting import deeper_than, exceeds
+from emulator.core.store import FILE_VERSION, VERSION, data_file_encoding, encode
 from emulator.testing.defaults import clevertap_headers
 from tests.drivers.clevertap import event_record, profile_record
 from tests.drivers.datafile import assert_start_refused, saved_data_file
